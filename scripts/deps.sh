@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install, with apt-get, everything Lethe needs to build and test.
+# Idempotent: installs only what is missing. Needs root on Debian 12.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential cmake ninja-build pkg-config clang libclang-rt-dev
+	libssl-dev libsqlite3-dev libcmocka-dev
+	# real peers for interop tests
+	krb5-user krb5-kdc krb5-admin-server krb5-gss-samples tshark
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

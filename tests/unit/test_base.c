@@ -1,0 +1,68 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+static void
+test_status_strings(void **state)
+{
+	(void)state;
+	assert_string_equal(lethe_status_str(LETHE_OK), "success");
+	assert_string_equal(lethe_status_str(LETHE_ERR_DER_TRUNCATED), "DER: input truncated");
+	assert_string_equal(lethe_status_str((lethe_status)999), "unknown status");
+	for (int i = 0; i < LETHE_STATUS_COUNT; i++)
+		assert_string_not_equal(lethe_status_str((lethe_status)i), "unknown status");
+}
+
+static void
+test_arena_budget_and_reset(void **state)
+{
+	lethe_arena a;
+	(void)state;
+	lethe_arena_init(&a, 10000);
+	uint8_t *p = lethe_arena_alloc(&a, 100);
+	assert_non_null(p);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(p[i], 0);
+	memset(p, 0xab, 100);
+	assert_null(lethe_arena_alloc(&a, 9901));     /* over budget */
+	assert_non_null(lethe_arena_alloc(&a, 5000)); /* forces a second block */
+	assert_null(lethe_arena_calloc(&a, SIZE_MAX / 2, 4));
+	lethe_arena_reset(&a);
+	assert_int_equal(a.used_total, 0);
+	uint8_t *q = lethe_arena_alloc(&a, 100);
+	assert_non_null(q);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(q[i], 0);         /* reused memory comes back zeroed */
+	lethe_arena_free(&a);
+	assert_null(a.head);
+}
+
+static void
+test_bytes_compare(void **state)
+{
+	(void)state;
+	assert_true(lbytes_eq(LBYTES_LIT("abc"), LBYTES_LIT("abc")));
+	assert_false(lbytes_eq(LBYTES_LIT("abc"), LBYTES_LIT("abd")));
+	assert_false(lbytes_eq(LBYTES_LIT("abc"), LBYTES_LIT("ab")));
+	assert_true(lbytes_ct_eq(LBYTES_LIT(""), LBYTES_LIT("")));
+	assert_true(lbytes_ct_eq(LBYTES_LIT("key"), LBYTES_LIT("key")));
+	assert_false(lbytes_ct_eq(LBYTES_LIT("key"), LBYTES_LIT("kez")));
+	assert_false(lbytes_ct_eq(LBYTES_LIT("key"), LBYTES_LIT("keys")));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_strings),
+		cmocka_unit_test(test_arena_budget_and_reset),
+		cmocka_unit_test(test_bytes_compare),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
