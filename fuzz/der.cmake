@@ -1,0 +1,1 @@
+lethe_fuzz_target(fuzz_der fuzz_der.c)

@@ -1,0 +1,1 @@
+lethe_unit_test(test_der test_der.c)
