@@ -171,6 +171,9 @@ lbytes der_written(const der_writer *w);
 /* The sticky status: LETHE_OK if every write so far succeeded. */
 lethe_status der_writer_status(const der_writer *w);
 
+/* Record rc as the sticky error unless one is already set; return the sticky error. */
+lethe_status der_writer_fail(der_writer *w, lethe_status rc);
+
 /*
  * Hand the encoding over to the caller: *out is a fresh heap copy the caller
  * frees, *out_len its length. The writer is left empty.

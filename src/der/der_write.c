@@ -57,8 +57,8 @@ der_writer_status(const der_writer *w)
 	return w->err;
 }
 
-static lethe_status
-fail(der_writer *w, lethe_status rc)
+lethe_status
+der_writer_fail(der_writer *w, lethe_status rc)
 {
 	if (w->err == LETHE_OK)
 		w->err = rc;
@@ -79,7 +79,7 @@ reserve(der_writer *w, size_t n)
 	if (w->start >= n)
 		return LETHE_OK;
 	if (n > w->max || used > w->max - n)
-		return fail(w, LETHE_ERR_TOO_BIG);
+		return der_writer_fail(w, LETHE_ERR_TOO_BIG);
 	size_t need = used + n;
 	size_t ncap = w->cap < DER_WRITER_MIN_CAP ? DER_WRITER_MIN_CAP : w->cap;
 	while (ncap < need)
@@ -88,7 +88,7 @@ reserve(der_writer *w, size_t n)
 		ncap = w->max;
 	uint8_t *nbuf = malloc(ncap);
 	if (nbuf == NULL)
-		return fail(w, LETHE_ERR_NOMEM);
+		return der_writer_fail(w, LETHE_ERR_NOMEM);
 	if (used > 0)
 		memcpy(nbuf + ncap - used, w->buf + w->start, used);
 	if (w->buf != NULL) {
@@ -146,10 +146,10 @@ der_wrap(der_writer *w, size_t mark, uint32_t tag)
 	if (w->err != LETHE_OK)
 		return w->err;
 	if (mark > der_mark(w))
-		return fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	content_len = der_mark(w) - mark;
 	if (content_len > DER_MAX_LENGTH)
-		return fail(w, LETHE_ERR_TOO_BIG);
+		return der_writer_fail(w, LETHE_ERR_TOO_BIG);
 	hlen = encode_tag(tag, hdr);
 	if (content_len < 128) {
 		hdr[hlen++] = (uint8_t)content_len;
@@ -250,7 +250,7 @@ der_put_gtime(der_writer *w, int64_t unix_time)
 
 	/* KerberosTime covers years 0000..9999 only. */
 	if (unix_time < -62167219200LL || unix_time > 253402300799LL)
-		return fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	days = unix_time / 86400;
 	secs = unix_time % 86400;
 	if (secs < 0) {
@@ -307,7 +307,7 @@ der_writer_take(der_writer *w, uint8_t **out, size_t *out_len)
 		return w->err;
 	copy = malloc(content.len ? content.len : 1);
 	if (copy == NULL)
-		return fail(w, LETHE_ERR_NOMEM);
+		return der_writer_fail(w, LETHE_ERR_NOMEM);
 	if (content.len > 0)
 		memcpy(copy, content.data, content.len);
 	*out = copy;

@@ -146,14 +146,6 @@ krbi_ctx_flags(der_reader *r, unsigned n, uint32_t *out)
 }
 
 lethe_status
-krbi_fail(der_writer *w, lethe_status rc)
-{
-	if (w->err == LETHE_OK)
-		w->err = rc;
-	return w->err;
-}
-
-lethe_status
 krbi_put_ctx_octets(der_writer *w, unsigned n, lbytes b)
 {
 	if (b.len == 0)
@@ -239,7 +231,7 @@ krb_encode_host_addresses(der_writer *w, const krb_host_addresses *in)
 	size_t m = der_mark(w);
 
 	if (in->count != 0 && in->addrs == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	for (size_t i = in->count; i-- > 0;)
 		krb_encode_host_address(w, &in->addrs[i]);
 	return der_wrap(w, m, DER_SEQUENCE);
@@ -394,7 +386,7 @@ krb_encode_authdata(der_writer *w, const krb_authdata *in)
 	size_t m = der_mark(w);
 
 	if (in->count != 0 && in->items == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	for (size_t i = in->count; i-- > 0;) {
 		size_t me = der_mark(w);
 		krbi_put_ctx_octets(w, 1, in->items[i].ad_data);
@@ -480,7 +472,7 @@ krb_encode_last_req(der_writer *w, const krb_last_req *in)
 	size_t m = der_mark(w);
 
 	if (in->count != 0 && in->items == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	for (size_t i = in->count; i-- > 0;) {
 		size_t me = der_mark(w);
 		der_put_ctx_gtime(w, 1, in->items[i].lr_value);

@@ -42,7 +42,6 @@ lethe_status krbi_ctx_usec_opt(der_reader *r, unsigned n, int32_t *out, bool *pr
 lethe_status krbi_ctx_flags(der_reader *r, unsigned n, uint32_t *out);
 
 /* Record rc as w's sticky error (unless one is already there) and return it. */
-lethe_status krbi_fail(der_writer *w, lethe_status rc);
 
 /* Prepend [n] OCTET STRING / [n] GeneralString holding b (b.data may be NULL if empty). */
 lethe_status krbi_put_ctx_octets(der_writer *w, unsigned n, lbytes b);

@@ -95,7 +95,7 @@ lethe_status
 krb_encode_kdc_rep(der_writer *w, const krb_kdc_rep *in)
 {
 	if (in->msg_type != KRB_MSG_AS_REP && in->msg_type != KRB_MSG_TGS_REP)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	return encode_kdc_rep(w, in, (uint32_t)in->msg_type);
 }
 
@@ -205,6 +205,6 @@ lethe_status
 krb_encode_enc_kdc_rep_part(der_writer *w, const krb_enc_kdc_rep_part *in)
 {
 	if (in->app_tag != KRB_APP_ENC_AS_REP_PART && in->app_tag != KRB_APP_ENC_TGS_REP_PART)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	return encode_part(w, in, in->app_tag);
 }

@@ -94,7 +94,7 @@ encode_body_tail(der_writer *w, const krb_kdc_req_body *in)
 
 	if (in->n_additional_tickets != 0) {
 		if (in->additional_tickets == NULL)
-			return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+			return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 		mf = der_mark(w);
 		for (size_t i = in->n_additional_tickets; i-- > 0;)
 			krb_encode_ticket(w, &in->additional_tickets[i]);
@@ -112,7 +112,7 @@ encode_body_tail(der_writer *w, const krb_kdc_req_body *in)
 		krbi_wrap_ctx(w, mf, 9);
 	}
 	if (in->n_etypes != 0 && in->etypes == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	mf = der_mark(w);
 	for (size_t i = in->n_etypes; i-- > 0;)
 		der_put_int64(w, in->etypes[i]);
@@ -232,6 +232,6 @@ lethe_status
 krb_encode_kdc_req(der_writer *w, const krb_kdc_req *in)
 {
 	if (in->msg_type != KRB_MSG_AS_REQ && in->msg_type != KRB_MSG_TGS_REQ)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	return encode_kdc_req(w, in, (uint32_t)in->msg_type);
 }

@@ -72,7 +72,7 @@ krb_encode_method_data(der_writer *w, const krb_method_data *in)
 	size_t m = der_mark(w);
 
 	if (in->count != 0 && in->items == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	for (size_t i = in->count; i-- > 0;)
 		krb_encode_pa_data(w, &in->items[i]);
 	return der_wrap(w, m, DER_SEQUENCE);
@@ -122,7 +122,7 @@ krb_encode_typed_data(der_writer *w, const krb_typed_data *in)
 	size_t m = der_mark(w);
 
 	if (in->count != 0 && in->items == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	for (size_t i = in->count; i-- > 0;) {
 		const krb_typed_data_entry *e = &in->items[i];
 		size_t me = der_mark(w);
@@ -198,7 +198,7 @@ krb_encode_etype_info2(der_writer *w, const krb_etype_info2 *in)
 	size_t m = der_mark(w);
 
 	if (in->count != 0 && in->items == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	for (size_t i = in->count; i-- > 0;) {
 		const krb_etype_info2_entry *e = &in->items[i];
 		size_t me = der_mark(w);

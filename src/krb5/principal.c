@@ -45,7 +45,7 @@ krb_encode_principal_name(der_writer *w, const krb_principal_name *in)
 	size_t m = der_mark(w);
 
 	if (in->n_components != 0 && in->components == NULL)
-		return krbi_fail(w, LETHE_ERR_INVALID_ARG);
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
 	for (size_t i = in->n_components; i-- > 0;) {
 		lbytes c = in->components[i];
 		der_put_gstring(w, c.len != 0 ? (const void *)c.data : "", c.len);
