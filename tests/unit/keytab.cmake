@@ -1,0 +1,1 @@
+lethe_unit_test(test_keytab test_keytab.c)
