@@ -1,0 +1,1 @@
+target_sources(lethe PRIVATE ${CMAKE_CURRENT_LIST_DIR}/log.c)
