@@ -1,0 +1,436 @@
+/* lethe-admin: principal commands (add-user, add-service, passwd, enable, ...). */
+#include "admin/admin.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+
+/* Options a principal command may take. */
+typedef struct name_opts {
+	const char *name;
+	const char *password_file;
+	bool password_stdin;
+	bool no_preauth;
+	bool random;
+} name_opts;
+
+enum { OPT_PW_FILE = 256, OPT_PW_STDIN, OPT_NO_PREAUTH, OPT_RANDOM };
+
+/* Which options a command accepts. */
+#define ACCEPT_PASSWORD  1u
+#define ACCEPT_PREAUTH   2u
+#define ACCEPT_RANDOM    4u
+
+/* Parse the command's options and its one NAME argument. */
+static int
+parse_name_opts(int argc, char **argv, unsigned accept, name_opts *o)
+{
+	static const struct option opts[] = {
+		{ "password-file", required_argument, NULL, OPT_PW_FILE },
+		{ "password-stdin", no_argument, NULL, OPT_PW_STDIN },
+		{ "no-preauth", no_argument, NULL, OPT_NO_PREAUTH },
+		{ "random", no_argument, NULL, OPT_RANDOM },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((c == OPT_PW_FILE || c == OPT_PW_STDIN) && (accept & ACCEPT_PASSWORD)) {
+			o->password_file = c == OPT_PW_FILE ? optarg : o->password_file;
+			o->password_stdin |= c == OPT_PW_STDIN;
+		} else if (c == OPT_NO_PREAUTH && (accept & ACCEPT_PREAUTH))
+			o->no_preauth = true;
+		else if (c == OPT_RANDOM && (accept & ACCEPT_RANDOM))
+			o->random = true;
+		else {
+			admin_err("%s: unknown or misplaced option", argv[0]);
+			return ADMIN_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		admin_err("%s: exactly one principal NAME expected", argv[0]);
+		return ADMIN_EXIT_USAGE;
+	}
+	if ((o->password_file != NULL) + o->password_stdin + o->random > 1) {
+		admin_err("%s: give one of --password-file, --password-stdin, "
+		    "--random", argv[0]);
+		return ADMIN_EXIT_USAGE;
+	}
+	o->name = argv[optind];
+	return ADMIN_EXIT_OK;
+}
+
+/* Open the store and parse NAME. */
+static int
+open_and_name(admin_ctx *ctx, const name_opts *o, kt_principal *p, char **canon)
+{
+	int ex = admin_open_store(ctx);
+
+	return ex != ADMIN_EXIT_OK ? ex : admin_parse_name(ctx, o->name, p, canon);
+}
+
+/* Keys from a password read as o says (password true) or random. */
+static int
+new_keys(admin_ctx *ctx, const name_opts *o, const kt_principal *p, bool password,
+    store_key *keys, size_t *nkeys)
+{
+	char pw[ADMIN_PASSWORD_MAX + 1];
+	int ex = ADMIN_EXIT_OK;
+
+	if (password)
+		ex = admin_read_password(ctx, o->password_file, o->password_stdin,
+		    pw, sizeof(pw));
+	if (ex == ADMIN_EXIT_OK)
+		ex = admin_make_keys(ctx, p, password ? pw : NULL, 1, keys, nkeys);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	return ex;
+}
+
+static void
+print_added(const admin_ctx *ctx, const char *verb, const char *name,
+    uint32_t kvno)
+{
+	if (ctx->json) {
+		printf("{\"principal\":");
+		json_string(stdout, name);
+		printf(",\"kvno\":%u}\n", kvno);
+	} else
+		printf("%s %s (kvno %u)\n", verb, name, kvno);
+}
+
+/* Exit 4 before any password prompt when name exists already. */
+static int
+refuse_existing(admin_ctx *ctx, const char *name)
+{
+	store_principal *old = NULL;
+	lethe_status rc = store_principal_get(ctx->st, name, &old);
+
+	store_principal_free(old);
+	if (rc == LETHE_OK) {
+		admin_err("principal %s already exists", name);
+		return ADMIN_EXIT_EXISTS;
+	}
+	return rc == LETHE_ERR_NOT_FOUND ? ADMIN_EXIT_OK :
+	    admin_store_fail(ctx, rc, name);
+}
+
+/* add-user and add-service. */
+static int
+add_principal(admin_ctx *ctx, int argc, char **argv, enum store_principal_kind kind)
+{
+	name_opts o;
+	kt_principal p = { 0 };
+	store_key keys[STORE_MAX_ENCTYPES];
+	store_principal sp;
+	size_t nkeys = 0;
+	char *name = NULL;
+	bool user = kind == STORE_KIND_USER;
+	lethe_status rc;
+	int ex;
+
+	memset(keys, 0, sizeof(keys));
+	ex = parse_name_opts(argc, argv, user ? ACCEPT_PASSWORD | ACCEPT_PREAUTH : 0, &o);
+	if (ex == ADMIN_EXIT_OK)
+		ex = open_and_name(ctx, &o, &p, &name);
+	if (ex == ADMIN_EXIT_OK)
+		ex = refuse_existing(ctx, name);
+	if (ex == ADMIN_EXIT_OK)
+		ex = new_keys(ctx, &o, &p, user, keys, &nkeys);
+	if (ex == ADMIN_EXIT_OK) {
+		memset(&sp, 0, sizeof(sp));
+		sp.name = name;
+		sp.kind = kind;
+		sp.attributes = user ? STORE_ATTR_DEFAULT_USER : STORE_ATTR_DEFAULT_SERVICE;
+		if (o.no_preauth)
+			sp.attributes &= ~STORE_ATTR_REQUIRES_PREAUTH;
+		sp.keys = keys;
+		sp.nkeys = nkeys;
+		rc = store_principal_add(ctx->st, &sp);
+		if (rc != LETHE_OK)
+			ex = admin_store_fail(ctx, rc, name);
+		else
+			print_added(ctx, "added", name, 1);
+	}
+	OPENSSL_cleanse(keys, sizeof(keys));
+	kt_principal_clear(&p);
+	free(name);
+	return ex;
+}
+
+int
+cmd_add_user(admin_ctx *ctx, int argc, char **argv)
+{
+	return add_principal(ctx, argc, argv, STORE_KIND_USER);
+}
+
+int
+cmd_add_service(admin_ctx *ctx, int argc, char **argv)
+{
+	return add_principal(ctx, argc, argv, STORE_KIND_SERVICE);
+}
+
+int
+cmd_passwd(admin_ctx *ctx, int argc, char **argv)
+{
+	name_opts o;
+	kt_principal p = { 0 };
+	store_key keys[STORE_MAX_ENCTYPES];
+	store_principal *old = NULL;
+	size_t nkeys = 0;
+	uint32_t kvno = 0;
+	char *name = NULL;
+	lethe_status rc;
+	int ex;
+
+	memset(keys, 0, sizeof(keys));
+	ex = parse_name_opts(argc, argv, ACCEPT_PASSWORD | ACCEPT_RANDOM, &o);
+	if (ex == ADMIN_EXIT_OK)
+		ex = open_and_name(ctx, &o, &p, &name);
+	/* Look it up first so a missing name is reported before any prompt. */
+	if (ex == ADMIN_EXIT_OK &&
+	    (rc = store_principal_get(ctx->st, name, &old)) != LETHE_OK)
+		ex = admin_store_fail(ctx, rc, name);
+	store_principal_free(old);
+	if (ex == ADMIN_EXIT_OK)
+		ex = new_keys(ctx, &o, &p, !o.random, keys, &nkeys);
+	if (ex == ADMIN_EXIT_OK) {
+		rc = store_principal_rekey(ctx->st, name, keys, nkeys, &kvno);
+		if (rc != LETHE_OK)
+			ex = admin_store_fail(ctx, rc, name);
+		else
+			print_added(ctx, "new keys for", name, kvno);
+	}
+	OPENSSL_cleanse(keys, sizeof(keys));
+	kt_principal_clear(&p);
+	free(name);
+	return ex;
+}
+
+/* enable, disable, delete: NAME and one store call. */
+static int
+simple_change(admin_ctx *ctx, int argc, char **argv, int what)
+{
+	name_opts o;
+	kt_principal p = { 0 };
+	char *name = NULL, tgs[2 * STORE_MAX_REALM_LEN + 16];
+	lethe_status rc = LETHE_OK;
+	int ex;
+
+	ex = parse_name_opts(argc, argv, 0, &o);
+	if (ex == ADMIN_EXIT_OK)
+		ex = open_and_name(ctx, &o, &p, &name);
+	kt_principal_clear(&p);
+	if (ex != ADMIN_EXIT_OK)
+		goto cleanup;
+	snprintf(tgs, sizeof(tgs), "krbtgt/%s@%s", ctx->policy.realm,
+	    ctx->policy.realm);
+	if (what != 'e' && strcmp(name, tgs) == 0) {
+		admin_err("%s: refusing to disable or delete the realm's own krbtgt",
+		    argv[0]);
+		ex = ADMIN_EXIT_OTHER;
+		goto cleanup;
+	}
+	if (what == 'e')
+		rc = store_principal_set_attributes(ctx->st, name, 0, STORE_ATTR_DISABLED);
+	else if (what == 'd')
+		rc = store_principal_set_attributes(ctx->st, name, STORE_ATTR_DISABLED, 0);
+	else
+		rc = store_principal_delete(ctx->st, name);
+	if (rc != LETHE_OK)
+		ex = admin_store_fail(ctx, rc, name);
+	else if (!ctx->json)
+		printf("%s %s\n", what == 'e' ? "enabled" : what == 'd' ?
+		    "disabled" : "deleted", name);
+cleanup:
+	free(name);
+	return ex;
+}
+
+int
+cmd_enable(admin_ctx *ctx, int argc, char **argv)
+{
+	return simple_change(ctx, argc, argv, 'e');
+}
+
+int
+cmd_disable(admin_ctx *ctx, int argc, char **argv)
+{
+	return simple_change(ctx, argc, argv, 'd');
+}
+
+int
+cmd_delete(admin_ctx *ctx, int argc, char **argv)
+{
+	return simple_change(ctx, argc, argv, 'x');
+}
+
+int
+cmd_list(admin_ctx *ctx, int argc, char **argv)
+{
+	store_name_list *list = NULL;
+	lethe_status rc;
+	int ex;
+
+	if (argc != 1) {
+		admin_err("%s: takes no argument", argv[0]);
+		return ADMIN_EXIT_USAGE;
+	}
+	if ((ex = admin_open_store(ctx)) != ADMIN_EXIT_OK)
+		return ex;
+	rc = store_principal_list(ctx->st, &list);
+	if (rc != LETHE_OK)
+		return admin_store_fail(ctx, rc, "list");
+	if (ctx->json)
+		putchar('[');
+	for (size_t i = 0; i < list->count; i++) {
+		const store_name_entry *e = &list->entries[i];
+
+		if (!ctx->json) {
+			printf("%s\t%s\n", e->name, store_principal_kind_name(e->kind));
+			continue;
+		}
+		printf("%s{\"name\":", i ? "," : "");
+		json_string(stdout, e->name);
+		printf(",\"kind\":\"%s\"}", store_principal_kind_name(e->kind));
+	}
+	if (ctx->json)
+		puts("]");
+	store_name_list_free(list);
+	return ADMIN_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ show */
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+} attr_names[] = {
+	{ STORE_ATTR_REQUIRES_PREAUTH, "requires_preauth" },
+	{ STORE_ATTR_DISABLED, "disabled" },
+	{ STORE_ATTR_ALLOW_FORWARDABLE, "allow_forwardable" },
+	{ STORE_ATTR_ALLOW_RENEWABLE, "allow_renewable" },
+	{ STORE_ATTR_ALLOW_PROXIABLE, "allow_proxiable" },
+	{ STORE_ATTR_ALLOW_POSTDATED, "allow_postdated" },
+	{ STORE_ATTR_NO_SERVICE, "no_service" },
+	{ STORE_ATTR_OK_AS_DELEGATE, "ok_as_delegate" },
+};
+
+static const char *
+enctype_name(int32_t enctype)
+{
+	const kc_enctype *et = NULL;
+
+	return kc_enctype_lookup(enctype, &et) == LETHE_OK ? et->name : "unknown";
+}
+
+static void
+show_text(const admin_ctx *ctx, const store_principal *p)
+{
+	char t1[32], t2[32], t3[32];
+
+	printf("principal: %s\nkind: %s\nattributes:", p->name,
+	    store_principal_kind_name(p->kind));
+	for (size_t i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++)
+		if (p->attributes & attr_names[i].bit)
+			printf(" %s", attr_names[i].name);
+	printf("\nmax life: %lld s%s\nmax renew: %lld s%s\nexpires: %s\n",
+	    (long long)(p->max_life ? p->max_life : ctx->policy.max_life),
+	    p->max_life ? "" : " (realm default)",
+	    (long long)(p->max_renew ? p->max_renew : ctx->policy.max_renew),
+	    p->max_renew ? "" : " (realm default)",
+	    admin_time(p->expires_at, t1, sizeof(t1)));
+	printf("created: %s\nmodified: %s\npassword changed: %s\nkeys: %zu\n",
+	    admin_time(p->created_at, t1, sizeof(t1)),
+	    admin_time(p->modified_at, t2, sizeof(t2)),
+	    admin_time(p->password_changed_at, t3, sizeof(t3)), p->nkeys);
+	for (size_t i = 0; i < p->nkeys; i++) {
+		const store_key *k = &p->keys[i];
+
+		printf("  kvno %u enctype %d %s %s salt %s registered %s",
+		    k->kvno, (int)k->enctype, enctype_name(k->enctype),
+		    store_key_kind_name(k->kind), k->salt ? "special" : "default",
+		    admin_time(k->registered_at, t1, sizeof(t1)));
+		if (k->kind == STORE_KEY_TEMPORARY)
+			printf(" use-until %s accept-until %s",
+			    admin_time(k->use_until, t2, sizeof(t2)),
+			    admin_time(k->accept_until, t3, sizeof(t3)));
+		putchar('\n');
+	}
+}
+
+static void
+show_json_key(const store_key *k)
+{
+	printf("{\"kvno\":%u,\"enctype\":%d,\"enctype_name\":\"%s\",\"kind\":\"%s\","
+	    "\"salt\":\"%s\",\"s2k_iterations\":%u,\"registered_at\":%lld,"
+	    "\"use_until\":%lld,\"accept_until\":%lld,\"registered_by\":",
+	    k->kvno, (int)k->enctype, enctype_name(k->enctype),
+	    store_key_kind_name(k->kind), k->salt ? "special" : "default",
+	    k->s2k_iterations, (long long)k->registered_at,
+	    (long long)k->use_until, (long long)k->accept_until);
+	if (k->registered_by != NULL)
+		json_string(stdout, k->registered_by);
+	else
+		printf("null");
+	putchar('}');
+}
+
+static void
+show_json(const store_principal *p)
+{
+	bool first = true;
+
+	printf("{\"name\":");
+	json_string(stdout, p->name);
+	printf(",\"kind\":\"%s\",\"attributes\":[", store_principal_kind_name(p->kind));
+	for (size_t i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++) {
+		if (!(p->attributes & attr_names[i].bit))
+			continue;
+		printf("%s\"%s\"", first ? "" : ",", attr_names[i].name);
+		first = false;
+	}
+	printf("],\"max_life\":%lld,\"max_renew\":%lld,\"expires_at\":%lld,"
+	    "\"created_at\":%lld,\"modified_at\":%lld,\"password_changed_at\":%lld,"
+	    "\"keys\":[", (long long)p->max_life, (long long)p->max_renew,
+	    (long long)p->expires_at, (long long)p->created_at,
+	    (long long)p->modified_at, (long long)p->password_changed_at);
+	for (size_t i = 0; i < p->nkeys; i++) {
+		if (i)
+			putchar(',');
+		show_json_key(&p->keys[i]);
+	}
+	puts("]}");
+}
+
+int
+cmd_show(admin_ctx *ctx, int argc, char **argv)
+{
+	name_opts o;
+	kt_principal kp = { 0 };
+	store_principal *p = NULL;
+	char *name = NULL;
+	lethe_status rc;
+	int ex;
+
+	ex = parse_name_opts(argc, argv, 0, &o);
+	if (ex == ADMIN_EXIT_OK)
+		ex = open_and_name(ctx, &o, &kp, &name);
+	kt_principal_clear(&kp);
+	if (ex == ADMIN_EXIT_OK &&
+	    (rc = store_principal_get(ctx->st, name, &p)) != LETHE_OK)
+		ex = admin_store_fail(ctx, rc, name);
+	if (ex == ADMIN_EXIT_OK) {
+		if (ctx->json)
+			show_json(p);
+		else
+			show_text(ctx, p);
+	}
+	store_principal_free(p);
+	free(name);
+	return ex;
+}

@@ -1,0 +1,138 @@
+/* lethe-admin: enctype lists and the keys of new principals (src/crypto). */
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+
+/* One enctype token: a number or an MIT name. */
+static lethe_status
+enctype_token(const char *tok, int32_t *out)
+{
+	const kc_enctype *et = NULL;
+	char *end = NULL;
+	long n;
+
+	errno = 0;
+	n = strtol(tok, &end, 10);
+	if (end != tok && *end == '\0' && errno == 0) {
+		ENSURE(n > 0 && n <= INT16_MAX && kc_enctype_supported((int32_t)n),
+		    LETHE_ERR_ETYPE_NOSUPP);
+		*out = (int32_t)n;
+		return LETHE_OK;
+	}
+	GUARD(kc_enctype_lookup_name(tok, &et));
+	*out = et->number;
+	return LETHE_OK;
+}
+
+lethe_status
+admin_parse_enctypes(const char *text, store_realm_policy *p)
+{
+	char buf[512];
+	char *save = NULL, *tok;
+	size_t n = 0;
+
+	ENSURE(strlen(text) < sizeof(buf), LETHE_ERR_TOO_BIG);
+	strcpy(buf, text);
+	for (tok = strtok_r(buf, " ,\t", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ,\t", &save)) {
+		int32_t e = 0;
+
+		ENSURE(n < STORE_MAX_ENCTYPES, LETHE_ERR_TOO_BIG);
+		GUARD(enctype_token(tok, &e));
+		for (size_t i = 0; i < n; i++)
+			ENSURE(p->enctypes[i] != e, LETHE_ERR_INVALID_ARG);
+		p->enctypes[n++] = e;
+	}
+	ENSURE(n > 0, LETHE_ERR_FORMAT);
+	p->nenctypes = n;
+	return LETHE_OK;
+}
+
+/* The default salt of p (realm then components) in a new buffer. */
+static lethe_status
+default_salt(const kt_principal *p, uint8_t **out, size_t *out_len)
+{
+	lbytes comps[KT_MAX_COMPONENTS];
+	lbytes realm = kt_buf_view(p->realm);
+	size_t len = 0;
+	lethe_status rc;
+
+	*out = NULL;
+	ENSURE(p->ncomponents <= KT_MAX_COMPONENTS, LETHE_ERR_INVALID_ARG);
+	for (size_t i = 0; i < p->ncomponents; i++)
+		comps[i] = kt_buf_view(p->components[i]);
+	rc = kc_salt_default(realm, comps, p->ncomponents, NULL, 0, &len);
+	ENSURE(rc == LETHE_OK || rc == LETHE_ERR_TOO_BIG, rc);
+	*out = malloc(len ? len : 1);
+	ENSURE(*out != NULL, LETHE_ERR_NOMEM);
+	rc = kc_salt_default(realm, comps, p->ncomponents, *out, len, out_len);
+	if (rc != LETHE_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* One key of enctype: from the password and salt, or random. */
+static lethe_status
+make_one(int32_t enctype, const char *password, const uint8_t *salt,
+    size_t salt_len, uint32_t kvno, store_key *out)
+{
+	kc_key key;
+	lbytes bytes;
+	lethe_status rc;
+
+	memset(&key, 0, sizeof(key));
+	if (password != NULL)
+		rc = kc_string_to_key(&key, enctype, lbytes_make(password,
+		    strlen(password)), lbytes_make(salt, salt_len),
+		    lbytes_make(NULL, 0));
+	else
+		rc = kc_key_generate(&key, enctype);
+	if (rc == LETHE_OK) {
+		bytes = kc_key_bytes(&key);
+		if (bytes.len == 0 || bytes.len > sizeof(out->key))
+			rc = LETHE_ERR_INVALID_ARG;
+		else {
+			memset(out, 0, sizeof(*out));
+			memcpy(out->key, bytes.data, bytes.len);
+			out->key_len = bytes.len;
+			out->kvno = kvno;
+			out->enctype = enctype;
+			out->kind = STORE_KEY_LONG_TERM;
+		}
+	}
+	kc_key_clear(&key);
+	return rc;
+}
+
+int
+admin_make_keys(admin_ctx *ctx, const kt_principal *p, const char *password,
+    uint32_t kvno, store_key *keys, size_t *nkeys)
+{
+	uint8_t *salt = NULL;
+	size_t salt_len = 0, n = 0;
+	lethe_status rc = LETHE_OK;
+
+	*nkeys = 0;
+	if (password != NULL)
+		GUARD_GOTO(rc, default_salt(p, &salt, &salt_len));
+	for (n = 0; n < ctx->policy.nenctypes; n++)
+		GUARD_GOTO(rc, make_one(ctx->policy.enctypes[n], password, salt,
+		    salt_len, kvno, &keys[n]));
+	*nkeys = n;
+cleanup:
+	free(salt);
+	if (rc != LETHE_OK) {
+		OPENSSL_cleanse(keys, n * sizeof(*keys));
+		admin_err("cannot make keys: %s", lethe_status_str(rc));
+		return ADMIN_EXIT_OTHER;
+	}
+	return ADMIN_EXIT_OK;
+}

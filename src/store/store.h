@@ -1,0 +1,356 @@
+/*
+ * The realm database: realm policy, principals, their keys and the KDC's
+ * credentials, behind one interface (SQLite now, PostgreSQL later; both
+ * share one schema and the SQL in store.c, documented in docs/store.md).
+ *
+ * Keys and private keys are encrypted at rest with AES-256-GCM under a key
+ * derived (HKDF-SHA256) from the realm's 32-byte master key; each blob's
+ * AAD names its row (principal, kvno, enctype), so a blob copied to another
+ * row does not decrypt. A check value in the realm row makes a wrong master
+ * key fail at open time.
+ *
+ * Every change runs in one transaction (all or nothing) and bumps the
+ * store's generation counter, which the KDC polls to know when to rebuild
+ * its snapshot. Structures handed out hold decrypted keys: release them
+ * with their store_*_free function, which wipes the key bytes.
+ *
+ * Errors common to every function: LETHE_ERR_INVALID_ARG (a contract
+ * broken: NULL, over-long or non-canonical name, bad enctype...),
+ * LETHE_ERR_NOMEM, LETHE_ERR_IO (the database or a file failed; see
+ * store_errmsg()), LETHE_ERR_BAD_INTEGRITY (a blob did not decrypt: wrong
+ * master key or tampered row), LETHE_ERR_CRYPTO (OpenSSL failed).
+ * After a failure, store_error_kind() says which of the cases a caller
+ * (e.g. lethe-admin) must tell apart happened.
+ *
+ * A store handle is not thread-safe: use one per thread.
+ */
+#ifndef LETHE_STORE_STORE_H
+#define LETHE_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+#define STORE_MASTER_KEY_LEN 32u    /* bytes of a master key */
+#define STORE_MAX_NAME_LEN   1024u  /* bytes of "a/b@REALM", without the NUL */
+#define STORE_MAX_REALM_LEN  255u   /* bytes of a realm name */
+#define STORE_MAX_ENCTYPES   8u     /* enctypes in a realm's policy */
+#define STORE_MAX_KEY_LEN    64u    /* bytes of one Kerberos key */
+#define STORE_MAX_SALT_LEN   2048u  /* bytes of a salt */
+#define STORE_MAX_KEYS       256u   /* key rows of one principal */
+#define STORE_MAX_PEM_LEN    65536u /* bytes of a certificate or key PEM */
+#define STORE_MAX_CRED_NAME  64u    /* bytes of a credential name */
+
+/* Realm policy defaults. */
+#define STORE_DEFAULT_MAX_LIFE   (10 * 3600)      /* 10 hours */
+#define STORE_DEFAULT_MAX_RENEW  (7 * 24 * 3600)  /* 7 days */
+#define STORE_DEFAULT_SKEW       300              /* seconds */
+#define STORE_DEFAULT_KVNOS_KEPT 2                /* current + previous */
+
+/* ---------------------------------------------------------- master key */
+
+/* The realm's master key. Wipe it with store_master_key_wipe() after use. */
+typedef struct store_master_key {
+	uint8_t bytes[STORE_MASTER_KEY_LEN];
+} store_master_key;
+
+/* Fill *mk with 32 bytes from RAND_priv_bytes. */
+lethe_status store_master_key_generate(store_master_key *mk);
+
+/*
+ * Write *mk to a new file at path as 64 lowercase hex digits and a newline,
+ * atomically (mode-0600 temp file, fsync, link into place, fsync of the
+ * directory). An existing file at path is never replaced: LETHE_ERR_IO
+ * with errno EEXIST.
+ */
+lethe_status store_master_key_save(const char *path, const store_master_key *mk);
+
+/*
+ * Read a master key file written by store_master_key_save(): 64 hex digits,
+ * optionally followed by a newline. LETHE_ERR_NOT_FOUND when the file does
+ * not exist, LETHE_ERR_FORMAT when its content is not such a key.
+ */
+lethe_status store_master_key_load(const char *path, store_master_key *mk);
+
+/*
+ * Read a master key as 64 hex digits (surrounding whitespace allowed, at
+ * most 256 bytes in all) from fd, e.g. standard input. LETHE_ERR_FORMAT
+ * when the input is not such a key.
+ */
+lethe_status store_master_key_read_fd(int fd, store_master_key *mk);
+
+/* Parse exactly 64 hex digits from text[0..len). LETHE_ERR_FORMAT otherwise. */
+lethe_status store_master_key_from_hex(const char *text, size_t len,
+    store_master_key *mk);
+
+/* Overwrite *mk with zeros (OPENSSL_cleanse). */
+void store_master_key_wipe(store_master_key *mk);
+
+/* ---------------------------------------------------------- the store */
+
+typedef struct store store;
+
+/* What the last failed call on a store was about, beyond its status. */
+enum store_error_kind {
+	STORE_E_NONE = 0,
+	STORE_E_NOT_FOUND,      /* no such principal or credential */
+	STORE_E_EXISTS,         /* a principal or key of that name/kvno exists */
+	STORE_E_MASTER_KEY,     /* wrong master key, or a blob did not decrypt */
+	STORE_E_DATABASE,       /* SQLite (or the file system) failed */
+	STORE_E_INVALID,        /* bad argument */
+	STORE_E_OTHER,          /* memory, OpenSSL */
+};
+
+/* The realm's policy. Durations in seconds; enctypes in preference order. */
+typedef struct store_realm_policy {
+	char realm[STORE_MAX_REALM_LEN + 1];
+	int64_t max_life;
+	int64_t max_renew;
+	int64_t clock_skew;
+	int32_t enctypes[STORE_MAX_ENCTYPES];
+	size_t nenctypes;
+	uint32_t kvnos_kept;    /* long-term kvnos kept on a key change, >= 1 */
+	int64_t created_at;     /* set by store_create(); ignored on input */
+} store_realm_policy;
+
+/* Fill *p with the defaults above for realm (enctypes 18 17 20 19). */
+lethe_status store_realm_policy_default(store_realm_policy *p, const char *realm);
+
+/*
+ * Create a new store at path for the realm and policy in *policy, encrypted
+ * under *mk: the file is made mode 0600 with O_CREAT|O_EXCL (LETHE_ERR_IO
+ * and STORE_E_EXISTS in *kind if path exists), then opened by SQLite (no
+ * symlink followed), set to WAL, and given the schema and the realm row.
+ * On error nothing is left at path, and when errbuf is not NULL it receives
+ * a message (NUL-terminated, cut to errbuf_len) and *kind (may be NULL) the
+ * kind of failure. *mk is not kept (a derived key is, until close).
+ */
+lethe_status store_create(const char *path, const store_master_key *mk,
+    const store_realm_policy *policy, store **out, char *errbuf,
+    size_t errbuf_len, enum store_error_kind *kind);
+
+/*
+ * Open an existing store. LETHE_ERR_NOT_FOUND when path does not exist,
+ * LETHE_ERR_FORMAT when it is not a Lethe store (or of an unknown schema
+ * version), LETHE_ERR_BAD_INTEGRITY when *mk is not its master key.
+ * errbuf and kind as for store_create().
+ */
+lethe_status store_open(const char *path, const store_master_key *mk, store **out,
+    char *errbuf, size_t errbuf_len, enum store_error_kind *kind);
+
+/* Wipe the derived keys and close. NULL is allowed. */
+void store_close(store *s);
+
+/*
+ * Remove the files of the store at path (the database and its journal
+ * files), e.g. after an initialisation that failed half-way. Only for a
+ * store nobody has open.
+ */
+void store_remove(const char *path);
+
+/* A message about the last failure on s ("" if none); valid until the next call. */
+const char *store_errmsg(const store *s);
+
+/* The kind of the last failure on s. */
+enum store_error_kind store_error_kind(const store *s);
+
+/* Copy the realm's policy into *out. */
+lethe_status store_realm_policy_get(store *s, store_realm_policy *out);
+
+/* The generation counter: it grows with every committed change. Cheap. */
+lethe_status store_generation(store *s, uint64_t *out);
+
+/* ---------------------------------------------------------- principals */
+
+enum store_principal_kind {
+	STORE_KIND_USER = 1,    /* a person: password keys */
+	STORE_KIND_SERVICE,     /* classic service: long-term random keys */
+	STORE_KIND_KRBTGT,      /* krbtgt/REALM@REALM and cross-realm TGS */
+	STORE_KIND_AGENT,       /* service with temporary keys only */
+};
+
+/* Principal attributes (a bit set). */
+#define STORE_ATTR_REQUIRES_PREAUTH  (1u << 0)  /* AS needs PA-ENC-TIMESTAMP */
+#define STORE_ATTR_DISABLED          (1u << 1)  /* no tickets for or to it */
+#define STORE_ATTR_ALLOW_FORWARDABLE (1u << 2)
+#define STORE_ATTR_ALLOW_RENEWABLE   (1u << 3)
+#define STORE_ATTR_ALLOW_PROXIABLE   (1u << 4)
+#define STORE_ATTR_ALLOW_POSTDATED   (1u << 5)
+#define STORE_ATTR_NO_SERVICE        (1u << 6)  /* never a ticket's server */
+#define STORE_ATTR_OK_AS_DELEGATE    (1u << 7)
+#define STORE_ATTR_ALL               0xffu
+
+/* Attributes a new principal of each kind gets unless told otherwise. */
+#define STORE_ATTR_DEFAULT_USER                                          \
+	(STORE_ATTR_REQUIRES_PREAUTH | STORE_ATTR_ALLOW_FORWARDABLE |    \
+	 STORE_ATTR_ALLOW_RENEWABLE | STORE_ATTR_ALLOW_PROXIABLE |       \
+	 STORE_ATTR_ALLOW_POSTDATED)
+#define STORE_ATTR_DEFAULT_SERVICE                                       \
+	(STORE_ATTR_ALLOW_FORWARDABLE | STORE_ATTR_ALLOW_RENEWABLE |     \
+	 STORE_ATTR_ALLOW_PROXIABLE | STORE_ATTR_ALLOW_POSTDATED)
+
+enum store_key_kind {
+	STORE_KEY_LONG_TERM = 1,  /* password or random key, no end of use */
+	STORE_KEY_TEMPORARY,      /* registered by an agent, with windows */
+};
+
+/* One key of a principal. key[] is secret. */
+typedef struct store_key {
+	uint32_t kvno;
+	int32_t enctype;
+	uint8_t key[STORE_MAX_KEY_LEN];
+	size_t key_len;
+	uint8_t *salt;            /* NULL: the default salt (realm + components) */
+	size_t salt_len;
+	uint32_t s2k_iterations;  /* 0: none stored (enctype default) */
+	enum store_key_kind kind;
+	int64_t registered_at;    /* 0 on input: now */
+	int64_t use_until;        /* 0: no end (long-term keys) */
+	int64_t accept_until;     /* 0: no end */
+	char *registered_by;      /* NULL or who registered it */
+} store_key;
+
+/*
+ * A principal and its keys, newest kvno first, and within a kvno in the
+ * order they were added (the realm's enctype preference for admin-made
+ * keys). Times are seconds since 1970; 0 = never / realm default.
+ */
+typedef struct store_principal {
+	char *name;               /* canonical "comp/comp@REALM" */
+	enum store_principal_kind kind;
+	uint32_t attributes;      /* STORE_ATTR_* */
+	int64_t max_life;         /* 0: realm default */
+	int64_t max_renew;        /* 0: realm default */
+	int64_t expires_at;       /* 0: never */
+	int64_t created_at;       /* set by the store; ignored on input */
+	int64_t modified_at;      /* set by the store; ignored on input */
+	int64_t password_changed_at; /* set by the store; ignored on input */
+	store_key *keys;
+	size_t nkeys;
+} store_principal;
+
+/* Wipe every key and free p and what it owns. NULL is allowed. */
+void store_principal_free(store_principal *p);
+
+/*
+ * Add principal p with its keys (all or nothing). p->name must be the
+ * canonical form of a principal of the store's realm (as kt_principal_
+ * unparse writes it). Each key needs 1..STORE_MAX_KEY_LEN bytes, a
+ * non-zero enctype, and a (kvno, enctype) pair of its own. Fails with
+ * LETHE_ERR_INVALID_ARG and STORE_E_EXISTS when the name exists.
+ */
+lethe_status store_principal_add(store *s, const store_principal *p);
+
+/* Look a principal up by canonical name. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_principal_get(store *s, const char *name, store_principal **out);
+
+/*
+ * Replace a principal's long-term keys (a password change or a new random
+ * key): keys[0..nkeys) are stored under kvno = 1 + the highest kvno the
+ * principal has (their kvno fields are ignored; *new_kvno receives it),
+ * as STORE_KEY_LONG_TERM; older long-term kvnos beyond the realm's
+ * kvnos_kept are deleted, so the previous kvno stays and outstanding
+ * tickets still decrypt. Temporary keys are untouched. Sets
+ * password_changed_at. LETHE_ERR_NOT_FOUND if the principal is absent.
+ */
+lethe_status store_principal_rekey(store *s, const char *name,
+    const store_key *keys, size_t nkeys, uint32_t *new_kvno);
+
+/*
+ * Add keys with the kvnos they carry (e.g. temporary keys an agent
+ * registered). All or nothing; LETHE_ERR_INVALID_ARG and STORE_E_EXISTS
+ * when a (kvno, enctype) pair exists already.
+ */
+lethe_status store_keys_add(store *s, const char *name, const store_key *keys,
+    size_t nkeys);
+
+/*
+ * Delete every temporary key whose accept_until is non-zero and earlier
+ * than now. *deleted (may be NULL) receives how many rows went.
+ */
+lethe_status store_keys_purge_expired(store *s, int64_t now, size_t *deleted);
+
+/* attributes = (attributes | set) & ~clear. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_principal_set_attributes(store *s, const char *name,
+    uint32_t set, uint32_t clear);
+
+/* Set per-principal limits (0 = realm default / never). */
+lethe_status store_principal_set_limits(store *s, const char *name,
+    int64_t max_life, int64_t max_renew, int64_t expires_at);
+
+/* Delete a principal and its keys. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_principal_delete(store *s, const char *name);
+
+/* Names and kinds of every principal, sorted by name. */
+typedef struct store_name_entry {
+	char *name;
+	enum store_principal_kind kind;
+} store_name_entry;
+
+typedef struct store_name_list {
+	store_name_entry *entries;
+	size_t count;
+} store_name_list;
+
+lethe_status store_principal_list(store *s, store_name_list **out);
+
+/* Free a list from store_principal_list(). NULL is allowed. */
+void store_name_list_free(store_name_list *list);
+
+/*
+ * Called once per principal by store_principal_foreach(). p (with its
+ * decrypted keys) is borrowed: it is wiped and freed when cb returns, so
+ * copy what you keep. A status other than LETHE_OK stops the iteration
+ * and is returned by store_principal_foreach().
+ */
+typedef lethe_status (*store_principal_cb)(void *ctx, const store_principal *p);
+
+/*
+ * Visit every principal with its decrypted keys, in one read transaction:
+ * a consistent view whose generation is written to *generation (may be
+ * NULL). This is how the KDC builds its snapshot.
+ */
+lethe_status store_principal_foreach(store *s, store_principal_cb cb, void *ctx,
+    uint64_t *generation);
+
+/* Lower-case name of a kind ("user", "service", "krbtgt", "agent"). */
+const char *store_principal_kind_name(enum store_principal_kind kind);
+
+/* Lower-case name of a key kind ("long-term", "temporary"). */
+const char *store_key_kind_name(enum store_key_kind kind);
+
+/* ---------------------------------------------------------- credentials */
+
+/* Names of the credentials lethe-admin init stores. */
+#define STORE_CRED_REALM_CA "realm-ca"  /* the realm CA's certificate and key */
+#define STORE_CRED_KDC      "kdc"       /* the KDC / registrar certificate and key */
+
+/* A certificate (public) and its private key (secret), both PEM. */
+typedef struct store_credential {
+	char *name;
+	char *cert_pem;           /* NUL-terminated */
+	size_t cert_pem_len;
+	uint8_t *key_pem;         /* secret; NUL-terminated too */
+	size_t key_pem_len;
+	int64_t not_after;        /* the certificate's end of validity */
+	int64_t created_at;
+} store_credential;
+
+/* Wipe the private key and free c. NULL is allowed. */
+void store_credential_free(store_credential *c);
+
+/*
+ * Insert or replace the credential called name (1..STORE_MAX_CRED_NAME
+ * bytes). cert_pem and key_pem are 1..STORE_MAX_PEM_LEN bytes; the key is
+ * encrypted at rest, bound to name.
+ */
+lethe_status store_credential_put(store *s, const char *name, lbytes cert_pem,
+    lbytes key_pem, int64_t not_after);
+
+/* Read a credential. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_credential_get(store *s, const char *name, store_credential **out);
+
+#endif

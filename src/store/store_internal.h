@@ -1,0 +1,151 @@
+/*
+ * Inside the store: the backend interface and the at-rest encryption.
+ *
+ * store.c holds every SQL statement (portable SQL with $1, $2... place-
+ * holders, which SQLite binds by name and PostgreSQL by number) and the
+ * encryption; a backend only runs statements and transactions, so a
+ * PostgreSQL backend mirrors store_sqlite.c function for function.
+ */
+#ifndef LETHE_STORE_STORE_INTERNAL_H
+#define LETHE_STORE_STORE_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "store/store.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_KDF_SALT_LEN   16u
+#define STORE_SEAL_KEY_LEN   32u
+#define STORE_CHECK_LEN      32u
+#define STORE_ERRMSG_LEN     256u
+
+#if defined(__GNUC__)
+#define LETHE_STORE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define LETHE_STORE_PRINTF(f, a)
+#endif
+
+/* A statement parameter or a result column. */
+enum db_type {
+	DB_NULL = 0,
+	DB_INT,
+	DB_TEXT,        /* data/len: bytes without a NUL */
+	DB_BLOB,
+};
+
+typedef struct db_value {
+	enum db_type type;
+	int64_t i;
+	const uint8_t *data;
+	size_t len;
+} db_value;
+
+static inline db_value
+db_int(int64_t i)
+{
+	return (db_value){ .type = DB_INT, .i = i };
+}
+
+static inline db_value
+db_text(const char *text, size_t len)
+{
+	return (db_value){ .type = DB_TEXT, .data = (const uint8_t *)text, .len = len };
+}
+
+static inline db_value
+db_blob(const uint8_t *data, size_t len)
+{
+	return (db_value){ .type = DB_BLOB, .data = data, .len = len };
+}
+
+static inline db_value
+db_null(void)
+{
+	return (db_value){ .type = DB_NULL };
+}
+
+/*
+ * Called per result row; cols[0..ncols) are valid only during the call.
+ * A status other than LETHE_OK stops the query and is returned by it.
+ */
+typedef lethe_status (*db_row_cb)(void *ctx, const db_value *cols, size_t ncols);
+
+/* What a backend does. Every function records a message with store_fail(). */
+typedef struct store_backend_ops {
+	const char *name;
+	/* Create a new, empty database file at path and give it the schema. */
+	lethe_status (*create)(store *s, const char *path);
+	/* Open an existing database (LETHE_ERR_NOT_FOUND if absent). */
+	lethe_status (*open)(store *s, const char *path);
+	void (*close)(store *s);
+	/* Remove what create() made at path (after a failed store_create). */
+	void (*remove_files)(const char *path);
+	/* BEGIN IMMEDIATE (write) or a read transaction. */
+	lethe_status (*begin)(store *s, bool write);
+	lethe_status (*commit)(store *s);
+	/* Roll back the open transaction, if any; never fails visibly. */
+	void (*rollback)(store *s);
+	/*
+	 * Run sql with params[0..nparams) bound to $1..$n; call cb (may be
+	 * NULL) for each row; *changes (may be NULL) receives the rows
+	 * changed. A uniqueness conflict is LETHE_ERR_INVALID_ARG with
+	 * STORE_E_EXISTS.
+	 */
+	lethe_status (*exec)(store *s, const char *sql, const db_value *params,
+	    size_t nparams, db_row_cb cb, void *ctx, int64_t *changes);
+} store_backend_ops;
+
+extern const store_backend_ops store_sqlite_ops;
+
+struct store {
+	const store_backend_ops *ops;
+	void *backend;                         /* the backend's handle */
+	bool in_txn;
+	uint8_t seal_key[STORE_SEAL_KEY_LEN];  /* AES-256-GCM key for blobs */
+	store_realm_policy policy;
+	enum store_error_kind err_kind;
+	char errmsg[STORE_ERRMSG_LEN];
+};
+
+/* Record a failure on s (printf-style message) and return rc. */
+lethe_status store_fail(store *s, lethe_status rc, enum store_error_kind kind,
+    const char *fmt, ...) LETHE_STORE_PRINTF(4, 5);
+
+/* ---- at-rest encryption (seal.c) ---- */
+
+/*
+ * Derive the blob key (*seal_key) and the check value (*check) from the
+ * master key and the store's KDF salt with HKDF-SHA256, each under its
+ * own fixed info label.
+ */
+lethe_status store_derive_keys(const store_master_key *mk, lbytes kdf_salt,
+    uint8_t seal_key[STORE_SEAL_KEY_LEN], uint8_t check[STORE_CHECK_LEN]);
+
+/* Bytes a sealed blob of n plaintext bytes takes. */
+size_t store_sealed_len(size_t n);
+
+/*
+ * Encrypt pt with AES-256-GCM under key with a random 12-byte nonce and
+ * aad; write version || nonce || ciphertext || tag to out[0..out_cap).
+ */
+lethe_status store_seal(const uint8_t key[STORE_SEAL_KEY_LEN], lbytes aad,
+    lbytes pt, uint8_t *out, size_t out_cap, size_t *out_len);
+
+/*
+ * Decrypt a blob from store_seal() into out[0..out_cap).
+ * LETHE_ERR_BAD_INTEGRITY when it does not verify (wrong key, wrong aad,
+ * changed bytes), LETHE_ERR_FORMAT when it is not a blob.
+ */
+lethe_status store_unseal(const uint8_t key[STORE_SEAL_KEY_LEN], lbytes aad,
+    lbytes blob, uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Build the AAD of a key row into buf[0..cap). */
+lethe_status store_key_aad(const char *name, uint32_t kvno, int32_t enctype,
+    uint8_t *buf, size_t cap, size_t *len);
+
+/* Build the AAD of a credential's private key into buf[0..cap). */
+lethe_status store_cred_aad(const char *name, uint8_t *buf, size_t cap, size_t *len);
+
+#define STORE_AAD_MAX (32u + STORE_MAX_NAME_LEN + 16u)
+
+#endif

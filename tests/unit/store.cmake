@@ -1,0 +1,1 @@
+lethe_unit_test(test_store test_store.c)

@@ -1,0 +1,998 @@
+/* Tests of the realm store (SQLite backend), its master key and encryption at rest. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define REALM "TEST.LETHE"
+
+typedef struct fixture {
+	char dir[64];
+	char db[128];
+	char mkfile[128];
+	store_master_key mk;
+	store *s;
+} fixture;
+
+static int
+setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "%s/lethe-store-XXXXXX",
+	    getenv("TMPDIR") != NULL && strlen(getenv("TMPDIR")) < 30 ?
+	    getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/realm.db", f->dir);
+	snprintf(f->mkfile, sizeof(f->mkfile), "%s/master.key", f->dir);
+	if (store_master_key_generate(&f->mk) != LETHE_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[160];
+
+	store_close(f->s);
+	store_master_key_wipe(&f->mk);
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Create the store of f with the default policy. */
+static void
+create_store(fixture *f)
+{
+	store_realm_policy p;
+	char err[256];
+
+	assert_int_equal(store_realm_policy_default(&p, REALM), LETHE_OK);
+	assert_int_equal(store_create(f->db, &f->mk, &p, &f->s, err, sizeof(err),
+	    NULL), LETHE_OK);
+}
+
+static void
+reopen(fixture *f)
+{
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+}
+
+/* A key whose bytes are seed, seed+1, ... (len bytes). */
+static store_key
+make_key(uint32_t kvno, int32_t enctype, uint8_t seed, size_t len)
+{
+	store_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.kvno = kvno;
+	k.enctype = enctype;
+	k.key_len = len;
+	for (size_t i = 0; i < len; i++)
+		k.key[i] = (uint8_t)(seed + i);
+	k.kind = STORE_KEY_LONG_TERM;
+	return k;
+}
+
+/* Add a user with keys for enctypes 18 and 17 at kvno 1. */
+static void
+add_user(store *s, const char *name, uint8_t seed)
+{
+	store_key keys[2];
+	store_principal p;
+
+	keys[0] = make_key(1, 18, seed, 32);
+	keys[1] = make_key(1, 17, (uint8_t)(seed + 100), 16);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)name;
+	p.kind = STORE_KIND_USER;
+	p.attributes = STORE_ATTR_DEFAULT_USER;
+	p.keys = keys;
+	p.nkeys = 2;
+	assert_int_equal(store_principal_add(s, &p), LETHE_OK);
+}
+
+static uint64_t
+generation(store *s)
+{
+	uint64_t g = 0;
+
+	assert_int_equal(store_generation(s, &g), LETHE_OK);
+	return g;
+}
+
+/* Run one SQL statement on the database file directly (as an attacker would). */
+static void
+raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db) >= 1, 1);
+	sqlite3_close(db);
+}
+
+/* ------------------------------------------------------------ open, create */
+
+static void
+test_create_open_round_trip(void **state)
+{
+	fixture *f = *state;
+	store_realm_policy p, got;
+	store_principal *pr = NULL;
+
+	assert_int_equal(store_realm_policy_default(&p, REALM), LETHE_OK);
+	p.max_life = 3600;
+	p.max_renew = 86400;
+	p.clock_skew = 120;
+	p.enctypes[0] = 20;
+	p.enctypes[1] = 18;
+	p.nenctypes = 2;
+	p.kvnos_kept = 3;
+	assert_int_equal(store_create(f->db, &f->mk, &p, &f->s, NULL, 0, NULL),
+	    LETHE_OK);
+	add_user(f->s, "alice@" REALM, 1);
+	reopen(f);
+	assert_int_equal(store_realm_policy_get(f->s, &got), LETHE_OK);
+	assert_string_equal(got.realm, REALM);
+	assert_int_equal(got.max_life, 3600);
+	assert_int_equal(got.max_renew, 86400);
+	assert_int_equal(got.clock_skew, 120);
+	assert_int_equal(got.nenctypes, 2);
+	assert_int_equal(got.enctypes[0], 20);
+	assert_int_equal(got.enctypes[1], 18);
+	assert_int_equal(got.kvnos_kept, 3);
+	assert_true(got.created_at > 0);
+
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	assert_string_equal(pr->name, "alice@" REALM);
+	assert_int_equal(pr->kind, STORE_KIND_USER);
+	assert_int_equal(pr->attributes, STORE_ATTR_DEFAULT_USER);
+	assert_int_equal(pr->nkeys, 2);
+	{
+		store_key k18 = make_key(1, 18, 1, 32), k17 = make_key(1, 17, 101, 16);
+
+		assert_int_equal(pr->keys[0].enctype, 18);
+		assert_int_equal(pr->keys[0].kvno, 1);
+		assert_int_equal(pr->keys[0].key_len, 32);
+		assert_memory_equal(pr->keys[0].key, k18.key, 32);
+		assert_int_equal(pr->keys[1].enctype, 17);
+		assert_int_equal(pr->keys[1].key_len, 16);
+		assert_memory_equal(pr->keys[1].key, k17.key, 16);
+	}
+	assert_null(pr->keys[0].salt);
+	assert_int_equal(pr->keys[0].kind, STORE_KEY_LONG_TERM);
+	assert_true(pr->created_at > 0 && pr->password_changed_at == pr->created_at);
+	store_principal_free(pr);
+}
+
+static void
+test_policy_refused(void **state)
+{
+	fixture *f = *state;
+	store_realm_policy p;
+	struct stat st;
+
+	assert_int_equal(store_realm_policy_default(&p, REALM), LETHE_OK);
+	p.nenctypes = 0;
+	assert_int_equal(store_create(f->db, &f->mk, &p, &f->s, NULL, 0, NULL),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_realm_policy_default(&p, REALM), LETHE_OK);
+	p.enctypes[1] = 18;     /* duplicate */
+	assert_int_equal(store_create(f->db, &f->mk, &p, &f->s, NULL, 0, NULL),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_realm_policy_default(&p, "BAD@REALM"), LETHE_OK);
+	assert_int_equal(store_create(f->db, &f->mk, &p, &f->s, NULL, 0, NULL),
+	    LETHE_ERR_INVALID_ARG);
+	assert_null(f->s);
+	assert_int_equal(stat(f->db, &st), -1);  /* nothing left behind */
+}
+
+static void
+test_wrong_master_key_refused(void **state)
+{
+	fixture *f = *state;
+	store_master_key other = f->mk;
+	enum store_error_kind kind = STORE_E_NONE;
+	char err[256];
+
+	create_store(f);
+	store_close(f->s);
+	f->s = NULL;
+	other.bytes[31] ^= 0x01;
+	assert_int_equal(store_open(f->db, &other, &f->s, err, sizeof(err), &kind),
+	    LETHE_ERR_BAD_INTEGRITY);
+	assert_null(f->s);
+	assert_int_equal(kind, STORE_E_MASTER_KEY);
+	assert_non_null(strstr(err, "wrong master key for realm " REALM));
+	/* The right key still opens it. */
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, err, sizeof(err), &kind),
+	    LETHE_OK);
+	assert_int_equal(kind, STORE_E_NONE);
+}
+
+static void
+test_open_errors(void **state)
+{
+	fixture *f = *state;
+	enum store_error_kind kind;
+	char err[256], path[160];
+	int fd;
+
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, err, sizeof(err), &kind),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(kind, STORE_E_NOT_FOUND);
+
+	/* A file that is not a database. */
+	snprintf(path, sizeof(path), "%s/junk", f->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "this is not sqlite at all, just text....", 40), 40);
+	close(fd);
+	assert_int_equal(store_open(path, &f->mk, &f->s, err, sizeof(err), &kind),
+	    LETHE_ERR_FORMAT);
+	assert_null(f->s);
+
+	/* An SQLite database without Lethe's schema. */
+	snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	{
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL,
+		    NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(store_open(path, &f->mk, &f->s, err, sizeof(err), &kind),
+	    LETHE_ERR_FORMAT);
+	assert_non_null(strstr(err, "not a Lethe store"));
+
+	/* A store of a newer schema version. */
+	create_store(f);
+	store_close(f->s);
+	f->s = NULL;
+	raw_sql(f->db, "UPDATE schema_version SET version = 99");
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, err, sizeof(err), &kind),
+	    LETHE_ERR_FORMAT);
+	assert_non_null(strstr(err, "schema version 99"));
+}
+
+static void
+test_create_never_overwrites(void **state)
+{
+	fixture *f = *state;
+	store_realm_policy p;
+	enum store_error_kind kind;
+	char link_path[160];
+	struct stat st;
+	int fd;
+
+	fd = open(f->db, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keep", 4), 4);
+	close(fd);
+	assert_int_equal(store_realm_policy_default(&p, REALM), LETHE_OK);
+	assert_int_equal(store_create(f->db, &f->mk, &p, &f->s, NULL, 0, &kind),
+	    LETHE_ERR_IO);
+	assert_int_equal(kind, STORE_E_EXISTS);
+	assert_int_equal(stat(f->db, &st), 0);
+	assert_int_equal(st.st_size, 4);        /* untouched */
+
+	/* A symlink is neither created through nor opened through. */
+	snprintf(link_path, sizeof(link_path), "%s/link.db", f->dir);
+	assert_int_equal(symlink("realm2.db", link_path), 0);
+	assert_int_equal(store_create(link_path, &f->mk, &p, &f->s, NULL, 0, &kind),
+	    LETHE_ERR_IO);
+	unlink(link_path);
+	assert_int_equal(symlink("realm.db", link_path), 0);
+	assert_int_not_equal(store_open(link_path, &f->mk, &f->s, NULL, 0, NULL),
+	    LETHE_OK);
+	assert_null(f->s);
+}
+
+static void
+test_file_modes(void **state)
+{
+	fixture *f = *state;
+	char wal[160];
+	struct stat st;
+	mode_t old = umask(0);
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	assert_int_equal(store_master_key_save(f->mkfile, &f->mk), LETHE_OK);
+	umask(old);
+	assert_int_equal(stat(f->db, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", f->db);
+	assert_int_equal(stat(wal, &st), 0);    /* WAL mode is on */
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(f->mkfile, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+/* ------------------------------------------------------------ master key */
+
+static void
+test_master_key_file(void **state)
+{
+	fixture *f = *state;
+	store_master_key got;
+	char text[80];
+	int fd;
+	ssize_t n;
+
+	assert_int_equal(store_master_key_save(f->mkfile, &f->mk), LETHE_OK);
+	assert_int_equal(store_master_key_load(f->mkfile, &got), LETHE_OK);
+	assert_memory_equal(got.bytes, f->mk.bytes, STORE_MASTER_KEY_LEN);
+
+	/* 64 lowercase hex digits and a newline. */
+	fd = open(f->mkfile, O_RDONLY);
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	assert_int_equal(n, 65);
+	assert_int_equal(text[64], '\n');
+	assert_int_equal(strspn(text, "0123456789abcdef"), 64);
+
+	/* Never replaced. */
+	got.bytes[0] ^= 1;
+	errno = 0;
+	assert_int_equal(store_master_key_save(f->mkfile, &got), LETHE_ERR_IO);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(store_master_key_load(f->mkfile, &got), LETHE_OK);
+	assert_memory_equal(got.bytes, f->mk.bytes, STORE_MASTER_KEY_LEN);
+
+	{
+		char missing[160];
+
+		snprintf(missing, sizeof(missing), "%s/none", f->dir);
+		assert_int_equal(store_master_key_load(missing, &got),
+		    LETHE_ERR_NOT_FOUND);
+	}
+}
+
+static void
+test_master_key_hex(void **state)
+{
+	static const char hex[] =
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F";
+	store_master_key mk;
+	int pipefd[2];
+	(void)state;
+
+	assert_int_equal(store_master_key_from_hex(hex, 64, &mk), LETHE_OK);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(mk.bytes[i], i);
+	assert_int_equal(store_master_key_from_hex(hex, 63, &mk), LETHE_ERR_FORMAT);
+	assert_int_equal(store_master_key_from_hex("zz0102030405060708090a0b0c0d0e0f"
+	    "101112131415161718191a1b1c1d1e1f", 64, &mk), LETHE_ERR_FORMAT);
+
+	/* From a file descriptor, with surrounding blanks. */
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], "  ", 2), 2);
+	assert_int_equal(write(pipefd[1], hex, 64), 64);
+	assert_int_equal(write(pipefd[1], "\r\n", 2), 2);
+	close(pipefd[1]);
+	memset(&mk, 0xee, sizeof(mk));
+	assert_int_equal(store_master_key_read_fd(pipefd[0], &mk), LETHE_OK);
+	close(pipefd[0]);
+	assert_int_equal(mk.bytes[31], 0x1f);
+
+	/* Two keys in a row, or too much input, are refused. */
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], hex, 64), 64);
+	assert_int_equal(write(pipefd[1], hex, 64), 64);
+	close(pipefd[1]);
+	assert_int_equal(store_master_key_read_fd(pipefd[0], &mk), LETHE_ERR_FORMAT);
+	close(pipefd[0]);
+	{
+		char big[300];
+
+		memset(big, '0', sizeof(big));
+		assert_int_equal(pipe(pipefd), 0);
+		assert_int_equal(write(pipefd[1], big, sizeof(big)), sizeof(big));
+		close(pipefd[1]);
+		assert_int_equal(store_master_key_read_fd(pipefd[0], &mk),
+		    LETHE_ERR_FORMAT);
+		close(pipefd[0]);
+	}
+	store_master_key_wipe(&mk);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(mk.bytes[i], 0);
+}
+
+/* ------------------------------------------------------------ encryption at rest */
+
+static void
+test_blob_moved_fails(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	add_user(f->s, "bob@" REALM, 50);
+	store_close(f->s);
+	f->s = NULL;
+	/* Copy bob's aes256 key blob over alice's. */
+	raw_sql(f->db, "UPDATE keys SET key_blob = (SELECT k.key_blob FROM keys k "
+	    "JOIN principals p ON p.id = k.principal_id WHERE p.name = 'bob@"
+	    REALM "' AND k.enctype = 18) WHERE enctype = 18 AND principal_id = "
+	    "(SELECT id FROM principals WHERE name = 'alice@" REALM "')");
+	reopen(f);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr),
+	    LETHE_ERR_BAD_INTEGRITY);
+	assert_null(pr);
+	assert_int_equal(store_error_kind(f->s), STORE_E_MASTER_KEY);
+	assert_non_null(strstr(store_errmsg(f->s), "alice@" REALM));
+	/* Bob's own row still decrypts. */
+	assert_int_equal(store_principal_get(f->s, "bob@" REALM, &pr), LETHE_OK);
+	store_principal_free(pr);
+	pr = NULL;
+
+	/* Relabelling a row's kvno or enctype breaks it too. */
+	store_close(f->s);
+	f->s = NULL;
+	raw_sql(f->db, "UPDATE keys SET kvno = 7 WHERE enctype = 17 AND principal_id = "
+	    "(SELECT id FROM principals WHERE name = 'bob@" REALM "')");
+	reopen(f);
+	assert_int_equal(store_principal_get(f->s, "bob@" REALM, &pr),
+	    LETHE_ERR_BAD_INTEGRITY);
+}
+
+static void
+test_blob_tampered_fails(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	store_close(f->s);
+	f->s = NULL;
+	/* Flip one bit of the last byte (the tag) of one blob. */
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+		uint8_t blob[128];
+		int n;
+
+		assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT key_blob FROM keys "
+		    "WHERE enctype = 17", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		n = sqlite3_column_bytes(st, 0);
+		assert_true(n == 1 + 12 + 16 + 16);
+		memcpy(blob, sqlite3_column_blob(st, 0), (size_t)n);
+		sqlite3_finalize(st);
+		blob[n - 1] ^= 0x01;
+		assert_int_equal(sqlite3_prepare_v2(db, "UPDATE keys SET key_blob = ? "
+		    "WHERE enctype = 17", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_bind_blob(st, 1, blob, n, SQLITE_STATIC),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	reopen(f);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr),
+	    LETHE_ERR_BAD_INTEGRITY);
+	assert_null(pr);
+}
+
+/* True when needle occurs in the file at path (which may be absent). */
+static bool
+file_contains(const char *path, const uint8_t *needle, size_t n)
+{
+	static uint8_t buf[1 << 20];
+	size_t len;
+	FILE *fp = fopen(path, "rb");
+
+	if (fp == NULL)
+		return false;
+	len = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	assert_true(len < sizeof(buf));
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(buf + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_no_key_bytes_in_clear(void **state)
+{
+	fixture *f = *state;
+	store_key k = make_key(1, 18, 0xa0, 32);
+	char wal[160];
+	static const char pem_secret[] = "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n";
+	static const char cert[] = "-----BEGIN CERTIFICATE-----\nPUBLIC\n";
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 0xa0);
+	assert_int_equal(store_credential_put(f->s, STORE_CRED_KDC,
+	    LBYTES_LIT(cert), LBYTES_LIT(pem_secret), 1000), LETHE_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", f->db);
+	/* While open: the data sits in the WAL; after close, in the database. */
+	assert_true(file_contains(wal, (const uint8_t *)"alice@" REALM, 16));
+	assert_false(file_contains(wal, k.key, 16));
+	assert_false(file_contains(wal, (const uint8_t *)"SECRETSECRET", 12));
+	store_close(f->s);
+	f->s = NULL;
+	assert_true(file_contains(f->db, (const uint8_t *)"alice@" REALM, 16));
+	assert_true(file_contains(f->db, (const uint8_t *)"PUBLIC", 6));
+	assert_false(file_contains(f->db, k.key, 16));
+	assert_false(file_contains(f->db, k.key + 16, 16));
+	assert_false(file_contains(f->db, (const uint8_t *)"SECRETSECRET", 12));
+	assert_false(file_contains(f->db, f->mk.bytes, 16));
+}
+
+/* ------------------------------------------------------------ principals */
+
+static void
+test_add_get_delete(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	store_principal_free(pr);
+	pr = NULL;
+	assert_int_equal(store_principal_get(f->s, "nobody@" REALM, &pr),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_error_kind(f->s), STORE_E_NOT_FOUND);
+	assert_int_equal(store_principal_delete(f->s, "alice@" REALM), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_principal_delete(f->s, "alice@" REALM),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_error_kind(f->s), STORE_E_NOT_FOUND);
+	/* The keys went with it (ON DELETE CASCADE). */
+	store_close(f->s);
+	f->s = NULL;
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+
+		assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM keys",
+		    -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+}
+
+static void
+test_names_checked(void **state)
+{
+	fixture *f = *state;
+	store_principal p, *pr = NULL;
+	store_key k = make_key(1, 18, 1, 32);
+
+	create_store(f);
+	memset(&p, 0, sizeof(p));
+	p.kind = STORE_KIND_USER;
+	p.keys = &k;
+	p.nkeys = 1;
+	p.name = (char *)"alice@OTHER.REALM";
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_INVALID);
+	p.name = (char *)"alice";               /* no realm */
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	p.name = (char *)"a\\lice@" REALM;      /* not the canonical spelling */
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	p.name = (char *)"";
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_principal_get(f->s, NULL, &pr), LETHE_ERR_INVALID_ARG);
+	p.name = (char *)"host/a.example@" REALM;
+	k.key_len = 0;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	k.key_len = STORE_MAX_KEY_LEN + 1;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	k.key_len = 32;
+	k.enctype = 0;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	k.enctype = 18;
+	p.attributes = 1u << 20;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	p.attributes = 0;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "host/a.example@" REALM, &pr),
+	    LETHE_OK);
+	assert_int_equal(pr->password_changed_at, pr->created_at);
+	store_principal_free(pr);
+}
+
+static void
+test_rekey_keeps_previous_kvno(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL;
+	store_key nk[2];
+	uint32_t kvno = 0;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	nk[0] = make_key(99, 18, 0x40, 32);     /* kvno field ignored */
+	nk[1] = make_key(99, 17, 0x60, 16);
+	assert_int_equal(store_principal_rekey(f->s, "alice@" REALM, nk, 2, &kvno),
+	    LETHE_OK);
+	assert_int_equal(kvno, 2);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	assert_int_equal(pr->nkeys, 4);
+	assert_int_equal(pr->keys[0].kvno, 2);
+	assert_int_equal(pr->keys[0].enctype, 18);
+	assert_memory_equal(pr->keys[0].key, nk[0].key, 32);
+	assert_int_equal(pr->keys[1].kvno, 2);
+	assert_int_equal(pr->keys[1].enctype, 17);
+	assert_int_equal(pr->keys[2].kvno, 1);
+	assert_int_equal(pr->keys[3].kvno, 1);
+	store_principal_free(pr);
+	pr = NULL;
+
+	/* A third key: kvno 1 goes (kvnos_kept = 2), kvno 2 stays. */
+	nk[0] = make_key(0, 18, 0x80, 32);
+	assert_int_equal(store_principal_rekey(f->s, "alice@" REALM, nk, 1, &kvno),
+	    LETHE_OK);
+	assert_int_equal(kvno, 3);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	assert_int_equal(pr->nkeys, 3);
+	assert_int_equal(pr->keys[0].kvno, 3);
+	assert_int_equal(pr->keys[1].kvno, 2);
+	assert_int_equal(pr->keys[2].kvno, 2);
+	store_principal_free(pr);
+
+	assert_int_equal(store_principal_rekey(f->s, "nobody@" REALM, nk, 1, &kvno),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_principal_rekey(f->s, "alice@" REALM, nk, 0, &kvno),
+	    LETHE_ERR_INVALID_ARG);
+}
+
+static void
+test_attributes_and_limits(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	assert_int_equal(store_principal_set_attributes(f->s, "alice@" REALM,
+	    STORE_ATTR_DISABLED, STORE_ATTR_REQUIRES_PREAUTH), LETHE_OK);
+	assert_int_equal(store_principal_set_limits(f->s, "alice@" REALM, 600,
+	    1200, 2000000000), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	assert_int_equal(pr->attributes, (STORE_ATTR_DEFAULT_USER |
+	    STORE_ATTR_DISABLED) & ~STORE_ATTR_REQUIRES_PREAUTH);
+	assert_int_equal(pr->max_life, 600);
+	assert_int_equal(pr->max_renew, 1200);
+	assert_int_equal(pr->expires_at, 2000000000);
+	store_principal_free(pr);
+	assert_int_equal(store_principal_set_attributes(f->s, "bob@" REALM,
+	    STORE_ATTR_DISABLED, 0), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_principal_set_attributes(f->s, "alice@" REALM,
+	    1u << 9, 0), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_principal_set_limits(f->s, "alice@" REALM, -1, 0, 0),
+	    LETHE_ERR_INVALID_ARG);
+}
+
+static void
+test_generation_counts_changes(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL;
+	store_key k = make_key(0, 18, 5, 32);
+	uint64_t g0, g;
+
+	create_store(f);
+	g0 = generation(f->s);
+	add_user(f->s, "alice@" REALM, 1);
+	g = generation(f->s);
+	assert_true(g > g0);
+	/* Reads do not count. */
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	store_principal_free(pr);
+	assert_int_equal(generation(f->s), g);
+	assert_int_equal(store_principal_rekey(f->s, "alice@" REALM, &k, 1, NULL),
+	    LETHE_OK);
+	assert_true(generation(f->s) > g);
+	g = generation(f->s);
+	assert_int_equal(store_principal_set_attributes(f->s, "alice@" REALM,
+	    STORE_ATTR_DISABLED, 0), LETHE_OK);
+	assert_true(generation(f->s) > g);
+	g = generation(f->s);
+	/* Failed changes do not count. */
+	assert_int_equal(store_principal_delete(f->s, "nobody@" REALM),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(generation(f->s), g);
+	assert_int_equal(store_principal_delete(f->s, "alice@" REALM), LETHE_OK);
+	assert_true(generation(f->s) > g);
+	g = generation(f->s);
+	/* Seen by another handle on the same file (how the KDC polls). */
+	{
+		store *other = NULL;
+
+		assert_int_equal(store_open(f->db, &f->mk, &other, NULL, 0, NULL),
+		    LETHE_OK);
+		assert_int_equal(generation(other), g);
+		add_user(other, "carol@" REALM, 9);
+		store_close(other);
+	}
+	assert_true(generation(f->s) > g);
+}
+
+typedef struct visit {
+	size_t count;
+	size_t keys;
+	bool saw_alice, saw_svc;
+	size_t stop_after;
+} visit;
+
+static lethe_status
+visit_cb(void *ctx, const store_principal *p)
+{
+	visit *v = ctx;
+
+	v->count++;
+	v->keys += p->nkeys;
+	if (strcmp(p->name, "alice@" REALM) == 0) {
+		store_key k = make_key(1, 18, 1, 32);
+
+		assert_int_equal(p->nkeys, 2);
+		assert_memory_equal(p->keys[0].key, k.key, 32);
+		v->saw_alice = true;
+	}
+	if (strcmp(p->name, "host/svc.example@" REALM) == 0) {
+		assert_int_equal(p->kind, STORE_KIND_SERVICE);
+		assert_int_equal(p->nkeys, 0);
+		v->saw_svc = true;
+	}
+	if (v->stop_after != 0 && v->count == v->stop_after)
+		return LETHE_ERR_TOO_BIG;
+	return LETHE_OK;
+}
+
+static void
+test_foreach_returns_everything(void **state)
+{
+	fixture *f = *state;
+	store_principal p;
+	visit v;
+	uint64_t gen = 0;
+	char name[64];
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "user%02d@" REALM, i);
+		add_user(f->s, name, (uint8_t)i);
+	}
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"host/svc.example@" REALM;
+	p.kind = STORE_KIND_SERVICE;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(store_principal_foreach(f->s, visit_cb, &v, &gen), LETHE_OK);
+	assert_int_equal(v.count, 22);
+	assert_int_equal(v.keys, 42);
+	assert_true(v.saw_alice && v.saw_svc);
+	assert_int_equal(gen, generation(f->s));
+
+	/* The callback's error stops the walk and comes back. */
+	memset(&v, 0, sizeof(v));
+	v.stop_after = 3;
+	assert_int_equal(store_principal_foreach(f->s, visit_cb, &v, NULL),
+	    LETHE_ERR_TOO_BIG);
+	assert_int_equal(v.count, 3);
+
+	{
+		store_name_list *list = NULL;
+
+		assert_int_equal(store_principal_list(f->s, &list), LETHE_OK);
+		assert_int_equal(list->count, 22);
+		assert_string_equal(list->entries[0].name, "alice@" REALM);
+		assert_string_equal(list->entries[1].name, "host/svc.example@" REALM);
+		assert_int_equal(list->entries[1].kind, STORE_KIND_SERVICE);
+		store_name_list_free(list);
+	}
+}
+
+/* ------------------------------------------------------------ transactions */
+
+static void
+test_failed_change_leaves_store_as_before(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL, p;
+	store_key keys[3];
+	uint64_t g;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	g = generation(f->s);
+
+	/* A duplicate name: refused, the original untouched. */
+	keys[0] = make_key(1, 18, 0x77, 32);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"alice@" REALM;
+	p.kind = STORE_KIND_SERVICE;
+	p.keys = keys;
+	p.nkeys = 1;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_non_null(strstr(store_errmsg(f->s), "already exists"));
+
+	/* Two new keys then one that collides: none of the three is kept. */
+	keys[0] = make_key(5, 18, 0x10, 32);
+	keys[1] = make_key(5, 17, 0x20, 16);
+	keys[2] = make_key(1, 17, 0x30, 16);     /* kvno 1 enctype 17 exists */
+	keys[0].kind = keys[1].kind = keys[2].kind = STORE_KEY_TEMPORARY;
+	assert_int_equal(store_keys_add(f->s, "alice@" REALM, keys, 3),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+
+	assert_int_equal(generation(f->s), g);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	assert_int_equal(pr->kind, STORE_KIND_USER);
+	assert_int_equal(pr->nkeys, 2);
+	assert_int_equal(pr->keys[0].kvno, 1);
+	assert_int_equal(pr->keys[0].key[0], 1);
+	store_principal_free(pr);
+	pr = NULL;
+
+	/* The same keys without the collision go in. */
+	assert_int_equal(store_keys_add(f->s, "alice@" REALM, keys, 2), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &pr), LETHE_OK);
+	assert_int_equal(pr->nkeys, 4);
+	assert_int_equal(pr->keys[0].kvno, 5);
+	assert_int_equal(pr->keys[0].kind, STORE_KEY_TEMPORARY);
+	store_principal_free(pr);
+}
+
+static void
+test_temporary_keys_purged(void **state)
+{
+	fixture *f = *state;
+	store_principal *pr = NULL, p;
+	store_key keys[2];
+	size_t deleted = 99;
+
+	create_store(f);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"HTTP/www.example@" REALM;
+	p.kind = STORE_KIND_AGENT;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	keys[0] = make_key(1000, 18, 1, 32);
+	keys[1] = make_key(1001, 18, 2, 32);
+	for (int i = 0; i < 2; i++) {
+		keys[i].kind = STORE_KEY_TEMPORARY;
+		keys[i].registered_at = 100;
+		keys[i].use_until = 200 + i * 1000;
+		keys[i].accept_until = 300 + i * 1000;
+		keys[i].registered_by = (char *)"CN=www.example";
+	}
+	keys[1].salt = (uint8_t *)"salty";
+	keys[1].salt_len = 5;
+	keys[1].s2k_iterations = 4096;
+	assert_int_equal(store_keys_add(f->s, p.name, keys, 2), LETHE_OK);
+	assert_int_equal(store_keys_purge_expired(f->s, 500, &deleted), LETHE_OK);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(store_principal_get(f->s, p.name, &pr), LETHE_OK);
+	assert_int_equal(pr->nkeys, 1);
+	assert_int_equal(pr->keys[0].kvno, 1001);
+	assert_int_equal(pr->keys[0].registered_at, 100);
+	assert_int_equal(pr->keys[0].use_until, 1200);
+	assert_int_equal(pr->keys[0].accept_until, 1300);
+	assert_string_equal(pr->keys[0].registered_by, "CN=www.example");
+	assert_int_equal(pr->keys[0].salt_len, 5);
+	assert_memory_equal(pr->keys[0].salt, "salty", 5);
+	assert_int_equal(pr->keys[0].s2k_iterations, 4096);
+	store_principal_free(pr);
+}
+
+/* ------------------------------------------------------------ credentials */
+
+static void
+test_credentials(void **state)
+{
+	fixture *f = *state;
+	store_credential *c = NULL;
+	static const char cert[] = "-----BEGIN CERTIFICATE-----\nAAAA\n";
+	static const char key[] = "-----BEGIN PRIVATE KEY-----\nBBBB\n";
+	static const char key2[] = "-----BEGIN PRIVATE KEY-----\nCCCC\n";
+
+	create_store(f);
+	assert_int_equal(store_credential_get(f->s, STORE_CRED_KDC, &c),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_credential_put(f->s, STORE_CRED_KDC, LBYTES_LIT(cert),
+	    LBYTES_LIT(key), 12345), LETHE_OK);
+	assert_int_equal(store_credential_put(f->s, STORE_CRED_REALM_CA,
+	    LBYTES_LIT(cert), LBYTES_LIT(key2), 99), LETHE_OK);
+	reopen(f);
+	assert_int_equal(store_credential_get(f->s, STORE_CRED_KDC, &c), LETHE_OK);
+	assert_string_equal(c->name, STORE_CRED_KDC);
+	assert_string_equal(c->cert_pem, cert);
+	assert_int_equal(c->key_pem_len, sizeof(key) - 1);
+	assert_memory_equal(c->key_pem, key, sizeof(key));    /* and the NUL */
+	assert_int_equal(c->not_after, 12345);
+	store_credential_free(c);
+	c = NULL;
+
+	/* Replacing works; a blob moved to the other name does not decrypt. */
+	assert_int_equal(store_credential_put(f->s, STORE_CRED_KDC, LBYTES_LIT(cert),
+	    LBYTES_LIT(key2), 777), LETHE_OK);
+	assert_int_equal(store_credential_get(f->s, STORE_CRED_KDC, &c), LETHE_OK);
+	assert_int_equal(c->not_after, 777);
+	assert_memory_equal(c->key_pem, key2, sizeof(key2));
+	store_credential_free(c);
+	c = NULL;
+	store_close(f->s);
+	f->s = NULL;
+	raw_sql(f->db, "UPDATE credentials SET key_blob = (SELECT key_blob FROM "
+	    "credentials WHERE name = 'kdc') WHERE name = 'realm-ca'");
+	reopen(f);
+	assert_int_equal(store_credential_get(f->s, STORE_CRED_REALM_CA, &c),
+	    LETHE_ERR_BAD_INTEGRITY);
+	assert_null(c);
+	assert_int_equal(store_credential_put(f->s, "", LBYTES_LIT(cert),
+	    LBYTES_LIT(key), 1), LETHE_ERR_INVALID_ARG);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_open_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_master_key_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_never_overwrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_master_key_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_master_key_hex, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_moved_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_tampered_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_key_bytes_in_clear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_get_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_keeps_previous_kvno, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attributes_and_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generation_counts_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach_returns_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_change_leaves_store_as_before, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_temporary_keys_purged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
