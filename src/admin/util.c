@@ -151,23 +151,11 @@ admin_parse_name(admin_ctx *ctx, const char *name, kt_principal *p, char **canon
 lethe_status
 admin_parse_duration(const char *text, int64_t *out)
 {
-	char line[128];
-	lethe_conf *conf = NULL;
-	lethe_conf_error err;
 	long long v = 0;
-	int n;
-	lethe_status rc;
 
 	/* The configuration file's grammar, so flags and files agree. */
-	ENSURE(strpbrk(text, "\r\n#;") == NULL, LETHE_ERR_FORMAT);
-	n = snprintf(line, sizeof(line), "d = %s\n", text);
-	ENSURE(n > 0 && (size_t)n < sizeof(line), LETHE_ERR_FORMAT);
-	GUARD(lethe_conf_parse((const uint8_t *)line, (size_t)n, "duration",
-	    &conf, &err));
-	rc = lethe_conf_get_duration(conf, NULL, "d", 0, INT32_MAX, -1, &v, &err);
-	lethe_conf_free(conf);
-	GUARD(rc);
-	ENSURE(v >= 0, LETHE_ERR_FORMAT);
+	ENSURE(lethe_conf_parse_duration(text, &v), LETHE_ERR_FORMAT);
+	ENSURE(v >= 0 && v <= INT32_MAX, LETHE_ERR_FORMAT);
 	*out = v;
 	return LETHE_OK;
 }

@@ -562,9 +562,8 @@ unit_seconds(char unit)
 	}
 }
 
-/* "<n><unit>..." or "<n>" into seconds; false on syntax or overflow. */
-static bool
-parse_duration(const char *s, long long *out)
+bool
+lethe_conf_parse_duration(const char *s, long long *out)
 {
 	long long total = 0;
 	bool bare_ok = true;
@@ -610,7 +609,7 @@ lethe_conf_get_duration(const lethe_conf *conf, const char *section, const char 
 		*out = def;
 		return LETHE_OK;
 	}
-	if (!parse_duration(e->value, &v) || v < min || v > max) {
+	if (!lethe_conf_parse_duration(e->value, &v) || v < min || v > max) {
 		snprintf(msg, sizeof(msg),
 		    "expected a duration like 300s, 5m, 10h or 7d, from %llds to %llds",
 		    min, max);

@@ -106,6 +106,13 @@ lethe_status lethe_conf_get_bool(const lethe_conf *conf, const char *section, co
     bool def, bool *out, lethe_conf_error *err);
 
 /*
+ * Parse a duration, "<n><unit>..." (units s, m, h, d, w; blanks allowed
+ * between parts) or a bare "<n>" of seconds, into *out. False on a syntax
+ * error or overflow.
+ */
+bool lethe_conf_parse_duration(const char *text, long long *out);
+
+/*
  * A duration in seconds, in [min, max]: one or more <number><unit> with
  * unit s, m, h, d or w ("10h", "7d", "1h30m"), or a bare number of seconds.
  */
