@@ -1,0 +1,1 @@
+lethe_fuzz_target(fuzz_kdc_dispatch fuzz_kdc_dispatch.c)

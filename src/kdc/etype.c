@@ -1,0 +1,159 @@
+/* Enctype choices: reply key, session key, and the key that encrypts a ticket. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kdc/kdc_int.h"
+
+struct etype_name {
+	int32_t etype;
+	const char *name;
+};
+
+static const struct etype_name etype_names[] = {
+	{ 17, "aes128-cts-hmac-sha1-96" },
+	{ 18, "aes256-cts-hmac-sha1-96" },
+	{ 19, "aes128-cts-hmac-sha256-128" },
+	{ 20, "aes256-cts-hmac-sha384-192" },
+	{ 16, "des3-cbc-sha1" },
+	{ 23, "arcfour-hmac" },
+	{ 25, "camellia128-cts-cmac" },
+	{ 26, "camellia256-cts-cmac" },
+};
+
+const char *
+kdc_enctype_name(int32_t etype)
+{
+	for (size_t i = 0; i < sizeof(etype_names) / sizeof(etype_names[0]); i++) {
+		if (etype_names[i].etype == etype)
+			return etype_names[i].name;
+	}
+	return NULL;
+}
+
+bool
+kdc_policy_allows(const store_realm_policy *pol, int32_t etype)
+{
+	for (size_t i = 0; i < pol->nenctypes && i < STORE_MAX_ENCTYPES; i++) {
+		if (pol->enctypes[i] == etype)
+			return true;
+	}
+	return false;
+}
+
+/* Position of etype in the policy's preference order (smaller is preferred). */
+static size_t
+policy_rank(const store_realm_policy *pol, int32_t etype)
+{
+	for (size_t i = 0; i < pol->nenctypes && i < STORE_MAX_ENCTYPES; i++) {
+		if (pol->enctypes[i] == etype)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+const kdc_key *
+kdc_usable_key(const kdc_request *r, const kdc_principal *p, int32_t etype)
+{
+	if (!kdc_policy_allows(r->policy, etype))
+		return NULL;
+	return kdc_principal_newest_key(p, etype);
+}
+
+void
+kdc_etype_list_str(const krb_kdc_req_body *b, char *buf, size_t cap)
+{
+	size_t used = 0, n = b->n_etypes < KDC_LOG_ETYPES ? b->n_etypes : KDC_LOG_ETYPES;
+	int w;
+
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		w = snprintf(buf + used, cap - used, "%s%d", i ? "," : "", (int)b->etypes[i]);
+		if (w < 0 || (size_t)w >= cap - used)
+			return;
+		used += (size_t)w;
+	}
+	if (b->n_etypes > n)
+		snprintf(buf + used, cap - used, ",...");
+	else if (n == 0)
+		snprintf(buf, cap, "none");
+}
+
+int32_t
+kdc_choose_reply_key(kdc_request *r, const kdc_principal *client, const kdc_key **out)
+{
+	const krb_kdc_req_body *b = &r->req.body;
+	char list[KDC_ETYPE_LIST_MAX];
+
+	*out = NULL;
+	for (size_t i = 0; i < b->n_etypes; i++) {
+		const kdc_key *k = kdc_usable_key(r, client, b->etypes[i]);
+		if (k != NULL) {
+			*out = k;
+			r->reply_etype = k->enctype;
+			return 0;
+		}
+	}
+	kdc_etype_list_str(&r->req.body, list, sizeof(list));
+	return kdc_fail(r, KDC_ERR_ETYPE_NOSUPP,
+	    "the client has no key of any requested enctype the realm allows (requested: %s)",
+	    list);
+}
+
+int32_t
+kdc_choose_session_etype(kdc_request *r, const kdc_principal *server, int32_t *out)
+{
+	const krb_kdc_req_body *b = &r->req.body;
+	char list[KDC_ETYPE_LIST_MAX];
+
+	*out = 0;
+	for (size_t i = 0; i < b->n_etypes; i++) {
+		int32_t et = b->etypes[i];
+		if (kdc_enctype_usable(et) && kdc_usable_key(r, server, et) != NULL) {
+			*out = et;
+			r->session_etype = et;
+			return 0;
+		}
+	}
+	kdc_etype_list_str(&r->req.body, list, sizeof(list));
+	return kdc_fail(r, KDC_ERR_ETYPE_NOSUPP,
+	    "the service supports none of the requested session key enctypes (requested: %s)",
+	    list);
+}
+
+/* True when a beats b as the ticket key: newer kvno, then preferred enctype. */
+static bool
+better_service_key(const store_realm_policy *pol, const kdc_key *a, const kdc_key *b)
+{
+	if (b == NULL)
+		return true;
+	if (a->kvno != b->kvno)
+		return a->kvno > b->kvno;
+	return policy_rank(pol, a->enctype) < policy_rank(pol, b->enctype);
+}
+
+int32_t
+kdc_choose_service_key(kdc_request *r, const kdc_principal *server, const kdc_key **out,
+    int64_t *cap)
+{
+	const kdc_key *best = NULL;
+
+	*out = NULL;
+	*cap = KDC_TIME_INFINITY;
+	/* Temporary keys (DESIGN §2) join this choice when registration lands. */
+	for (size_t i = 0; i < server->nkeys; i++) {
+		const kdc_key *k = &server->keys[i];
+		if (k->kind != STORE_KEY_LONG_TERM || !kdc_policy_allows(r->policy, k->enctype))
+			continue;
+		if (better_service_key(r->policy, k, best))
+			best = k;
+	}
+	if (best == NULL) {
+		return kdc_fail(r, KDC_ERR_S_PRINCIPAL_UNKNOWN,
+		    "service %s has no key of an enctype the realm allows", server->name);
+	}
+	*out = best;
+	r->ticket_etype = best->enctype;
+	return 0;
+}

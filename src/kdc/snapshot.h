@@ -1,0 +1,112 @@
+/*
+ * The KDC's snapshot (DESIGN §4): an immutable in-memory view of the realm
+ * that worker threads read without locks.
+ *
+ * A snapshot holds the realm policy and every principal, found by name
+ * through a hash table, with its attributes and its keys as crypto key
+ * objects whose derived keys are computed when the snapshot is built: the
+ * usages a long-term key serves, 1 and 3 (pre-authentication, AS reply)
+ * for users, 2 (tickets) for the others. The session-key usages (4 to 9)
+ * belong to per-request keys, which derive them as they go. Once built
+ * nothing in it changes; a change in the store builds a new one, which
+ * kdc.h swaps in.
+ *
+ * Build one from the store (kdc_snapshot_load) or, for tests and the fuzz
+ * target, from principals in memory (kdc_snapshot_build); both take the
+ * same store_* structures. Key bytes are copied into the crypto objects;
+ * the snapshot wipes everything secret when freed.
+ */
+#ifndef LETHE_KDC_SNAPSHOT_H
+#define LETHE_KDC_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "crypto/crypto.h"
+#include "krb5/types.h"
+#include "store/store.h"
+
+/* One key of a principal. */
+typedef struct kdc_key {
+	uint32_t kvno;
+	int32_t enctype;
+	kc_key *key;          /* with its derived-key cache */
+	lbytes salt;              /* the salt in force (the default one made explicit) */
+	bool has_s2kparams;       /* iterations differ from the enctype's default */
+	uint8_t s2kparams[4];     /* big-endian iteration count */
+	enum store_key_kind kind;
+	int64_t use_until;        /* 0: no end */
+	int64_t accept_until;     /* 0: no end */
+} kdc_key;
+
+/* One principal. Strings are owned by the snapshot. */
+typedef struct kdc_principal {
+	const char *name;         /* canonical "comp/comp@REALM" */
+	krb_principal_name pname; /* the name's components (name type from the text) */
+	lbytes realm;
+	enum store_principal_kind kind;
+	uint32_t attributes;      /* STORE_ATTR_* */
+	int64_t max_life;         /* 0: realm default */
+	int64_t max_renew;        /* 0: realm default */
+	int64_t expires_at;       /* 0: never */
+	const kdc_key *keys;      /* newest kvno first */
+	size_t nkeys;
+} kdc_principal;
+
+typedef struct kdc_snapshot kdc_snapshot;
+
+/*
+ * Build a snapshot from a policy and n principals in memory. Principals of
+ * another realm than the policy's, keys of enctypes the crypto layer does
+ * not implement, and a second principal of the same name are left out
+ * (and counted in kdc_snapshot_skipped). generation is recorded as given.
+ */
+lethe_status kdc_snapshot_build(const store_realm_policy *policy,
+    const store_principal *principals, size_t n, uint64_t generation,
+    kdc_snapshot **out);
+
+/* Build a snapshot from every principal of the store, in one read transaction. */
+lethe_status kdc_snapshot_load(store *s, kdc_snapshot **out);
+
+/* Wipe every key and free the snapshot. NULL is allowed. */
+void kdc_snapshot_free(kdc_snapshot *snap);
+
+/* The realm policy the snapshot was built with. */
+const store_realm_policy *kdc_snapshot_policy(const kdc_snapshot *snap);
+
+/* The realm name as bytes. */
+lbytes kdc_snapshot_realm(const kdc_snapshot *snap);
+
+/* The store generation the snapshot reflects. */
+uint64_t kdc_snapshot_generation(const kdc_snapshot *snap);
+
+/* Number of principals, and of principals or keys left out while building. */
+size_t kdc_snapshot_count(const kdc_snapshot *snap);
+size_t kdc_snapshot_skipped(const kdc_snapshot *snap);
+
+/*
+ * The principal called name@realm (components compared byte for byte,
+ * name type ignored), or NULL. Lock-free; any thread.
+ */
+const kdc_principal *kdc_snapshot_lookup(const kdc_snapshot *snap,
+    const krb_principal_name *name, lbytes realm);
+
+/* Lookup by a plain text name ("a/b@REALM", no escapes; tools and tests), or NULL. */
+const kdc_principal *kdc_snapshot_lookup_str(const kdc_snapshot *snap, const char *name);
+
+/* The realm's TGS, krbtgt/REALM@REALM, or NULL when the store has none. */
+const kdc_principal *kdc_snapshot_tgs(const kdc_snapshot *snap);
+
+/* True when name is a TGS name: two components, the first "krbtgt". */
+bool kdc_principal_is_tgs_name(const krb_principal_name *name);
+
+/* The key of p with this kvno and enctype, or NULL. */
+const kdc_key *kdc_principal_key(const kdc_principal *p, uint32_t kvno, int32_t enctype);
+
+/* p's newest key of enctype (any kind), or NULL. */
+const kdc_key *kdc_principal_newest_key(const kdc_principal *p, int32_t enctype);
+
+#endif

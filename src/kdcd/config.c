@@ -1,0 +1,251 @@
+/* lethe-kdc configuration file (documented in docs/kdc.md). */
+#include "kdcd/kdcd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const lethe_conf_key known_keys[] = {
+	{ "store", "path" },
+	{ "store", "master_key_file" },
+	{ "kdc", "realm" },
+	{ "kdc", "listen" },
+	{ "kdc", "workers" },
+	{ "kdc", "udp_max_reply" },
+	{ "kdc", "tcp_max_connections" },
+	{ "kdc", "tcp_idle_timeout" },
+	{ "kdc", "refresh_interval" },
+	{ "kdc", "pid_file" },
+	{ "logging", "destination" },
+	{ "logging", "level" },
+	{ "logging", "requests" },
+};
+
+static void set_err(lethe_conf_error *err, const kdcd_config *cfg, unsigned line,
+    const char *fmt, ...) LETHE_PRINTF(4, 5);
+
+static void
+set_err(lethe_conf_error *err, const kdcd_config *cfg, unsigned line, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err->line = line;
+	snprintf(err->text, sizeof(err->text), "%.200s:%u: %.300s", cfg->path, line, msg);
+}
+
+/* The line of [section] key, or 0. */
+static unsigned
+line_of(const lethe_conf *conf, const char *section, const char *key)
+{
+	lethe_conf_entry e;
+
+	for (size_t i = 0; lethe_conf_at(conf, i, &e) == LETHE_OK; i++) {
+		if (strcmp(e.section, section) == 0 && strcmp(e.key, key) == 0)
+			return e.line;
+	}
+	return 0;
+}
+
+/* dir/value when value is relative, into out. */
+static lethe_status
+resolve_path(const kdcd_config *cfg, const char *value, char *out, size_t cap)
+{
+	const char *slash = strrchr(cfg->path, '/');
+	int n;
+
+	if (value[0] == '/' || slash == NULL)
+		n = snprintf(out, cap, "%s", value);
+	else
+		n = snprintf(out, cap, "%.*s/%s", (int)(slash - cfg->path), cfg->path, value);
+	return (n < 0 || (size_t)n >= cap) ? LETHE_ERR_TOO_BIG : LETHE_OK;
+}
+
+static lethe_status
+get_path(const lethe_conf *conf, kdcd_config *cfg, const char *section, const char *key,
+    const char *def, char *out, lethe_conf_error *err)
+{
+	const char *v;
+
+	GUARD(lethe_conf_get_str(conf, section, key, def, &v));
+	if (v == NULL || v[0] == '\0') {
+		out[0] = '\0';
+		return LETHE_OK;
+	}
+	if (resolve_path(cfg, v, out, KDCD_PATH_MAX) != LETHE_OK) {
+		set_err(err, cfg, line_of(conf, section, key), "[%s] %s: path too long", section,
+		    key);
+		return LETHE_ERR_FORMAT;
+	}
+	return LETHE_OK;
+}
+
+/* One listen item: "addr[:port][/udp|/tcp]". */
+static lethe_status
+add_listen_item(kdcd_config *cfg, char *item, unsigned line, lethe_conf_error *err)
+{
+	bool udp = true, tcp = true;
+	size_t len = strlen(item), n = 0;
+	lethe_sockaddr addr;
+	lethe_conf_error aerr = { 0 };
+	lethe_status rc;
+
+	if (len > 4 && strcmp(item + len - 4, "/udp") == 0) {
+		tcp = false;
+		item[len - 4] = '\0';
+	} else if (len > 4 && strcmp(item + len - 4, "/tcp") == 0) {
+		udp = false;
+		item[len - 4] = '\0';
+	}
+	rc = lethe_conf_parse_addrs(item, 88, &addr, 1, &n, &aerr);
+	if (rc != LETHE_OK || n != 1) {
+		set_err(err, cfg, line, "[kdc] listen: '%s': %s", item,
+		    rc != LETHE_OK ? aerr.text : "expected one address per item");
+		return LETHE_ERR_FORMAT;
+	}
+	if ((udp && cfg->n_udp == KDC_NET_MAX_ADDRS) || (tcp && cfg->n_tcp == KDC_NET_MAX_ADDRS)) {
+		set_err(err, cfg, line, "[kdc] listen: more than %d addresses per transport",
+		    KDC_NET_MAX_ADDRS);
+		return LETHE_ERR_FORMAT;
+	}
+	if (udp)
+		cfg->udp[cfg->n_udp++] = addr;
+	if (tcp)
+		cfg->tcp[cfg->n_tcp++] = addr;
+	return LETHE_OK;
+}
+
+static lethe_status
+get_listen(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+{
+	const char *v;
+	char list[LETHE_CONF_MAX_LINE + 1], *save = NULL, *item;
+	unsigned line = line_of(conf, "kdc", "listen");
+
+	GUARD(lethe_conf_get_str(conf, "kdc", "listen", KDCD_DEFAULT_LISTEN, &v));
+	snprintf(list, sizeof(list), "%s", v);
+	cfg->n_udp = cfg->n_tcp = 0;
+	for (item = strtok_r(list, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		while (*item == ' ' || *item == '\t')
+			item++;
+		for (size_t l = strlen(item); l > 0 && (item[l - 1] == ' ' || item[l - 1] == '\t'); l--)
+			item[l - 1] = '\0';
+		if (*item == '\0')
+			continue;
+		GUARD(add_listen_item(cfg, item, line, err));
+	}
+	if (cfg->n_udp + cfg->n_tcp == 0) {
+		set_err(err, cfg, line, "[kdc] listen: no address");
+		return LETHE_ERR_FORMAT;
+	}
+	return LETHE_OK;
+}
+
+static lethe_status
+get_logging(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+{
+	const char *v;
+
+	GUARD(lethe_conf_get_str(conf, "logging", "destination", NULL, &v));
+	if (v != NULL) {
+		cfg->log_dest_set = true;
+		if (strcmp(v, "stderr") == 0) {
+			cfg->log_dest = LETHE_LOG_STDERR;
+		} else if (strcmp(v, "syslog") == 0) {
+			cfg->log_dest = LETHE_LOG_SYSLOG;
+		} else {
+			set_err(err, cfg, line_of(conf, "logging", "destination"),
+			    "[logging] destination: expected stderr or syslog, got '%s'", v);
+			return LETHE_ERR_FORMAT;
+		}
+	}
+	GUARD(lethe_conf_get_str(conf, "logging", "level", "info", &v));
+	if (strcmp(v, "warn") == 0) {
+		cfg->log_level = LETHE_LOG_WARN;
+	} else if (strcmp(v, "info") == 0) {
+		cfg->log_level = LETHE_LOG_INFO;
+	} else if (strcmp(v, "debug") == 0) {
+		cfg->log_level = LETHE_LOG_DEBUG;
+	} else {
+		set_err(err, cfg, line_of(conf, "logging", "level"),
+		    "[logging] level: expected warn, info or debug, got '%s'", v);
+		return LETHE_ERR_FORMAT;
+	}
+	return lethe_conf_get_bool(conf, "logging", "requests", true, &cfg->log_requests, err);
+}
+
+static lethe_status
+get_numbers(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+{
+	long long v;
+
+	GUARD(lethe_conf_get_int(conf, "kdc", "workers", 0, KDC_NET_MAX_WORKERS, 0, &v, err));
+	cfg->workers = (unsigned)v;
+	GUARD(lethe_conf_get_int(conf, "kdc", "udp_max_reply", 512, 65507, 4096, &v, err));
+	cfg->udp_max_reply = (size_t)v;
+	GUARD(lethe_conf_get_int(conf, "kdc", "tcp_max_connections", 1, 1 << 20, 256, &v, err));
+	cfg->tcp_max_conns = (unsigned)v;
+	GUARD(lethe_conf_get_duration(conf, "kdc", "tcp_idle_timeout", 1, 3600, 30, &v, err));
+	cfg->tcp_idle_ms = (unsigned)v * 1000u;
+	GUARD(lethe_conf_get_duration(conf, "kdc", "refresh_interval", 1, 3600, 1, &v, err));
+	cfg->refresh_seconds = (unsigned)v;
+	return LETHE_OK;
+}
+
+static lethe_status
+get_all(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+{
+	const char *v;
+	char def_mkey[KDCD_PATH_MAX];
+
+	GUARD(lethe_conf_check_known(conf, known_keys, sizeof(known_keys) / sizeof(known_keys[0]),
+	    err));
+	GUARD(lethe_conf_get_str(conf, "kdc", "realm", "", &v));
+	if (strlen(v) >= sizeof(cfg->realm)) {
+		set_err(err, cfg, line_of(conf, "kdc", "realm"), "[kdc] realm: too long");
+		return LETHE_ERR_FORMAT;
+	}
+	snprintf(cfg->realm, sizeof(cfg->realm), "%s", v);
+	GUARD(get_path(conf, cfg, "store", "path", KDCD_DEFAULT_STORE, cfg->store_path, err));
+	if (cfg->store_path[0] == '\0') {
+		set_err(err, cfg, line_of(conf, "store", "path"), "[store] path: empty");
+		return LETHE_ERR_FORMAT;
+	}
+	GUARD(lethe_conf_get_str(conf, "store", "path", KDCD_DEFAULT_STORE, &v));
+	if ((size_t)snprintf(def_mkey, sizeof(def_mkey), "%s%s", v, KDCD_MKEY_SUFFIX) >=
+	    sizeof(def_mkey))
+		return LETHE_ERR_TOO_BIG;
+	GUARD(get_path(conf, cfg, "store", "master_key_file", def_mkey, cfg->master_key_file,
+	    err));
+	GUARD(get_path(conf, cfg, "kdc", "pid_file", "", cfg->pid_file, err));
+	GUARD(get_listen(conf, cfg, err));
+	GUARD(get_numbers(conf, cfg, err));
+	return get_logging(conf, cfg, err);
+}
+
+lethe_status
+kdcd_config_load(const char *path, kdcd_config *cfg, lethe_conf_error *err)
+{
+	lethe_conf *conf = NULL;
+	lethe_status rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(err, 0, sizeof(*err));
+	if (snprintf(cfg->path, sizeof(cfg->path), "%s", path) >= (int)sizeof(cfg->path)) {
+		snprintf(err->text, sizeof(err->text), "%.200s...: path too long", path);
+		return LETHE_ERR_TOO_BIG;
+	}
+	rc = lethe_conf_load(path, &conf, err);
+	if (rc != LETHE_OK) {
+		if (err->text[0] == '\0')
+			snprintf(err->text, sizeof(err->text), "%.400s: %s", path, lethe_status_str(rc));
+		return rc;
+	}
+	rc = get_all(conf, cfg, err);
+	lethe_conf_free(conf);
+	return rc;
+}

@@ -1,0 +1,504 @@
+/*
+ * lethe-kdc: the KDC daemon. Reads its configuration, opens the store,
+ * builds the snapshot, binds the sockets, then serves until SIGTERM.
+ * A refresher thread rebuilds the snapshot when the store's generation
+ * changes (checked every refresh_interval) and on SIGHUP, which also
+ * rereads the configuration.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "kdc/kdc.h"
+#include "kdcd/kdcd.h"
+#include "store/store.h"
+
+#define EXIT_USAGE 2
+
+typedef struct kdcd {
+	kdcd_config cfg;
+	bool foreground;
+	bool check_only;
+	long workers_flag;          /* -w, or -1 */
+	const char *pid_flag;       /* -p, or NULL */
+	store *st;                  /* used by the refresher only, once it runs */
+	kdc *k;
+	kdc_net *net;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;                  /* under mu */
+	bool reload;                /* under mu */
+	uint64_t generation;        /* of the snapshot in use */
+	char realm[STORE_MAX_REALM_LEN + 1];
+	bool pid_written;
+} kdcd;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: lethe-kdc [-c CONFIG] [-f] [-n] [-w WORKERS] [-p PIDFILE]\n"
+	    "  -c CONFIG   configuration file (default " KDCD_DEFAULT_CONF ")\n"
+	    "  -f          stay in the foreground (log to stderr unless configured)\n"
+	    "  -n          check the configuration and the store, then exit (logs to stderr)\n"
+	    "  -w WORKERS  worker threads (default: [kdc] workers, else one per core)\n"
+	    "  -p PIDFILE  write the process id there (overrides [kdc] pid_file)\n");
+}
+
+static int
+parse_args(kdcd *d, int argc, char **argv, const char **conf_path)
+{
+	int c;
+	char *end;
+
+	*conf_path = KDCD_DEFAULT_CONF;
+	d->workers_flag = -1;
+	while ((c = getopt(argc, argv, "c:fnw:p:h")) != -1) {
+		switch (c) {
+		case 'c':
+			*conf_path = optarg;
+			break;
+		case 'f':
+			d->foreground = true;
+			break;
+		case 'n':
+			d->check_only = true;
+			break;
+		case 'w':
+			errno = 0;
+			d->workers_flag = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || d->workers_flag < 1 ||
+			    d->workers_flag > KDC_NET_MAX_WORKERS) {
+				fprintf(stderr, "lethe-kdc: -w: expected 1 to %d\n",
+				    KDC_NET_MAX_WORKERS);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			d->pid_flag = optarg;
+			break;
+		default:
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ store and snapshot */
+
+static lethe_status
+open_store(const kdcd_config *cfg, store **out)
+{
+	store_master_key mk;
+	char msg[256] = "";
+	lethe_status rc;
+
+	rc = store_master_key_load(cfg->master_key_file, &mk);
+	if (rc != LETHE_OK) {
+		log_warnx("master key file %s: %s", cfg->master_key_file, lethe_status_str(rc));
+		return rc;
+	}
+	rc = store_open(cfg->store_path, &mk, out, msg, sizeof(msg), NULL);
+	store_master_key_wipe(&mk);
+	if (rc != LETHE_OK)
+		log_warnx("store %s: %s (%s)", cfg->store_path, lethe_status_str(rc), msg);
+	return rc;
+}
+
+/* Build a snapshot of the store and check the realm against the configuration. */
+static lethe_status
+build_snapshot(kdcd *d, kdc_snapshot **out)
+{
+	kdc_snapshot *snap = NULL;
+	const char *realm;
+	lethe_status rc;
+
+	rc = kdc_snapshot_load(d->st, &snap);
+	if (rc != LETHE_OK) {
+		log_warnx("reading the store %s: %s (%s)", d->cfg.store_path, lethe_status_str(rc),
+		    store_errmsg(d->st));
+		return rc;
+	}
+	realm = kdc_snapshot_policy(snap)->realm;
+	if (d->cfg.realm[0] != '\0' && strcmp(d->cfg.realm, realm) != 0) {
+		log_warnx("the store holds realm %s, the configuration says %s", realm,
+		    d->cfg.realm);
+		kdc_snapshot_free(snap);
+		return LETHE_ERR_INVALID_ARG;
+	}
+	if (kdc_snapshot_tgs(snap) == NULL)
+		log_warnx("realm %s has no krbtgt/%s principal: TGS requests will fail", realm, realm);
+	*out = snap;
+	return LETHE_OK;
+}
+
+static void
+log_snapshot(const kdc_snapshot *snap, const char *why)
+{
+	log_event ev;
+
+	log_event_begin(&ev, "snapshot");
+	log_event_str(&ev, "reason", why);
+	log_event_str(&ev, "realm", kdc_snapshot_policy(snap)->realm);
+	log_event_uint(&ev, "generation", kdc_snapshot_generation(snap));
+	log_event_uint(&ev, "principals", kdc_snapshot_count(snap));
+	log_event_uint(&ev, "skipped", kdc_snapshot_skipped(snap));
+	log_event_emit(&ev, LETHE_LOG_INFO);
+}
+
+static void
+refresh_snapshot(kdcd *d, const char *why)
+{
+	kdc_snapshot *snap;
+
+	if (build_snapshot(d, &snap) != LETHE_OK) {
+		log_warnx("snapshot not rebuilt; still serving generation %llu",
+		    (unsigned long long)d->generation);
+		return;
+	}
+	d->generation = kdc_snapshot_generation(snap);
+	log_snapshot(snap, why);
+	kdc_swap_snapshot(d->k, snap);
+}
+
+/* ------------------------------------------------------------ reload (SIGHUP) */
+
+static bool
+net_settings_differ(const kdcd_config *a, const kdcd_config *b)
+{
+	return a->n_udp != b->n_udp || a->n_tcp != b->n_tcp ||
+	    memcmp(a->udp, b->udp, sizeof(a->udp[0]) * a->n_udp) != 0 ||
+	    memcmp(a->tcp, b->tcp, sizeof(a->tcp[0]) * a->n_tcp) != 0 ||
+	    a->workers != b->workers || a->udp_max_reply != b->udp_max_reply ||
+	    a->tcp_max_conns != b->tcp_max_conns || a->tcp_idle_ms != b->tcp_idle_ms;
+}
+
+/* Reread the configuration; apply what can change without a restart. */
+static void
+reload_config(kdcd *d)
+{
+	kdcd_config nc;
+	lethe_conf_error err;
+	store *st;
+
+	if (kdcd_config_load(d->cfg.path, &nc, &err) != LETHE_OK) {
+		log_warnx("reload: %s; keeping the running configuration", err.text);
+		return;
+	}
+	if (net_settings_differ(&d->cfg, &nc))
+		log_warnx("reload: listen, workers and connection limits change only on restart");
+	log_set_verbosity(nc.log_level);
+	kdc_set_log_requests(d->k, nc.log_requests);
+	d->cfg.log_level = nc.log_level;
+	d->cfg.log_requests = nc.log_requests;
+	d->cfg.refresh_seconds = nc.refresh_seconds;
+	memcpy(d->cfg.realm, nc.realm, sizeof(d->cfg.realm));
+	if (strcmp(nc.store_path, d->cfg.store_path) == 0 &&
+	    strcmp(nc.master_key_file, d->cfg.master_key_file) == 0)
+		return;
+	if (open_store(&nc, &st) != LETHE_OK) {
+		log_warnx("reload: keeping the store %s", d->cfg.store_path);
+		return;
+	}
+	store_close(d->st);
+	d->st = st;
+	memcpy(d->cfg.store_path, nc.store_path, sizeof(d->cfg.store_path));
+	memcpy(d->cfg.master_key_file, nc.master_key_file, sizeof(d->cfg.master_key_file));
+}
+
+static void
+on_sighup(void *ctx)
+{
+	kdcd *d = ctx;
+
+	pthread_mutex_lock(&d->mu);
+	d->reload = true;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* ------------------------------------------------------------ the refresher */
+
+static void
+check_generation(kdcd *d)
+{
+	uint64_t gen;
+
+	if (store_generation(d->st, &gen) != LETHE_OK) {
+		log_warnx("store generation: %s", store_errmsg(d->st));
+		return;
+	}
+	if (gen != d->generation)
+		refresh_snapshot(d, "store changed");
+}
+
+static void *
+refresher(void *arg)
+{
+	kdcd *d = arg;
+	struct timespec until;
+	bool reload;
+
+	pthread_mutex_lock(&d->mu);
+	while (!d->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += d->cfg.refresh_seconds;
+		while (!d->stop && !d->reload &&
+		    pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT)
+			;
+		if (d->stop)
+			break;
+		reload = d->reload;
+		d->reload = false;
+		pthread_mutex_unlock(&d->mu);
+		if (reload) {
+			log_info("SIGHUP: rereading %s and the store", d->cfg.path);
+			reload_config(d);
+			refresh_snapshot(d, "SIGHUP");
+		} else {
+			check_generation(d);
+		}
+		pthread_mutex_lock(&d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+	kc_thread_cleanup();
+	return NULL;
+}
+
+static lethe_status
+start_refresher(kdcd *d, pthread_t *tid)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	err = pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (err != 0)
+		return LETHE_ERR_NOMEM;
+	if (pthread_create(tid, NULL, refresher, d) != 0) {
+		pthread_cond_destroy(&d->cv);
+		return LETHE_ERR_NOMEM;
+	}
+	return LETHE_OK;
+}
+
+static void
+stop_refresher(kdcd *d, pthread_t tid)
+{
+	pthread_mutex_lock(&d->mu);
+	d->stop = true;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(tid, NULL);
+	pthread_cond_destroy(&d->cv);
+}
+
+/* ------------------------------------------------------------ process */
+
+/* Write the pid file atomically: temp file in the same directory, rename. */
+static lethe_status
+write_pid_file(const char *path)
+{
+	char tmp[KDCD_PATH_MAX + 16], line[32];
+	int fd, n;
+
+	ENSURE(snprintf(tmp, sizeof(tmp), "%s.tmp", path) < (int)sizeof(tmp), LETHE_ERR_TOO_BIG);
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	ENSURE(fd >= 0, LETHE_ERR_IO);
+	if (write(fd, line, (size_t)n) != n || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp);
+		return LETHE_ERR_IO;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		return LETHE_ERR_IO;
+	}
+	return LETHE_OK;
+}
+
+static void
+log_listening(const kdcd *d)
+{
+	char addr[80], line[LETHE_LOG_LINE_MAX];
+	size_t used = 0;
+	uint16_t port;
+
+	line[0] = '\0';
+	for (int t = 0; t < 2; t++) {
+		const lethe_sockaddr *a = t == 0 ? d->cfg.udp : d->cfg.tcp;
+		size_t n = t == 0 ? d->cfg.n_udp : d->cfg.n_tcp;
+		for (size_t i = 0; i < n && used < sizeof(line); i++) {
+			kdc_net_addr_str((const struct sockaddr *)&a[i].ss, a[i].len, addr,
+			    sizeof(addr));
+			if (kdc_net_local_port(d->net, t == 0 ? KDC_TRANSPORT_UDP : KDC_TRANSPORT_TCP,
+			    i, &port) != LETHE_OK)
+				port = 0;
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s/%s(port %u)",
+			    used ? " " : "", addr, t == 0 ? "udp" : "tcp", (unsigned)port);
+		}
+	}
+	log_info("serving realm %s on %s with %u workers", d->realm, line,
+	    kdc_net_worker_count(d->net));
+}
+
+static lethe_status
+make_net(kdcd *d)
+{
+	kdc_net_config nc;
+
+	kdc_net_config_defaults(&nc);
+	memcpy(nc.udp, d->cfg.udp, sizeof(nc.udp));
+	nc.n_udp = d->cfg.n_udp;
+	memcpy(nc.tcp, d->cfg.tcp, sizeof(nc.tcp));
+	nc.n_tcp = d->cfg.n_tcp;
+	nc.workers = d->cfg.workers;
+	nc.udp_max_reply = d->cfg.udp_max_reply;
+	nc.tcp_max_conns = d->cfg.tcp_max_conns;
+	nc.tcp_idle_ms = d->cfg.tcp_idle_ms;
+	nc.handler = kdc_handle;
+	nc.handler_ctx = d->k;
+	nc.worker_init = kdc_worker_init;
+	nc.worker_fini = kdc_worker_fini;
+	nc.reload = on_sighup;
+	nc.reload_ctx = d;
+	return kdc_net_new(&nc, &d->net);
+}
+
+static int
+load_config(kdcd *d, const char *path)
+{
+	lethe_conf_error err;
+
+	if (kdcd_config_load(path, &d->cfg, &err) != LETHE_OK) {
+		fprintf(stderr, "lethe-kdc: %s\n", err.text);
+		return 1;
+	}
+	if (d->workers_flag > 0)
+		d->cfg.workers = (unsigned)d->workers_flag;
+	if (d->pid_flag != NULL)
+		snprintf(d->cfg.pid_file, sizeof(d->cfg.pid_file), "%s", d->pid_flag);
+	if (d->check_only)
+		d->cfg.log_dest = LETHE_LOG_STDERR;     /* a person is waiting for the verdict */
+	else if (!d->cfg.log_dest_set)
+		d->cfg.log_dest = d->foreground ? LETHE_LOG_STDERR : LETHE_LOG_SYSLOG;
+	/* Until it detaches, the daemon reports start-up errors on stderr too. */
+	log_init("lethe-kdc", d->foreground ? d->cfg.log_dest : LETHE_LOG_STDERR,
+	    d->cfg.log_level);
+	return 0;
+}
+
+/* Store, snapshot, KDC: everything but the network. */
+static int
+prepare(kdcd *d)
+{
+	kdc_snapshot *snap;
+
+	if (kc_init() != LETHE_OK) {
+		log_warnx("the crypto library would not initialise");
+		return 1;
+	}
+	if (open_store(&d->cfg, &d->st) != LETHE_OK || build_snapshot(d, &snap) != LETHE_OK)
+		return 1;
+	d->generation = kdc_snapshot_generation(snap);
+	snprintf(d->realm, sizeof(d->realm), "%s", kdc_snapshot_policy(snap)->realm);
+	log_snapshot(snap, "start");
+	if (kdc_new(snap, &d->k) != LETHE_OK) {
+		kdc_snapshot_free(snap);
+		log_warnx("out of memory");
+		return 1;
+	}
+	kdc_set_log_requests(d->k, d->cfg.log_requests);
+	return 0;
+}
+
+static int
+serve(kdcd *d)
+{
+	pthread_t tid;
+	sigset_t set;
+	lethe_status rc;
+
+	if (make_net(d) != LETHE_OK) {
+		log_warn("cannot set up the sockets");
+		return 1;
+	}
+	if (!d->foreground) {
+		if (daemon(0, 0) != 0) {
+			log_warn("daemon");
+			return 1;
+		}
+		log_init("lethe-kdc", d->cfg.log_dest, d->cfg.log_level);
+	}
+	if (d->cfg.pid_file[0] != '\0') {
+		if (write_pid_file(d->cfg.pid_file) != LETHE_OK) {
+			log_warn("pid file %s", d->cfg.pid_file);
+			return 1;
+		}
+		d->pid_written = true;
+	}
+	log_listening(d);
+	/* The signals kdc_net_run takes must be blocked in every thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (start_refresher(d, &tid) != LETHE_OK) {
+		log_warnx("cannot start the refresher thread");
+		return 1;
+	}
+	rc = kdc_net_run(d->net);
+	stop_refresher(d, tid);
+	kdc_log_counters(d->k);
+	if (rc != LETHE_OK) {
+		log_warnx("network loop: %s", lethe_status_str(rc));
+		return 1;
+	}
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	kdcd d;
+	const char *conf_path;
+	int ex;
+
+	memset(&d, 0, sizeof(d));
+	pthread_mutex_init(&d.mu, NULL);
+	if ((ex = parse_args(&d, argc, argv, &conf_path)) != 0)
+		return ex;
+	if ((ex = load_config(&d, conf_path)) != 0)
+		return ex;
+	ex = prepare(&d);
+	if (ex == 0 && d.check_only)
+		log_info("configuration %s and store %s are usable", d.cfg.path, d.cfg.store_path);
+	else if (ex == 0)
+		ex = serve(&d);
+	if (d.pid_written)
+		unlink(d.cfg.pid_file);
+	kdc_net_free(d.net);
+	kdc_free(d.k);
+	store_close(d.st);
+	pthread_mutex_destroy(&d.mu);
+	return ex;
+}

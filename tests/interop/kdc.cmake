@@ -1,0 +1,6 @@
+# lethe-kdc against unmodified MIT Kerberos clients, in a realm made by lethe-admin.
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(kdc_mit_clients kdc_mit_clients.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
+  set_tests_properties(interop.kdc_mit_clients PROPERTIES TIMEOUT 300)
+endif()

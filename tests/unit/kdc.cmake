@@ -1,0 +1,8 @@
+# The KDC core: times and flags policy, snapshot, AS, TGS, the request handler.
+# test_kdc_fixture.c holds the in-memory realm and the client side they share.
+lethe_unit_test(test_kdc_ticket test_kdc_ticket.c)
+lethe_unit_test(test_kdc_snapshot test_kdc_snapshot.c test_kdc_fixture.c)
+lethe_unit_test(test_kdc_as test_kdc_as.c test_kdc_fixture.c)
+lethe_unit_test(test_kdc_tgs test_kdc_tgs.c test_kdc_fixture.c)
+lethe_unit_test(test_kdc_dispatch test_kdc_dispatch.c test_kdc_fixture.c)
+set_tests_properties(unit.test_kdc_dispatch PROPERTIES TIMEOUT 300)
