@@ -28,7 +28,7 @@ unhex(const char *hex, uint8_t *out, size_t cap)
 	int hi = -1;
 
 	for (const char *p = hex; *p != '\0'; p++) {
-		int v;
+		int v = 0;
 		if (*p == ' ')
 			continue;
 		if (*p >= '0' && *p <= '9')
