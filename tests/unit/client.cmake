@@ -1,0 +1,5 @@
+lethe_unit_test(test_client test_client.c)
+lethe_unit_test(test_client_net test_client_net.c)
+find_package(Threads REQUIRED)
+target_link_libraries(test_client_net PRIVATE Threads::Threads)
+lethe_unit_test(test_client_hist test_client_hist.c ${CMAKE_SOURCE_DIR}/src/bench/bench_hist.c)
