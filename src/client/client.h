@@ -72,6 +72,11 @@ typedef struct kcl_name {
 	uint8_t *buf;               /* holds realm and components */
 } kcl_name;
 
+/*
+ * The setters below replace what *out held: *out must be zeroed or hold a
+ * name already (never uninitialised stack memory).
+ */
+
 /* Parse "a/b@REALM" (MIT escapes); without "@", default_realm (may be NULL). */
 lethe_status kcl_name_parse(kcl_name *out, const char *text, const char *default_realm);
 

@@ -1,0 +1,1 @@
+lethe_fuzz_target(fuzz_client_reply fuzz_client_reply.c)
