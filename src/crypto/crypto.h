@@ -135,7 +135,13 @@ lethe_status kc_cksumtype_lookup(int32_t number, const kc_cksumtype **out);
 /* Make key hold bytes as a key of enctype (bytes.len must be key_len). */
 lethe_status kc_key_init(kc_key *key, int32_t enctype, lbytes bytes);
 
-/* A fresh random key of enctype (RAND_priv_bytes). */
+/*
+ * len random bytes from RAND_priv_bytes, drawn through a per-thread pool
+ * (one OpenSSL call per 512 bytes; bytes wiped from the pool as handed out).
+ */
+lethe_status kc_random_bytes(uint8_t *out, size_t len);
+
+/* A fresh random key of enctype (kc_random_bytes). */
 lethe_status kc_key_generate(kc_key *key, int32_t enctype);
 
 /* RFC 3961 random-to-key (identity for AES); random.len == random_len. */

@@ -114,8 +114,7 @@ kc_encrypt(kc_key *key, uint32_t usage, lbytes plain, uint8_t *out,
 	uint8_t confounder[KC_CONFOUNDER_LEN];
 	lethe_status rc;
 
-	if (RAND_priv_bytes(confounder, sizeof(confounder)) != 1)
-		return LETHE_ERR_CRYPTO;
+	GUARD(kc_random_bytes(confounder, sizeof(confounder)));
 	rc = kc_encrypt_with_confounder(key, usage,
 	    lbytes_make(confounder, sizeof(confounder)), plain, out, out_cap,
 	    out_len);

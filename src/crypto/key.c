@@ -41,8 +41,7 @@ kc_key_generate(kc_key *key, int32_t enctype)
 	lethe_status rc;
 
 	ENSURE(e != NULL, LETHE_ERR_ETYPE_NOSUPP);
-	if (RAND_priv_bytes(seed, (int)e->pub.random_len) != 1)
-		return LETHE_ERR_CRYPTO;
+	GUARD(kc_random_bytes(seed, e->pub.random_len));
 	rc = kc_random_to_key(key, enctype, lbytes_make(seed, e->pub.random_len));
 	OPENSSL_cleanse(seed, sizeof(seed));
 	return rc;
