@@ -10,9 +10,7 @@ kc_cts(enum kc_cipher_id cipher, const uint8_t *key, bool encrypt,
     const uint8_t *in, size_t len, uint8_t *out)
 {
 	static const uint8_t zero_iv[KC_BLOCK_LEN];
-	char mode[] = OSSL_CIPHER_CTS_MODE_CS3;
 	EVP_CIPHER_CTX *ctx;
-	OSSL_PARAM params[2];
 	int outl = 0;
 	int finl = 0;
 
@@ -20,12 +18,9 @@ kc_cts(enum kc_cipher_id cipher, const uint8_t *key, bool encrypt,
 	ENSURE(len >= KC_BLOCK_LEN, LETHE_ERR_INVALID_ARG);
 	ENSURE(len <= INT_MAX, LETHE_ERR_TOO_BIG);
 	GUARD(kc_thread_cts(cipher, &ctx));
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_CIPHER_PARAM_CTS_MODE,
-	    mode, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	/* cipher NULL: reuse the context's provider state, only re-key. */
+	/* cipher NULL: reuse the context (and its CS3 mode), only re-key. */
 	if (EVP_CipherInit_ex2(ctx, NULL, key, zero_iv, encrypt ? 1 : 0,
-	    params) != 1)
+	    NULL) != 1)
 		return LETHE_ERR_CRYPTO;
 	if (EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1 ||
 	    (size_t)outl != len)

@@ -191,8 +191,14 @@ kc_thread_cts(enum kc_cipher_id cipher, EVP_CIPHER_CTX **out)
 	if (t->cts[cipher] == NULL) {
 		ctx = EVP_CIPHER_CTX_new();
 		ENSURE(ctx != NULL, LETHE_ERR_NOMEM);
+		/* Kerberos CTS (CS3) is set once here and kept across re-keys. */
+		char mode[] = OSSL_CIPHER_CTS_MODE_CS3;
+		OSSL_PARAM params[2] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_CIPHER_PARAM_CTS_MODE, mode, 0),
+			OSSL_PARAM_construct_end(),
+		};
 		if (EVP_CipherInit_ex2(ctx, a->cts[cipher], NULL, NULL, 1,
-		    NULL) != 1) {
+		    params) != 1) {
 			EVP_CIPHER_CTX_free(ctx);
 			return LETHE_ERR_CRYPTO;
 		}
