@@ -4,3 +4,10 @@ if(TARGET lethe-kdc AND TARGET lethe-admin)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
   set_tests_properties(interop.kdc_mit_clients PROPERTIES TIMEOUT 300)
 endif()
+
+# tshark decodes a capture of MIT clients talking to lethe-kdc.
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(kdc_tshark kdc_tshark.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
+  set_tests_properties(interop.kdc_tshark PROPERTIES TIMEOUT 120)
+endif()
