@@ -62,6 +62,29 @@ set_path(char *dst, const char *src, const char *what)
 	return ADMIN_EXIT_OK;
 }
 
+/*
+ * A path from the config file: relative ones are taken from the directory
+ * of the config file, as lethe-kdc does, so one file serves both programs.
+ */
+static int
+set_config_path(const admin_ctx *ctx, char *dst, const char *value, const char *what)
+{
+	char dir[ADMIN_PATH_MAX], joined[ADMIN_PATH_MAX];
+	const char *slash;
+	int n;
+
+	if (value[0] == '/' || (slash = strrchr(ctx->config_path, '/')) == NULL)
+		return set_path(dst, value, what);
+	n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - ctx->config_path),
+	    ctx->config_path);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return set_path(dst, "", what);
+	n = snprintf(joined, sizeof(joined), "%s/%s", dir[0] ? dir : "", value);
+	if (n < 0 || (size_t)n >= sizeof(joined))
+		return set_path(dst, "", what);
+	return set_path(dst, joined, what);
+}
+
 /* Store path and master key file from the [store] section of the config. */
 static int
 read_config(admin_ctx *ctx, bool have_store, bool have_mkey)
@@ -90,11 +113,11 @@ read_config(admin_ctx *ctx, bool have_store, bool have_mkey)
 	if (ex == ADMIN_EXIT_OK && !have_store &&
 	    lethe_conf_get_str(conf, "store", "path", NULL, &v) == LETHE_OK &&
 	    v != NULL)
-		ex = set_path(ctx->store_path, v, "[store] path");
+		ex = set_config_path(ctx, ctx->store_path, v, "[store] path");
 	if (ex == ADMIN_EXIT_OK && !have_mkey &&
 	    lethe_conf_get_str(conf, "store", "master_key_file", NULL, &v) ==
 	    LETHE_OK && v != NULL)
-		ex = set_path(ctx->mkey_path, v, "[store] master_key_file");
+		ex = set_config_path(ctx, ctx->mkey_path, v, "[store] master_key_file");
 	lethe_conf_free(conf);
 	return ex;
 }

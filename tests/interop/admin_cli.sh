@@ -314,6 +314,14 @@ printf '[store]\npath = %s\nmaster_key_file = %s\n' "$DB" "$MKEY" >"$S/lethe.con
 timeout "$STEP_TIMEOUT" "$ADMIN" -c "$S/lethe.conf" list >"$S/out" ||
 	lethe_die "list with a configuration file failed"
 grep -q '^host/srv.lethe.test@LETHE.TEST	service$' "$S/out" || lethe_die "config list"
+# Relative paths in a configuration file are taken from the file's directory.
+mkdir -p "$S/confdir"
+cp "$DB" "$S/confdir/rel.db"
+cp "$MKEY" "$S/confdir/rel.mkey"
+printf '[store]\npath = rel.db\nmaster_key_file = rel.mkey\n' >"$S/confdir/rel.conf"
+(cd / && timeout "$STEP_TIMEOUT" "$ADMIN" -c "$S/confdir/rel.conf" list) >"$S/out" ||
+	lethe_die "list with relative paths in a configuration file, run from /, failed"
+grep -q '^alice@LETHE.TEST	user$' "$S/out" || lethe_die "relative config list: no alice line"
 printf '[store]\npaht = x\n' >"$S/bad.conf"
 rc=0
 timeout "$STEP_TIMEOUT" "$ADMIN" -c "$S/bad.conf" list >/dev/null 2>&1 || rc=$?
