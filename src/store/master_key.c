@@ -1,5 +1,6 @@
 /* The realm master key: generation, hex text form, and its 0600 file. */
 #include "store/store_internal.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,6 @@
 
 #define MK_HEX_LEN     (2 * STORE_MASTER_KEY_LEN)
 #define MK_TEXT_MAX    256u      /* bytes read from a file or fd */
-#define TEMP_NAME_MAX  512u
-#define TEMP_ATTEMPTS  8
 
 lethe_status
 store_master_key_generate(store_master_key *mk)
@@ -138,63 +137,6 @@ cleanup:
 	return rc;
 }
 
-/* Write all of buf to fd. */
-static lethe_status
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		ENSURE(n > 0, LETHE_ERR_IO);
-		buf += n;
-		len -= (size_t)n;
-	}
-	return LETHE_OK;
-}
-
-/* Directory of path (a new string) and a pointer to its last component. */
-static lethe_status
-split_path(const char *path, char **dir, const char **base)
-{
-	const char *slash = strrchr(path, '/');
-
-	*dir = NULL;
-	*base = slash != NULL ? slash + 1 : path;
-	ENSURE(**base != '\0' && strcmp(*base, ".") != 0 &&
-	    strcmp(*base, "..") != 0, LETHE_ERR_INVALID_ARG);
-	if (slash == NULL)
-		*dir = strdup(".");
-	else
-		*dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
-	ENSURE(*dir != NULL, LETHE_ERR_NOMEM);
-	return LETHE_OK;
-}
-
-/* A new mode-0600 temp file next to base in dirfd; its name into tmp. */
-static lethe_status
-create_temp(int dirfd, const char *base, char *tmp, size_t cap, int *fd_out)
-{
-	unsigned char rnd[8];
-	int n;
-
-	*fd_out = -1;
-	for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
-		ENSURE(RAND_bytes(rnd, sizeof(rnd)) == 1, LETHE_ERR_CRYPTO);
-		n = snprintf(tmp, cap, ".%s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp",
-		    base, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
-		    rnd[7]);
-		ENSURE(n > 0 && (size_t)n < cap, LETHE_ERR_INVALID_ARG);
-		*fd_out = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (*fd_out >= 0)
-			return LETHE_OK;
-		ENSURE(errno == EEXIST, LETHE_ERR_IO);
-	}
-	return LETHE_ERR_IO;
-}
-
 /* The key as 64 lowercase hex digits and a newline into text[65]. */
 static void
 key_to_text(const store_master_key *mk, char text[MK_HEX_LEN + 1])
@@ -208,53 +150,19 @@ key_to_text(const store_master_key *mk, char text[MK_HEX_LEN + 1])
 	text[MK_HEX_LEN] = '\n';
 }
 
-/* Fill the temp file, force 0600, fsync, close. */
-static lethe_status
-fill_temp(int fd, const store_master_key *mk)
-{
-	char text[MK_HEX_LEN + 1];
-	lethe_status rc = LETHE_OK;
-
-	key_to_text(mk, text);
-	ENSURE_GOTO(rc, fchmod(fd, 0600) == 0, LETHE_ERR_IO);
-	GUARD_GOTO(rc, write_all(fd, text, sizeof(text)));
-	ENSURE_GOTO(rc, fsync(fd) == 0, LETHE_ERR_IO);
-cleanup:
-	OPENSSL_cleanse(text, sizeof(text));
-	if (close(fd) != 0 && rc == LETHE_OK)
-		rc = LETHE_ERR_IO;
-	return rc;
-}
-
 lethe_status
 store_master_key_save(const char *path, const store_master_key *mk)
 {
-	char tmp[TEMP_NAME_MAX];
-	const char *base = NULL;
-	char *dir = NULL;
-	int dirfd = -1, fd = -1, saved_errno = 0;
-	bool temp_exists = false;
-	lethe_status rc = LETHE_OK;
+	char text[MK_HEX_LEN + 1];
+	int saved_errno;
+	lethe_status rc;
 
 	ENSURE(path != NULL && mk != NULL, LETHE_ERR_INVALID_ARG);
-	GUARD_GOTO(rc, split_path(path, &dir, &base));
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ENSURE_GOTO(rc, dirfd >= 0, LETHE_ERR_IO);
-	GUARD_GOTO(rc, create_temp(dirfd, base, tmp, sizeof(tmp), &fd));
-	temp_exists = true;
-	GUARD_GOTO(rc, fill_temp(fd, mk));
-	/* link(2), unlike rename(2), never replaces an existing key file. */
-	ENSURE_GOTO(rc, linkat(dirfd, tmp, dirfd, base, 0) == 0, LETHE_ERR_IO);
-	(void)unlinkat(dirfd, tmp, 0);
-	temp_exists = false;
-	ENSURE_GOTO(rc, fsync(dirfd) == 0, LETHE_ERR_IO);
-cleanup:
+	key_to_text(mk, text);
+	/* Never replaces an existing key file. */
+	rc = lethe_file_write_secret(path, (const uint8_t *)text, sizeof(text), false);
 	saved_errno = errno;
-	if (temp_exists)
-		(void)unlinkat(dirfd, tmp, 0);
-	if (dirfd >= 0)
-		close(dirfd);
-	free(dir);
+	OPENSSL_cleanse(text, sizeof(text));
 	errno = saved_errno;
 	return rc;
 }
