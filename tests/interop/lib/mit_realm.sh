@@ -131,7 +131,9 @@ mit_realm_check_keys() {
 	local name=$1 enctypes=${2:-$MIT_AES_ENCTYPES} et info
 	info=$(mit_realm_kadmin "getprinc $name")
 	for et in $enctypes; do
-		printf '%s\n' "$info" | grep -q "^Key: vno [0-9]*, $et\$" ||
+		# A here-string, not a pipe: grep -q may exit before printf has
+		# written everything, and pipefail would count the SIGPIPE.
+		grep -q "^Key: vno [0-9]*, $et\$" <<<"$info" ||
 			lethe_die "principal $name has no $et key: $info"
 	done
 }
