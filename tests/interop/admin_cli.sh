@@ -7,10 +7,11 @@
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/ktutil.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/ktutil.sh"
 
 ADMIN=${1:?usage: admin_cli.sh LETHE_ADMIN}
 STEP_TIMEOUT=30         # seconds for any one command
-PROMPT_TIMEOUT=20       # seconds to wait for a ktutil prompt
 REALM=LETHE.TEST
 ENCTYPES="aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 aes256-cts-hmac-sha384-192 aes128-cts-hmac-sha256-128"
 
@@ -19,8 +20,6 @@ lethe_require_tools klist ktutil python3 openssl timeout stdbuf stat grep sort
 
 lethe_scratch_dir
 S=$LETHE_SCRATCH
-KTUTIL_CHILD=
-lethe_at_exit 'if [ -n "$KTUTIL_CHILD" ]; then kill "$KTUTIL_CHILD" 2>/dev/null || true; fi'
 
 # MIT's tools read only this krb5.conf; no KDC is needed.
 export KRB5_CONFIG=$S/krb5.conf
@@ -69,44 +68,6 @@ klist_keys() {
 	timeout "$STEP_TIMEOUT" klist -k -e -K "$1" >"$S/klist.out" ||
 		lethe_die "klist cannot read $1"
 	tail -n +4 "$S/klist.out" | sed 's/^ *//; s/  */ /g' | sort
-}
-
-# Read ktutil's output until its next prompt (see keytab_mit.sh).
-ktutil_wait_prompt() {
-	local out_fd=$1 log=$2 buf='' c
-	while IFS= read -r -d '' -n 1 -t "$PROMPT_TIMEOUT" c <&"$out_fd"; do
-		buf+=${c:-$'\n'}
-		case $buf in
-		*'ktutil:  ' | *'(hex): ' | *'Password for '*': ')
-			printf '%s' "$buf" >>"$log"
-			return 0
-			;;
-		esac
-	done
-	printf '%s' "$buf" >>"$log"
-	lethe_die "no ktutil prompt; its output: $(cat "$log")"
-}
-
-# Feed ktutil the lines of stdin, each only once it prompts for it.
-ktutil_run() {
-	local log=$1 line in_fd out_fd
-	coproc KTUTIL { exec timeout "$STEP_TIMEOUT" stdbuf -o0 ktutil 2>&1; }
-	KTUTIL_CHILD=$KTUTIL_PID
-	exec {in_fd}>&"${KTUTIL[1]}" {out_fd}<&"${KTUTIL[0]}"
-	ktutil_wait_prompt "$out_fd" "$log"
-	while IFS= read -r line; do
-		printf '%s\n' "$line" >&"$in_fd"
-		ktutil_wait_prompt "$out_fd" "$log"
-	done
-	printf 'quit\n' >&"$in_fd"
-	exec {in_fd}>&-
-	cat <&"$out_fd" >>"$log"
-	exec {out_fd}<&-
-	wait "$KTUTIL_CHILD" || lethe_die "ktutil failed; output: $(cat "$log")"
-	KTUTIL_CHILD=
-	if grep -qiE 'error|invalid|unknown|while ' "$log"; then
-		lethe_die "ktutil reported an error: $(cat "$log")"
-	fi
 }
 
 # MIT's keys for principal $1, kvno $2, password $3, every realm enctype, into keytab $4.

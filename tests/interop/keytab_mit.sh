@@ -6,11 +6,11 @@ set -euo pipefail
 
 KT_TOOL=${1:?usage: keytab_mit.sh KT_TOOL}
 STEP_TIMEOUT=30         # seconds for any one command
-PROMPT_TIMEOUT=20       # seconds to wait for a ktutil prompt
+# shellcheck source=lib/ktutil.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/ktutil.sh"
 
 fail() {
-	echo "FAIL: $*" >&2
-	exit 1
+	lethe_die "$@"
 }
 
 for tool in klist ktutil stdbuf timeout date stat diff; do
@@ -19,15 +19,8 @@ for tool in klist ktutil stdbuf timeout date stat diff; do
 done
 [ -x "$KT_TOOL" ] || fail "kt_tool not found at $KT_TOOL"
 
-SCRATCH=$(mktemp -d)
-KTUTIL_CHILD=
-cleanup() {
-	if [ -n "$KTUTIL_CHILD" ]; then
-		kill "$KTUTIL_CHILD" 2>/dev/null || true
-	fi
-	rm -rf "$SCRATCH"
-}
-trap cleanup EXIT
+lethe_scratch_dir
+SCRATCH=$LETHE_SCRATCH
 
 # MIT's tools read only this krb5.conf; no KDC is needed.
 export KRB5_CONFIG=$SCRATCH/krb5.conf
@@ -81,47 +74,6 @@ lethe_entries() {
 # Fail unless files A and B have the same lines in the same order.
 same_lines() {
 	diff -u "$1" "$2" >&2 || fail "$3"
-}
-
-# Read ktutil's output until its next prompt: "ktutil:  ", a key prompt
-# "... (hex): " or a password prompt "Password for ...: ".
-ktutil_wait_prompt() {
-	local out_fd=$1 log=$2 buf='' c
-	while IFS= read -r -d '' -n 1 -t "$PROMPT_TIMEOUT" c <&"$out_fd"; do
-		buf+=${c:-$'\n'}
-		case $buf in
-		*'ktutil:  ' | *'(hex): ' | *'Password for '*': ')
-			printf '%s' "$buf" >>"$log"
-			return 0
-			;;
-		esac
-	done
-	printf '%s' "$buf" >>"$log"
-	fail "no ktutil prompt; its output is in $log: $(cat "$log")"
-}
-
-# Feed ktutil the lines of stdin, each only once ktutil prompts for it:
-# its prompts flush their input, so typed-ahead lines would be lost.
-ktutil_run() {
-	local log=$1 line in_fd out_fd
-	# stdbuf: ktutil's key prompt is otherwise stuck in a stdio buffer.
-	coproc KTUTIL { exec timeout "$STEP_TIMEOUT" stdbuf -o0 ktutil 2>&1; }
-	KTUTIL_CHILD=$KTUTIL_PID     # bash unsets KTUTIL_PID when it exits
-	exec {in_fd}>&"${KTUTIL[1]}" {out_fd}<&"${KTUTIL[0]}"
-	ktutil_wait_prompt "$out_fd" "$log"
-	while IFS= read -r line; do
-		printf '%s\n' "$line" >&"$in_fd"
-		ktutil_wait_prompt "$out_fd" "$log"
-	done
-	printf 'quit\n' >&"$in_fd"
-	exec {in_fd}>&-
-	cat <&"$out_fd" >>"$log"
-	exec {out_fd}<&-
-	wait "$KTUTIL_CHILD" || fail "ktutil failed; output: $(cat "$log")"
-	KTUTIL_CHILD=
-	if grep -qiE 'error|invalid|unknown|while ' "$log"; then
-		fail "ktutil reported an error: $(cat "$log")"
-	fi
 }
 
 # ---- 1. Lethe writes, MIT reads -------------------------------------------
