@@ -66,6 +66,20 @@ kdc_set_clock(kdc *k, kdc_clock_fn fn, void *ctx)
 }
 
 void
+kdc_set_key_request(kdc *k, kdc_key_request_fn fn, void *ctx)
+{
+	k->key_request = fn;
+	k->key_request_ctx = ctx;
+}
+
+void
+kdc_request_key(kdc *k, const char *principal)
+{
+	if (k->key_request != NULL)
+		k->key_request(k->key_request_ctx, principal);
+}
+
+void
 kdc_set_log_requests(kdc *k, bool on)
 {
 	atomic_store(&k->log_requests, on);

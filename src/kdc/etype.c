@@ -51,12 +51,26 @@ policy_rank(const store_realm_policy *pol, int32_t etype)
 	return SIZE_MAX;
 }
 
+bool
+kdc_key_in_use(const kdc_key *k, int64_t now)
+{
+	if (k->kind != STORE_KEY_TEMPORARY)
+		return true;
+	return k->use_until > now && (k->accept_until == 0 || k->accept_until > now);
+}
+
 const kdc_key *
 kdc_usable_key(const kdc_request *r, const kdc_principal *p, int32_t etype)
 {
 	if (!kdc_policy_allows(r->policy, etype))
 		return NULL;
-	return kdc_principal_newest_key(p, etype);
+	/* Keys come newest kvno first: the first one in use wins. */
+	for (size_t i = 0; i < p->nkeys; i++) {
+		const kdc_key *k = &p->keys[i];
+		if (k->enctype == etype && kdc_key_in_use(k, r->now))
+			return k;
+	}
+	return NULL;
 }
 
 void
@@ -133,27 +147,83 @@ better_service_key(const store_realm_policy *pol, const kdc_key *a, const kdc_ke
 	return policy_rank(pol, a->enctype) < policy_rank(pol, b->enctype);
 }
 
-int32_t
-kdc_choose_service_key(kdc_request *r, const kdc_principal *server, const kdc_key **out,
-    int64_t *cap)
+/* The best key of kind among server's keys in use at r->now, or NULL. */
+static const kdc_key *
+best_service_key(const kdc_request *r, const kdc_principal *server, enum store_key_kind kind)
 {
 	const kdc_key *best = NULL;
 
-	*out = NULL;
-	*cap = KDC_TIME_INFINITY;
-	/* Temporary keys (DESIGN §2) join this choice when registration lands. */
 	for (size_t i = 0; i < server->nkeys; i++) {
 		const kdc_key *k = &server->keys[i];
-		if (k->kind != STORE_KEY_LONG_TERM || !kdc_policy_allows(r->policy, k->enctype))
+		if (k->kind != kind || !kdc_policy_allows(r->policy, k->enctype) ||
+		    !kdc_key_in_use(k, r->now))
 			continue;
 		if (better_service_key(r->policy, k, best))
 			best = k;
 	}
-	if (best == NULL) {
-		return kdc_fail(r, KDC_ERR_S_PRINCIPAL_UNKNOWN,
-		    "service %s has no key of an enctype the realm allows", server->name);
+	return best;
+}
+
+/* True when server's keys come from an agent (it has, or had, temporary keys). */
+static bool
+agent_managed(const kdc_principal *server)
+{
+	if (server->kind == STORE_KIND_AGENT)
+		return true;
+	for (size_t i = 0; i < server->nkeys; i++) {
+		if (server->keys[i].kind == STORE_KEY_TEMPORARY)
+			return true;
 	}
-	*out = best;
-	r->ticket_etype = best->enctype;
-	return 0;
+	return false;
+}
+
+/* The newest use_until among server's temporary keys (0: none). */
+static int64_t
+last_use_until(const kdc_principal *server)
+{
+	int64_t last = 0;
+
+	for (size_t i = 0; i < server->nkeys; i++) {
+		const kdc_key *k = &server->keys[i];
+		if (k->kind == STORE_KEY_TEMPORARY && k->use_until > last)
+			last = k->use_until;
+	}
+	return last;
+}
+
+int32_t
+kdc_choose_service_key(kdc_request *r, const kdc_principal *server, const kdc_key **out,
+    int64_t *cap)
+{
+	const kdc_key *best;
+	char when[32];
+
+	*out = NULL;
+	*cap = KDC_TIME_INFINITY;
+	/* DESIGN §2: the newest temporary key within use_until, ... */
+	best = best_service_key(r, server, STORE_KEY_TEMPORARY);
+	if (best != NULL) {
+		if (best->accept_until != 0)
+			*cap = best->accept_until;
+		*out = best;
+		r->ticket_etype = best->enctype;
+		return 0;
+	}
+	/* ... else ask the agent for a fresh one, and fall back on a classic key. */
+	if (agent_managed(server))
+		kdc_request_key(r->kdc, server->name);
+	best = best_service_key(r, server, STORE_KEY_LONG_TERM);
+	if (best != NULL) {
+		*out = best;
+		r->ticket_etype = best->enctype;
+		return 0;
+	}
+	if (agent_managed(server)) {
+		kdc_time_str(last_use_until(server), when, sizeof(when));
+		return kdc_fail(r, KDC_ERR_S_PRINCIPAL_UNKNOWN,
+		    "service %s has no current key: its temporary keys were usable until %s; "
+		    "a key request was sent to its agent", server->name, when);
+	}
+	return kdc_fail(r, KDC_ERR_S_PRINCIPAL_UNKNOWN,
+	    "service %s has no key of an enctype the realm allows", server->name);
 }

@@ -46,6 +46,17 @@ void kdc_free(kdc *k);
 /* Replace the clock (tests). Call before any worker runs. */
 void kdc_set_clock(kdc *k, kdc_clock_fn fn, void *ctx);
 
+/*
+ * Called from a worker thread with a service's canonical name when a ticket
+ * is asked for a service whose temporary keys are all past use_until
+ * (DESIGN §2, key requests). It must not block: queue and return. The
+ * callee rate-limits; the KDC calls it on every such request.
+ */
+typedef void (*kdc_key_request_fn)(void *ctx, const char *principal);
+
+/* Install the key-request hook (NULL: none). Call before any worker runs. */
+void kdc_set_key_request(kdc *k, kdc_key_request_fn fn, void *ctx);
+
 /* Turn the per-request log line on (the default) or off. Any thread. */
 void kdc_set_log_requests(kdc *k, bool on);
 

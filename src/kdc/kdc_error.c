@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "kdc/kdc_int.h"
 
@@ -64,4 +65,14 @@ kdc_encode_error(const kdc_request *r, der_writer *w)
 		e.e_data = r->e_data;
 	}
 	return krb_encode_krb_error(w, &e);
+}
+
+void
+kdc_time_str(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, cap, "%lld", (long long)t);
 }

@@ -47,6 +47,8 @@ struct kdc {
 	atomic_bool log_requests;
 	kdc_clock_fn clock;
 	void *clock_ctx;
+	kdc_key_request_fn key_request;
+	void *key_request_ctx;
 	pthread_mutex_t swap_lock;        /* serialises swaps */
 	_Atomic uint64_t counters[KDC_REQ_TYPE_COUNT][KDC_RESULT_SLOTS];
 };
@@ -98,6 +100,9 @@ typedef struct kdc_request {
 } kdc_request;
 
 /* ---- verdicts and errors (kdc_error.c) ---- */
+
+/* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf. */
+void kdc_time_str(int64_t t, char *buf, size_t cap);
 
 /* Record code and a printf-style e-text in r; return code. */
 int32_t kdc_fail(kdc_request *r, int32_t code, const char *fmt, ...) LETHE_PRINTF(3, 4);
@@ -173,8 +178,17 @@ int32_t kdc_verify_enc_timestamp(kdc_request *r, const kdc_principal *client, bo
 /* True when the realm's policy allows etype. */
 bool kdc_policy_allows(const store_realm_policy *pol, int32_t etype);
 
-/* The newest key p holds of etype that policy allows, or NULL. */
+/*
+ * True when k may encrypt a new ticket at now: a long-term key, or a
+ * temporary key before its use_until (and accept_until).
+ */
+bool kdc_key_in_use(const kdc_key *k, int64_t now);
+
+/* The newest key in use that p holds of etype and policy allows, or NULL. */
 const kdc_key *kdc_usable_key(const kdc_request *r, const kdc_principal *p, int32_t etype);
+
+/* Pass principal to the key-request hook, if one is installed. */
+void kdc_request_key(kdc *k, const char *principal);
 
 /*
  * The client's reply key: the key of the first enctype in the request's

@@ -109,16 +109,6 @@ tgs_open_ticket(kdc_request *r, tgs_state *st)
 	return 0;
 }
 
-static void
-utc_str(int64_t t, char *buf, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-}
-
 static int32_t
 tgs_check_ticket_times(kdc_request *r, const tgs_state *st)
 {
@@ -130,12 +120,12 @@ tgs_check_ticket_times(kdc_request *r, const tgs_state *st)
 	if (t->flags & KRB_TKT_FLG_INVALID)
 		return kdc_fail(r, KRB_AP_ERR_TKT_NYV, "the TGT is marked invalid");
 	if (start - skew > r->now) {
-		utc_str(start, when, sizeof(when));
+		kdc_time_str(start, when, sizeof(when));
 		return kdc_fail(r, KRB_AP_ERR_TKT_NYV, "the TGT is not valid before %s", when);
 	}
 	/* No skew here: a ticket issued now must be valid by this KDC's clock. */
 	if (t->endtime <= r->now) {
-		utc_str(t->endtime, when, sizeof(when));
+		kdc_time_str(t->endtime, when, sizeof(when));
 		return kdc_fail(r, KRB_AP_ERR_TKT_EXPIRED,
 		    "the TGT expired at %s; get a new one (kinit)", when);
 	}

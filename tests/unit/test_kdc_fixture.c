@@ -69,6 +69,12 @@ t_service_key(int32_t etype, kc_key *out)
 	pattern_key(T_SERVICE_KVNO, etype, 0x80, out);
 }
 
+void
+t_agent_key(uint32_t kvno, int32_t etype, kc_key *out)
+{
+	pattern_key(kvno, etype, 0xa0, out);
+}
+
 static const char *
 password_of(const char *user)
 {
@@ -116,6 +122,22 @@ add_key(store_principal *p, uint32_t kvno, kc_key *k)
 	sk->key_len = b.len;
 	sk->kind = STORE_KEY_LONG_TERM;
 	kc_key_clear(k);
+}
+
+static void
+add_temporary_key(store_principal *p, uint32_t kvno, int32_t etype, int64_t use_until,
+    int64_t accept_until)
+{
+	kc_key k;
+	store_key *sk;
+
+	t_agent_key(kvno, etype, &k);
+	add_key(p, kvno, &k);
+	sk = &p->keys[p->nkeys - 1];
+	sk->kind = STORE_KEY_TEMPORARY;
+	sk->registered_at = T_NOW - 3600;
+	sk->use_until = use_until;
+	sk->accept_until = accept_until;
 }
 
 static store_principal *
@@ -173,6 +195,28 @@ add_services(store_principal **list, size_t *n)
 	add_key(p, T_SERVICE_KVNO, &k);
 }
 
+/* Services whose keys come from an agent (newest kvno first, as the store gives them). */
+static void
+add_agent_services(store_principal **list, size_t *n)
+{
+	store_principal *p;
+	kc_key k;
+
+	p = add_principal(list, n, T_AGENT_SERVICE "@" T_REALM, STORE_KIND_AGENT,
+	    STORE_ATTR_DEFAULT_SERVICE);
+	add_temporary_key(p, T_AGENT_KVNO, 18, T_AGENT_USE_UNTIL, T_AGENT_ACCEPT_UNTIL);
+	add_temporary_key(p, T_AGENT_KVNO, 17, T_AGENT_USE_UNTIL, T_AGENT_ACCEPT_UNTIL);
+	add_temporary_key(p, T_AGENT_KVNO - 1, 18, T_NOW - 60, T_NOW + 30000);
+	p = add_principal(list, n, T_SHORT_SERVICE "@" T_REALM, STORE_KIND_AGENT,
+	    STORE_ATTR_DEFAULT_SERVICE);
+	add_temporary_key(p, 9, 18, T_NOW + 3600, T_SHORT_ACCEPT_UNTIL);
+	p = add_principal(list, n, T_MIXED_SERVICE "@" T_REALM, STORE_KIND_SERVICE,
+	    STORE_ATTR_DEFAULT_SERVICE);
+	add_temporary_key(p, 2, 18, T_NOW - 60, T_NOW + 30000);
+	t_agent_key(1, 18, &k);
+	add_key(p, 1, &k);
+}
+
 void
 t_realm_principals(store_realm_policy *pol, store_principal **list, size_t *n)
 {
@@ -183,6 +227,7 @@ t_realm_principals(store_realm_policy *pol, store_principal **list, size_t *n)
 	*list = NULL;
 	*n = 0;
 	add_services(list, n);
+	add_agent_services(list, n);
 	add_user(list, n, "alice", STORE_ATTR_DEFAULT_USER, t_default_etypes, 4);
 	add_user(list, n, "bob", STORE_ATTR_DEFAULT_USER & ~STORE_ATTR_REQUIRES_PREAUTH, e18, 1);
 	add_user(list, n, "carol", STORE_ATTR_DEFAULT_USER, e17, 1);
@@ -593,4 +638,15 @@ t_encode_tgs_req(const t_tgs_req *in, der_writer *w)
 	drop(req.body.raw);
 	if (in->authdata != NULL)
 		drop(req.body.enc_authorization_data.cipher);
+}
+
+void
+tkdc_send_tgs(tkdc *t, const t_tgs_req *in)
+{
+	der_writer w;
+
+	der_writer_init(&w, 1u << 20);
+	t_encode_tgs_req(in, &w);
+	tkdc_send_writer(t, &w);
+	der_writer_free(&w);
 }

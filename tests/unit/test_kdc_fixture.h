@@ -30,6 +30,13 @@
 #define T_TGS_KVNO 2u           /* newest krbtgt kvno (kvno 1 holds only 18) */
 #define T_SERVICE_KVNO 3u
 #define T_REP_CAP 65536u
+#define T_AGENT_SERVICE "HTTP/web.lethe.test"
+#define T_AGENT_KVNO 6u
+#define T_AGENT_USE_UNTIL (T_NOW + 600)
+#define T_AGENT_ACCEPT_UNTIL (T_NOW + 600 + 36000)
+#define T_SHORT_SERVICE "HTTP/short.lethe.test"
+#define T_SHORT_ACCEPT_UNTIL (T_NOW + 4000)
+#define T_MIXED_SERVICE "host/mixed.lethe.test"
 
 /*
  * The realm (policy: default, enctypes 18 17 20 19, 10 h / 7 d / 300 s):
@@ -41,6 +48,12 @@
  *   frank   key 18 with salt T_FRANK_SALT and T_FRANK_ITER iterations
  *   nosvc   user that may not be a service
  *   host/server.lethe.test  service, kvno 3: 18 17
+ *   HTTP/web.lethe.test     agent: temporary kvno 6 (18 17) in use until
+ *                           T_AGENT_USE_UNTIL; kvno 5 (18) past use_until
+ *   HTTP/short.lethe.test   agent: temporary kvno 9 (18), accept_until
+ *                           T_SHORT_ACCEPT_UNTIL (before a TGT's end)
+ *   host/mixed.lethe.test   service: temporary kvno 2 (18) past use_until,
+ *                           long-term kvno 1 (18)
  */
 typedef struct tkdc {
 	kdc *k;
@@ -78,6 +91,9 @@ void t_user_key(const char *user, int32_t etype, kc_key *out);
 /* The krbtgt's or the service's key of (kvno, etype), from the fixture's bytes. */
 void t_tgs_key(uint32_t kvno, int32_t etype, kc_key *out);
 void t_service_key(int32_t etype, kc_key *out);
+
+/* An agent-registered (temporary) key of the services above. */
+void t_agent_key(uint32_t kvno, int32_t etype, kc_key *out);
 
 /* A client-side AS-REQ. */
 typedef struct t_as_req {
@@ -142,6 +158,9 @@ typedef struct t_tgs_req {
 } t_tgs_req;
 
 void t_encode_tgs_req(const t_tgs_req *in, der_writer *w);
+
+/* Encode in and send it (tkdc_send). */
+void tkdc_send_tgs(tkdc *t, const t_tgs_req *in);
 
 /* A principal name from "a/b" (parsed into a static buffer set: 4 at a time). */
 krb_principal_name t_name(const char *text);

@@ -13,17 +13,6 @@ assert_lb_str(lbytes got, const char *want)
 }
 
 static void
-send_tgs(tkdc *t, const t_tgs_req *in)
-{
-	der_writer w;
-
-	der_writer_init(&w, W_MAX);
-	t_encode_tgs_req(in, &w);
-	tkdc_send_writer(t, &w);
-	der_writer_free(&w);
-}
-
-static void
 gen_subkey(kc_key *k, int32_t etype)
 {
 	assert_int_equal(kc_key_generate(k, etype), LETHE_OK);
@@ -40,7 +29,7 @@ test_service_ticket(void **state)
 	t_get_tgt(t, KRB_KDC_OPT_FORWARDABLE, 0, &tgt);
 	t->now += 60;
 	gen_subkey(&sub, 18);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .nonce = 4242, .subkey = &sub,
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .nonce = 4242, .subkey = &sub,
 	    .ctime = T_NOW + 60, .options = KRB_KDC_OPT_FORWARDABLE });
 	t_service_key(18, &skey);
 	t_open_rep(t, KRB_MSG_TGS_REP, &sub, KRB_KU_TGS_REP_ENC_PART_SUBKEY, &skey, &r);
@@ -84,7 +73,7 @@ test_no_subkey(void **state)
 	t_rep r;
 
 	t_get_tgt(t, 0, 0, &tgt);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .nonce = 1 });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .nonce = 1 });
 	t_service_key(18, &skey);
 	t_open_rep(t, KRB_MSG_TGS_REP, &tgt.session, KRB_KU_TGS_REP_ENC_PART_SESSKEY, &skey, &r);
 	assert_int_equal(r.part.nonce, 1);
@@ -99,7 +88,7 @@ tgs_error(tkdc *t, const t_tgs_req *in)
 {
 	krb_error e;
 
-	send_tgs(t, in);
+	tkdc_send_tgs(t, in);
 	return tkdc_error(t, &e);
 }
 
@@ -111,7 +100,7 @@ test_bad_checksum(void **state)
 	krb_error e;
 
 	t_get_tgt(t, 0, 0, &tgt);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .corrupt_cksum = true });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .corrupt_cksum = true });
 	assert_int_equal(tkdc_error(t, &e), KRB_AP_ERR_MODIFIED);
 	assert_true(e.has_cname);       /* known from the TGT */
 	assert_lb_str(e.cname.components[0], "alice");
@@ -133,7 +122,7 @@ test_authenticator_skew(void **state)
 	krb_error e;
 
 	t_get_tgt(t, 0, 0, &tgt);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .ctime = T_NOW + 412 });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .ctime = T_NOW + 412 });
 	assert_int_equal(tkdc_error(t, &e), KRB_AP_ERR_SKEW);
 	assert_true(e.has_e_text);
 	assert_lb_str(e.e_text, "client's clock is 412 s ahead (allowed 300 s)");
@@ -154,7 +143,7 @@ test_expired_tgt(void **state)
 	t_rep r;
 
 	t->now = tgt.endtime - 1;
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .ctime = t->now });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .ctime = t->now });
 	t_open_rep(t, KRB_MSG_TGS_REP, &tgt.session, KRB_KU_TGS_REP_ENC_PART_SESSKEY, NULL, &r);
 	assert_int_equal(r.part.endtime, tgt.endtime);
 	t->now = tgt.endtime;
@@ -174,7 +163,7 @@ test_renew(void **state)
 	assert_true(tgt.flags & KRB_TKT_FLG_RENEWABLE);
 	t->now = T_NOW + 5 * 3600;
 	gen_subkey(&sub, 18);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "krbtgt/" T_REALM,
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "krbtgt/" T_REALM,
 	    .options = KRB_KDC_OPT_RENEW, .ctime = t->now, .subkey = &sub, .nonce = 8 });
 	t_tgs_key(T_TGS_KVNO, 18, &tkey);
 	t_open_rep(t, KRB_MSG_TGS_REP, &sub, KRB_KU_TGS_REP_ENC_PART_SUBKEY, &tkey, &r);
@@ -187,7 +176,7 @@ test_renew(void **state)
 	assert_lb_str(r.ticket.cname.components[0], "alice");
 	/* An expired TGT cannot be renewed, renewable or not. */
 	t->now = T_NOW + 2 * 86400 - 3600;
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "krbtgt/" T_REALM,
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "krbtgt/" T_REALM,
 	    .options = KRB_KDC_OPT_RENEW, .ctime = t->now, .subkey = &sub, .nonce = 9 });
 	{
 		krb_error e;
@@ -197,7 +186,7 @@ test_renew(void **state)
 	t->now = T_NOW;
 	t_get_tgt(t, KRB_KDC_OPT_RENEWABLE, T_NOW + 12 * 3600, &tgt);
 	t->now = T_NOW + 9 * 3600;
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "krbtgt/" T_REALM,
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "krbtgt/" T_REALM,
 	    .options = KRB_KDC_OPT_RENEW, .ctime = t->now, .subkey = &sub, .nonce = 10 });
 	t_open_rep(t, KRB_MSG_TGS_REP, &sub, KRB_KU_TGS_REP_ENC_PART_SUBKEY, &tkey, &r);
 	assert_int_equal(r.part.endtime, T_NOW + 12 * 3600);
@@ -236,7 +225,7 @@ test_unknown_service_and_realm(void **state)
 	krb_error e;
 
 	t_get_tgt(t, 0, 0, &tgt);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "HTTP/www.lethe.test" });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = "HTTP/www.lethe.test" });
 	assert_int_equal(tkdc_error(t, &e), KDC_ERR_S_PRINCIPAL_UNKNOWN);
 	assert_int_equal(e.sname.n_components, 2);
 	assert_lb_str(e.sname.components[0], "HTTP");
@@ -302,7 +291,7 @@ test_not_a_tgt(void **state)
 
 	t_get_tgt(t, 0, 0, &tgt);
 	gen_subkey(&sub, 18);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .subkey = &sub });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .subkey = &sub });
 	t_open_rep(t, KRB_MSG_TGS_REP, &sub, KRB_KU_TGS_REP_ENC_PART_SUBKEY, NULL, &r);
 	memset(&svc, 0, sizeof(svc));
 	memcpy(svc.ticket, r.rep.ticket.raw.data, r.rep.ticket.raw.len);
@@ -328,7 +317,7 @@ test_authdata_passthrough(void **state)
 	t_service_key(18, &skey);
 	/* With a subkey (usage 5) ... */
 	gen_subkey(&sub, 17);
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .subkey = &sub, .authdata = &list });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .subkey = &sub, .authdata = &list });
 	t_open_rep(t, KRB_MSG_TGS_REP, &sub, KRB_KU_TGS_REP_ENC_PART_SUBKEY, &skey, &r);
 	assert_int_equal(r.rep.enc_part.etype, 17);
 	assert_int_equal(r.ticket.authorization_data.count, 1);
@@ -336,7 +325,7 @@ test_authdata_passthrough(void **state)
 	assert_int_equal(r.ticket.authorization_data.items[0].ad_data.len, sizeof(blob));
 	assert_memory_equal(r.ticket.authorization_data.items[0].ad_data.data, blob, sizeof(blob));
 	/* ... and with the session key (usage 4). */
-	send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .authdata = &list });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .authdata = &list });
 	t_open_rep(t, KRB_MSG_TGS_REP, &tgt.session, KRB_KU_TGS_REP_ENC_PART_SESSKEY, &skey, &r);
 	assert_int_equal(r.ticket.authorization_data.count, 1);
 	kc_key_clear(&sub);
