@@ -9,6 +9,7 @@ packages=(
 	libssl-dev libsqlite3-dev libcmocka-dev
 	# real peers for interop tests
 	krb5-user krb5-kdc krb5-admin-server krb5-gss-samples tshark
+	apache2 libapache2-mod-auth-gssapi curl
 	# tools the test scripts use
 	python3 openssl coreutils procps iproute2
 )

@@ -11,3 +11,10 @@ if(TARGET lethe-kdc AND TARGET lethe-admin)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
   set_tests_properties(interop.kdc_tshark PROPERTIES TIMEOUT 120)
 endif()
+
+# curl --negotiate against Apache mod_auth_gssapi with a keytab from lethe-admin.
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(kdc_apache kdc_apache.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
+  set_tests_properties(interop.kdc_apache PROPERTIES TIMEOUT 120)
+endif()
