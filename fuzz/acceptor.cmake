@@ -1,0 +1,1 @@
+lethe_fuzz_target(fuzz_acceptor fuzz_acceptor.c)
