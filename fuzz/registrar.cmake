@@ -1,0 +1,2 @@
+lethe_fuzz_target(fuzz_registrar_msg fuzz_registrar_msg.c)
+lethe_fuzz_target(fuzz_registrar_cms fuzz_registrar_cms.c)

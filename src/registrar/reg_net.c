@@ -1,0 +1,301 @@
+/*
+ * Framing of registration messages on TCP: a 4-byte big-endian length,
+ * then the message. Every wait is bounded by a deadline.
+ */
+#include "registrar/registrar.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events or the deadline passes (ETIMEDOUT). */
+static lethe_status
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return LETHE_ERR_IO;
+		}
+		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+		if (n > 0)
+			return LETHE_OK;
+		if (n < 0 && errno != EINTR)
+			return LETHE_ERR_IO;
+	}
+}
+
+/* Send buf[0..len) before the deadline. */
+static lethe_status
+send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		GUARD(wait_fd(fd, POLLOUT, deadline));
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return LETHE_ERR_IO;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return LETHE_OK;
+}
+
+/* Receive exactly len bytes before the deadline; EOF inside is LETHE_ERR_FORMAT. */
+static lethe_status
+recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		GUARD(wait_fd(fd, POLLIN, deadline));
+		n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return LETHE_ERR_IO;
+		}
+		ENSURE(n != 0, LETHE_ERR_FORMAT);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return LETHE_OK;
+}
+
+lethe_status
+reg_frame_length(const uint8_t hdr[REG_FRAME_HEADER_LEN], size_t max, size_t *len)
+{
+	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | hdr[3];
+
+	*len = 0;
+	ENSURE(n != 0, LETHE_ERR_FORMAT);
+	ENSURE(n <= max && n <= REG_MAX_MESSAGE, LETHE_ERR_TOO_BIG);
+	*len = n;
+	return LETHE_OK;
+}
+
+lethe_status
+reg_write_frame(int fd, const uint8_t *msg, size_t len, unsigned timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	uint8_t hdr[REG_FRAME_HEADER_LEN];
+
+	ENSURE(fd >= 0 && msg != NULL, LETHE_ERR_INVALID_ARG);
+	ENSURE(len != 0 && len <= REG_MAX_MESSAGE, LETHE_ERR_INVALID_ARG);
+	hdr[0] = (uint8_t)(len >> 24);
+	hdr[1] = (uint8_t)(len >> 16);
+	hdr[2] = (uint8_t)(len >> 8);
+	hdr[3] = (uint8_t)len;
+	GUARD(send_all(fd, hdr, sizeof(hdr), deadline));
+	return send_all(fd, msg, len, deadline);
+}
+
+lethe_status
+reg_read_frame(int fd, size_t max, unsigned timeout_ms, uint8_t **out, size_t *out_len)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	uint8_t hdr[REG_FRAME_HEADER_LEN];
+	uint8_t *buf;
+	size_t len;
+	lethe_status rc;
+
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(fd >= 0, LETHE_ERR_INVALID_ARG);
+	GUARD(recv_all(fd, hdr, sizeof(hdr), deadline));
+	GUARD(reg_frame_length(hdr, max, &len));
+	buf = malloc(len);
+	ENSURE(buf != NULL, LETHE_ERR_NOMEM);
+	rc = recv_all(fd, buf, len, deadline);
+	if (rc != LETHE_OK) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*out_len = len;
+	return LETHE_OK;
+}
+
+/* Port text "1".."65535", digits only. */
+static bool
+parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v == 0 || v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+lethe_status
+reg_parse_endpoint(const char *text, lethe_sockaddr *out)
+{
+	char host[64];
+	const char *colon, *start = text;
+	size_t hlen;
+	uint16_t port;
+	bool v6;
+
+	memset(out, 0, sizeof(*out));
+	ENSURE(text != NULL, LETHE_ERR_INVALID_ARG);
+	v6 = text[0] == '[';
+	if (v6) {
+		const char *close = strchr(text, ']');
+
+		ENSURE(close != NULL && close[1] == ':', LETHE_ERR_FORMAT);
+		start = text + 1;
+		colon = close + 1;
+		hlen = (size_t)(close - start);
+	} else {
+		colon = strrchr(text, ':');
+		ENSURE(colon != NULL, LETHE_ERR_FORMAT);
+		hlen = (size_t)(colon - text);
+	}
+	ENSURE(hlen != 0 && hlen < sizeof(host), LETHE_ERR_FORMAT);
+	memcpy(host, start, hlen);
+	host[hlen] = '\0';
+	ENSURE(parse_port(colon + 1, &port), LETHE_ERR_FORMAT);
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->ss;
+
+		ENSURE(inet_pton(AF_INET6, host, &a->sin6_addr) == 1, LETHE_ERR_FORMAT);
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		out->len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&out->ss;
+
+		ENSURE(inet_pton(AF_INET, host, &a->sin_addr) == 1, LETHE_ERR_FORMAT);
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		out->len = sizeof(*a);
+	}
+	return LETHE_OK;
+}
+
+/* A non-blocking TCP socket connected to addr before the deadline. */
+static lethe_status
+connect_by(const lethe_sockaddr *addr, int64_t deadline, int *out)
+{
+	int fd, err = 0;
+	socklen_t elen = sizeof(err);
+	lethe_status rc = LETHE_OK;
+
+	*out = -1;
+	ENSURE(addr != NULL && addr->len > 0, LETHE_ERR_INVALID_ARG);
+	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ENSURE(fd >= 0, LETHE_ERR_IO);
+	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0) {
+		ENSURE_GOTO(rc, errno == EINPROGRESS || errno == EINTR, LETHE_ERR_IO);
+		GUARD_GOTO(rc, wait_fd(fd, POLLOUT, deadline));
+		ENSURE_GOTO(rc, getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0,
+		    LETHE_ERR_IO);
+		if (err != 0) {
+			errno = err;
+			ENSURE_GOTO(rc, false, LETHE_ERR_IO);
+		}
+	}
+	*out = fd;
+	fd = -1;
+cleanup:
+	if (fd >= 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
+	return rc;
+}
+
+lethe_status
+reg_client_exchange_addr(const lethe_sockaddr *addr, const uint8_t *req, size_t req_len,
+    unsigned timeout_ms, uint8_t **reply, size_t *reply_len)
+{
+	int fd = -1;
+	lethe_status rc;
+
+	*reply = NULL;
+	*reply_len = 0;
+	GUARD(connect_by(addr, now_ms() + timeout_ms, &fd));
+	GUARD_GOTO(rc, reg_write_frame(fd, req, req_len, timeout_ms));
+	rc = reg_read_frame(fd, REG_MAX_MESSAGE, timeout_ms, reply, reply_len);
+cleanup:
+	close(fd);
+	return rc;
+}
+
+lethe_status
+reg_client_exchange(const char *endpoint, const uint8_t *req, size_t req_len,
+    unsigned timeout_ms, uint8_t **reply, size_t *reply_len)
+{
+	lethe_sockaddr addr;
+
+	*reply = NULL;
+	*reply_len = 0;
+	GUARD(reg_parse_endpoint(endpoint, &addr));
+	return reg_client_exchange_addr(&addr, req, req_len, timeout_ms, reply, reply_len);
+}
+
+/* Wait for the peer's EOF, discarding what it sends, until the deadline. */
+static void
+wait_peer_close(int fd, int64_t deadline)
+{
+	uint8_t sink[256];
+	ssize_t n;
+
+	while (wait_fd(fd, POLLIN, deadline) == LETHE_OK) {
+		n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK))
+			return;
+	}
+}
+
+lethe_status
+reg_send_oneway(const lethe_sockaddr *addr, const uint8_t *msg, size_t len,
+    unsigned timeout_ms)
+{
+	int fd = -1;
+	lethe_status rc;
+
+	GUARD(connect_by(addr, now_ms() + timeout_ms, &fd));
+	GUARD_GOTO(rc, reg_write_frame(fd, msg, len, timeout_ms));
+	shutdown(fd, SHUT_WR);
+	wait_peer_close(fd, now_ms() + timeout_ms);
+cleanup:
+	close(fd);
+	return rc;
+}
