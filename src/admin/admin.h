@@ -81,6 +81,12 @@ lethe_status admin_parse_duration(const char *text, int64_t *out);
 /* Parse a list of enctypes ("18 17 20 19", names allowed) into p. */
 lethe_status admin_parse_enctypes(const char *text, store_realm_policy *p);
 
+/*
+ * Remove every "--json" from argv[1..*argc) (a command's own flag, same as
+ * the global one) and set ctx->json when one was there.
+ */
+void admin_take_json(admin_ctx *ctx, int *argc, char **argv);
+
 /* Write s as a JSON string (with quotes) to fp. */
 void json_string(FILE *fp, const char *s);
 
@@ -98,6 +104,15 @@ int cmd_delete(admin_ctx *ctx, int argc, char **argv);
 int cmd_list(admin_ctx *ctx, int argc, char **argv);
 int cmd_show(admin_ctx *ctx, int argc, char **argv);
 int cmd_export_keytab(admin_ctx *ctx, int argc, char **argv);
+int cmd_trust(admin_ctx *ctx, int argc, char **argv);
+int cmd_allow(admin_ctx *ctx, int argc, char **argv);
+int cmd_reg_policy(admin_ctx *ctx, int argc, char **argv);
+int cmd_service_policy(admin_ctx *ctx, int argc, char **argv);
+int cmd_agents(admin_ctx *ctx, int argc, char **argv);
+int cmd_audit(admin_ctx *ctx, int argc, char **argv);
+int cmd_export_ca(admin_ctx *ctx, int argc, char **argv);
+int cmd_export_kdc_cert(admin_ctx *ctx, int argc, char **argv);
+int cmd_issue_cert(admin_ctx *ctx, int argc, char **argv);
 
 /* X.509 for init (pki.c): a new realm CA and a KDC certificate it signs. */
 typedef struct admin_pki {
@@ -112,5 +127,35 @@ lethe_status admin_pki_generate(const char *realm, const char *kdc_host,
 lethe_status admin_pki_import(const char *cert_file, const char *key_file,
     admin_pki *out);
 void admin_pki_clear(admin_pki *pki);
+
+/* Read a whole PEM file (1..STORE_MAX_PEM_LEN bytes, no NUL) into *out. */
+lethe_status admin_read_pem_file(const char *path, char **out);
+
+/*
+ * The first certificate of pem, re-encoded as PEM into *normalised, if it
+ * is a CA certificate: LETHE_ERR_FORMAT when pem holds no certificate,
+ * LETHE_ERR_INVALID_ARG when it is not a CA.
+ */
+lethe_status admin_pem_check_ca(const char *pem, char **normalised);
+
+/* The subject (RFC 2253) of the first certificate of pem, "?" if none. */
+void admin_pem_subject(const char *pem, char *buf, size_t cap);
+
+/* What issue-cert makes: a server certificate signed by the realm CA. */
+typedef struct admin_issue_req {
+	const kt_principal *principal;  /* named by an id-pkinit-san otherName */
+	const char *cn;                 /* subject CN (the canonical name) */
+	const char *dns;                /* a dNSName SAN too, or NULL */
+	long days;                      /* 1..3650 */
+} admin_issue_req;
+
+/*
+ * A new EC P-256 key and its certificate signed by ca_cred (the realm CA
+ * credential): EKU id-pkinit-KPClientAuth + clientAuth, key usage
+ * digitalSignature. *key_pem is secret: wipe it before free().
+ */
+lethe_status admin_pki_issue(const store_credential *ca_cred,
+    const admin_issue_req *req, char **cert_pem, char **key_pem,
+    int64_t *cert_not_after);
 
 #endif

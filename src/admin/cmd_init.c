@@ -198,6 +198,10 @@ add_credentials(admin_ctx *ctx, const init_opts *o, admin_pki *pki)
 		    lbytes_make(pki->ca_cert_pem, strlen(pki->ca_cert_pem)),
 		    lbytes_make(pki->ca_key_pem, strlen(pki->ca_key_pem)),
 		    pki->ca_not_after);
+	/* Servers whose certificates the realm CA issues may register. */
+	if (rc == LETHE_OK && pki->ca_cert_pem != NULL)
+		rc = store_anchor_add(ctx->st, STORE_CRED_REALM_CA,
+		    lbytes_make(pki->ca_cert_pem, strlen(pki->ca_cert_pem)));
 	return rc == LETHE_OK ? ADMIN_EXIT_OK :
 	    admin_store_fail(ctx, rc, "storing the certificates");
 }

@@ -18,6 +18,15 @@ static const char usage_text[] =
     "  passwd NAME [--password-file F | --password-stdin | --random]\n"
     "  disable NAME | enable NAME | delete NAME | show NAME | list\n"
     "  export-keytab NAME -k FILE\n"
+    "  trust add NAME PEMFILE | trust list | trust remove NAME\n"
+    "  allow --subject DN | --san TEXT | --spki HEX PATTERN\n"
+    "  allow list | allow remove ID\n"
+    "  reg-policy [--auto-enrol on|off] [--dns-services \"host HTTP\"]\n"
+    "       [--max-use-window DUR] [--enctypes LIST]   (no flag: show)\n"
+    "  service-policy NAME [--pubkey-tickets on|off] [--classic-key on|off]\n"
+    "  agents | audit [--json]\n"
+    "  export-ca -o FILE | export-kdc-cert -o FILE\n"
+    "  issue-cert --principal P [--dns HOST] [--days N] --key-out F --cert-out F\n"
     "The store defaults to ./" ADMIN_DEFAULT_STORE ", the master key file to\n"
     "STORE" ADMIN_MKEY_SUFFIX "; a configuration file may set them in [store]\n"
     "as path and master_key_file. Exit codes: 0 ok, 1 other error, 2 usage,\n"
@@ -46,6 +55,15 @@ static const command commands[] = {
 	{ "list", cmd_list },
 	{ "show", cmd_show },
 	{ "export-keytab", cmd_export_keytab },
+	{ "trust", cmd_trust },
+	{ "allow", cmd_allow },
+	{ "reg-policy", cmd_reg_policy },
+	{ "service-policy", cmd_service_policy },
+	{ "agents", cmd_agents },
+	{ "audit", cmd_audit },
+	{ "export-ca", cmd_export_ca },
+	{ "export-kdc-cert", cmd_export_kdc_cert },
+	{ "issue-cert", cmd_issue_cert },
 };
 
 /* Copy src into a path buffer. */

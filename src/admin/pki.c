@@ -178,13 +178,12 @@ cleanup:
 
 /*
  * DER of KRB5PrincipalName { realm [0] Realm, principalName [1]
- * PrincipalName } for krbtgt/REALM@REALM (RFC 4556 §3.2.2).
+ * PrincipalName } (RFC 4556 §3.2.2).
  */
 static lethe_status
-krbtgt_principal_der(const char *realm, uint8_t **out, size_t *out_len)
+principal_der(const char *realm, const krb_principal_name *name, uint8_t **out,
+    size_t *out_len)
 {
-	lbytes comps[2] = { LBYTES_LIT("krbtgt"), lbytes_make(realm, strlen(realm)) };
-	krb_principal_name name = { KRB_NT_SRV_INST_TYPE, comps, 2 };
 	der_writer w;
 	size_t whole, field;
 	lethe_status rc;
@@ -192,7 +191,7 @@ krbtgt_principal_der(const char *realm, uint8_t **out, size_t *out_len)
 	der_writer_init(&w, 4096);
 	whole = der_mark(&w);
 	field = der_mark(&w);
-	(void)krb_encode_principal_name(&w, &name);
+	(void)krb_encode_principal_name(&w, name);
 	(void)der_wrap(&w, field, DER_CTX(1));
 	(void)der_put_ctx_gstring(&w, 0, realm, strlen(realm));
 	(void)der_wrap(&w, whole, DER_SEQUENCE);
@@ -203,22 +202,27 @@ krbtgt_principal_der(const char *realm, uint8_t **out, size_t *out_len)
 	return rc;
 }
 
-/* A GENERAL_NAME otherName id-pkinit-san naming krbtgt/REALM@REALM. */
+/* KRB5PrincipalName DER of krbtgt/REALM@REALM. */
 static lethe_status
-pkinit_san(const char *realm, GENERAL_NAME **out)
+krbtgt_principal_der(const char *realm, uint8_t **out, size_t *out_len)
 {
-	uint8_t *der = NULL;
-	const unsigned char *p;
-	size_t der_len = 0;
+	lbytes comps[2] = { LBYTES_LIT("krbtgt"), lbytes_make(realm, strlen(realm)) };
+	krb_principal_name name = { KRB_NT_SRV_INST_TYPE, comps, 2 };
+
+	return principal_der(realm, &name, out, out_len);
+}
+
+/* A GENERAL_NAME otherName id-pkinit-san holding der[0..der_len). */
+static lethe_status
+pkinit_san_from_der(const uint8_t *der, size_t der_len, GENERAL_NAME **out)
+{
+	const unsigned char *p = der;
 	ASN1_TYPE *value = NULL;
 	ASN1_OBJECT *oid = NULL;
 	GENERAL_NAME *gn = NULL;
-	lethe_status rc;
+	lethe_status rc = LETHE_ERR_CRYPTO;
 
 	*out = NULL;
-	GUARD(krbtgt_principal_der(realm, &der, &der_len));
-	p = der;
-	rc = LETHE_ERR_CRYPTO;
 	value = d2i_ASN1_TYPE(NULL, &p, (long)der_len);
 	oid = OBJ_txt2obj(PKINIT_SAN_OID, 1);
 	gn = GENERAL_NAME_new();
@@ -234,6 +238,20 @@ cleanup:
 	GENERAL_NAME_free(gn);
 	ASN1_OBJECT_free(oid);
 	ASN1_TYPE_free(value);
+	return rc;
+}
+
+/* A GENERAL_NAME otherName id-pkinit-san naming krbtgt/REALM@REALM. */
+static lethe_status
+pkinit_san(const char *realm, GENERAL_NAME **out)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	lethe_status rc;
+
+	*out = NULL;
+	GUARD(krbtgt_principal_der(realm, &der, &der_len));
+	rc = pkinit_san_from_der(der, der_len, out);
 	free(der);
 	return rc;
 }
@@ -384,8 +402,8 @@ cleanup:
 }
 
 /* Read a whole PEM file (at most STORE_MAX_PEM_LEN bytes) into a string. */
-static lethe_status
-read_pem_file(const char *path, char **out)
+lethe_status
+admin_read_pem_file(const char *path, char **out)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf = NULL;
@@ -421,8 +439,8 @@ admin_pki_import(const char *cert_file, const char *key_file, admin_pki *out)
 	lethe_status rc;
 
 	memset(out, 0, sizeof(*out));
-	GUARD_GOTO(rc, read_pem_file(cert_file, &out->kdc_cert_pem));
-	GUARD_GOTO(rc, read_pem_file(key_file, &out->kdc_key_pem));
+	GUARD_GOTO(rc, admin_read_pem_file(cert_file, &out->kdc_cert_pem));
+	GUARD_GOTO(rc, admin_read_pem_file(key_file, &out->kdc_key_pem));
 	bio = BIO_new_mem_buf(out->kdc_cert_pem, -1);
 	ENSURE_GOTO(rc, bio != NULL, LETHE_ERR_NOMEM);
 	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
@@ -442,4 +460,172 @@ cleanup:
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	return rc;
+}
+
+/* ------------------------------------------------------------ issue-cert */
+
+/* subjectAltName: id-pkinit-san for p, and dNSName dns when not NULL. */
+static lethe_status
+add_server_san(X509 *cert, const kt_principal *p, const char *dns)
+{
+	lbytes comps[8];
+	krb_principal_name name;
+	char realm[STORE_MAX_REALM_LEN + 1];
+	GENERAL_NAMES *names = NULL;
+	GENERAL_NAME *gn = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	lethe_status rc;
+
+	ENSURE(p->ncomponents > 0 && p->ncomponents <= 8 &&
+	    p->realm.len <= STORE_MAX_REALM_LEN, LETHE_ERR_INVALID_ARG);
+	for (size_t i = 0; i < p->ncomponents; i++)
+		comps[i] = lbytes_make(p->components[i].data, p->components[i].len);
+	name = (krb_principal_name){ p->name_type, comps, p->ncomponents };
+	memcpy(realm, p->realm.data, p->realm.len);
+	realm[p->realm.len] = '\0';
+	names = sk_GENERAL_NAME_new_null();
+	ENSURE(names != NULL, LETHE_ERR_NOMEM);
+	GUARD_GOTO(rc, principal_der(realm, &name, &der, &der_len));
+	GUARD_GOTO(rc, pkinit_san_from_der(der, der_len, &gn));
+	ENSURE_GOTO(rc, sk_GENERAL_NAME_push(names, gn) > 0, LETHE_ERR_NOMEM);
+	gn = NULL;
+	if (dns != NULL) {
+		GUARD_GOTO(rc, dns_san(dns, &gn));
+		ENSURE_GOTO(rc, sk_GENERAL_NAME_push(names, gn) > 0, LETHE_ERR_NOMEM);
+		gn = NULL;
+	}
+	ENSURE_GOTO(rc, X509_add1_ext_i2d(cert, NID_subject_alt_name, names, 0,
+	    X509V3_ADD_DEFAULT) == 1, LETHE_ERR_CRYPTO);
+cleanup:
+	free(der);
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(names);
+	return rc;
+}
+
+/* The CA's certificate and private key from their PEM. */
+static lethe_status
+load_ca(const char *cert_pem, const uint8_t *key_pem, size_t key_len,
+    X509 **ca, EVP_PKEY **ca_key)
+{
+	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
+	lethe_status rc = LETHE_ERR_FORMAT;
+
+	*ca = NULL;
+	*ca_key = NULL;
+	ENSURE(bio != NULL && key_len <= INT32_MAX, LETHE_ERR_NOMEM);
+	*ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	bio = BIO_new_mem_buf(key_pem, (int)key_len);
+	if (bio != NULL && *ca != NULL)
+		*ca_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (*ca != NULL && *ca_key != NULL && X509_check_private_key(*ca, *ca_key) == 1)
+		rc = LETHE_OK;
+	if (rc != LETHE_OK) {
+		X509_free(*ca);
+		EVP_PKEY_free(*ca_key);
+		*ca = NULL;
+		*ca_key = NULL;
+	}
+	return rc;
+}
+
+static lethe_status
+make_server_cert(EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key,
+    const admin_issue_req *req, X509 **out)
+{
+	char org[STORE_MAX_REALM_LEN + 1];
+	X509 *cert = NULL;
+	lethe_status rc;
+
+	snprintf(org, sizeof(org), "%.*s", (int)req->principal->realm.len,
+	    (const char *)req->principal->realm.data);
+	GUARD_GOTO(rc, new_cert(key, req->cn, org, req->days, &cert));
+	ENSURE_GOTO(rc, X509_set_issuer_name(cert, X509_get_subject_name(ca)) == 1,
+	    LETHE_ERR_CRYPTO);
+	GUARD_GOTO(rc, add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE"));
+	GUARD_GOTO(rc, add_ext(cert, ca, NID_key_usage, "critical,digitalSignature"));
+	/* id-pkinit-KPClientAuth (RFC 4556) and TLS client authentication. */
+	GUARD_GOTO(rc, add_ext(cert, ca, NID_ext_key_usage,
+	    "1.3.6.1.5.2.3.4,clientAuth"));
+	GUARD_GOTO(rc, add_server_san(cert, req->principal, req->dns));
+	GUARD_GOTO(rc, add_ext(cert, ca, NID_subject_key_identifier, "hash"));
+	GUARD_GOTO(rc, add_ext(cert, ca, NID_authority_key_identifier, "keyid:always"));
+	ENSURE_GOTO(rc, X509_sign(cert, ca_key, EVP_sha256()) > 0, LETHE_ERR_CRYPTO);
+	*out = cert;
+	cert = NULL;
+cleanup:
+	X509_free(cert);
+	return rc;
+}
+
+lethe_status
+admin_pki_issue(const store_credential *ca_cred, const admin_issue_req *req,
+    char **cert_pem, char **key_pem, int64_t *cert_not_after)
+{
+	EVP_PKEY *ca_key = NULL, *key = NULL;
+	X509 *ca = NULL, *cert = NULL;
+	lethe_status rc;
+
+	*cert_pem = NULL;
+	*key_pem = NULL;
+	ENSURE(req->days > 0 && req->days <= CA_DAYS, LETHE_ERR_INVALID_ARG);
+	GUARD_GOTO(rc, load_ca(ca_cred->cert_pem, ca_cred->key_pem,
+	    ca_cred->key_pem_len, &ca, &ca_key));
+	GUARD_GOTO(rc, ec_key_generate(&key));
+	GUARD_GOTO(rc, make_server_cert(key, ca, ca_key, req, &cert));
+	GUARD_GOTO(rc, cert_to_pem(cert, cert_pem));
+	GUARD_GOTO(rc, key_to_pem(key, key_pem));
+	GUARD_GOTO(rc, not_after(cert, cert_not_after));
+cleanup:
+	if (rc != LETHE_OK) {
+		free(*cert_pem);
+		*cert_pem = NULL;
+		if (*key_pem != NULL) {
+			OPENSSL_cleanse(*key_pem, strlen(*key_pem));
+			free(*key_pem);
+			*key_pem = NULL;
+		}
+	}
+	X509_free(ca);
+	X509_free(cert);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+lethe_status
+admin_pem_check_ca(const char *pem, char **normalised)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = NULL;
+	lethe_status rc = LETHE_ERR_FORMAT;
+
+	*normalised = NULL;
+	ENSURE(bio != NULL, LETHE_ERR_NOMEM);
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	if (cert == NULL)
+		goto cleanup;
+	rc = LETHE_ERR_INVALID_ARG;
+	if (X509_check_ca(cert) < 1)
+		goto cleanup;
+	rc = cert_to_pem(cert, normalised);
+cleanup:
+	BIO_free(bio);
+	X509_free(cert);
+	return rc;
+}
+
+void
+admin_pem_subject(const char *pem, char *buf, size_t cap)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+	if (cert == NULL || subject_text(cert, buf, cap) != LETHE_OK)
+		snprintf(buf, cap, "?");
+	X509_free(cert);
+	BIO_free(bio);
 }

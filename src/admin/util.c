@@ -186,3 +186,18 @@ admin_time(int64_t t, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", t == 0 ? "never" : "?");
 	return buf;
 }
+
+void
+admin_take_json(admin_ctx *ctx, int *argc, char **argv)
+{
+	int kept = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		if (i > 0 && strcmp(argv[i], "--json") == 0)
+			ctx->json = true;
+		else
+			argv[kept++] = argv[i];
+	}
+	argv[kept] = NULL;
+	*argc = kept;
+}

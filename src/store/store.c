@@ -33,8 +33,8 @@ store_fail(store *s, lethe_status rc, enum store_error_kind kind, const char *fm
 	return rc;
 }
 
-static void
-clear_error(store *s)
+void
+store_clear_error(store *s)
 {
 	s->err_kind = STORE_E_NONE;
 	s->errmsg[0] = '\0';
@@ -53,8 +53,8 @@ store_error_kind(const store *s)
 }
 
 /* Record a status that did not come with a message of its own. */
-static lethe_status
-fail_status(store *s, lethe_status rc, const char *what)
+lethe_status
+store_fail_status(store *s, lethe_status rc, const char *what)
 {
 	enum store_error_kind kind = STORE_E_OTHER;
 
@@ -116,8 +116,8 @@ text_is(const db_value *v, const char *s)
 	return v->type == DB_TEXT && v->len == n && memcmp(v->data, s, n) == 0;
 }
 
-static lethe_status
-principal_kind_parse(const db_value *v, enum store_principal_kind *out)
+lethe_status
+store_principal_kind_parse(const db_value *v, enum store_principal_kind *out)
 {
 	for (int k = STORE_KIND_USER; k <= STORE_KIND_AGENT; k++) {
 		if (text_is(v, store_principal_kind_name((enum store_principal_kind)k))) {
@@ -128,8 +128,8 @@ principal_kind_parse(const db_value *v, enum store_principal_kind *out)
 	return LETHE_ERR_FORMAT;
 }
 
-static lethe_status
-key_kind_parse(const db_value *v, enum store_key_kind *out)
+lethe_status
+store_key_kind_parse(const db_value *v, enum store_key_kind *out)
 {
 	if (text_is(v, "long-term"))
 		*out = STORE_KEY_LONG_TERM;
@@ -141,8 +141,8 @@ key_kind_parse(const db_value *v, enum store_key_kind *out)
 }
 
 /* A NUL-terminated copy of a text column of at most max bytes. */
-static lethe_status
-text_dup(const db_value *v, size_t max, char **out)
+lethe_status
+store_text_dup(const db_value *v, size_t max, char **out)
 {
 	*out = NULL;
 	ENSURE(v->type == DB_TEXT && v->len <= max, LETHE_ERR_FORMAT);
@@ -153,8 +153,8 @@ text_dup(const db_value *v, size_t max, char **out)
 }
 
 /* Length of name if it is 1..max bytes, else 0. */
-static size_t
-bounded_len(const char *name, size_t max)
+size_t
+store_bounded_len(const char *name, size_t max)
 {
 	size_t n;
 
@@ -165,12 +165,12 @@ bounded_len(const char *name, size_t max)
 }
 
 /* name must be the canonical form of a principal of the store's realm. */
-static lethe_status
-check_name(store *s, const char *name)
+lethe_status
+store_check_name(store *s, const char *name)
 {
 	kt_principal p = { 0 };
 	char *canon = NULL;
-	size_t len = bounded_len(name, STORE_MAX_NAME_LEN);
+	size_t len = store_bounded_len(name, STORE_MAX_NAME_LEN);
 	lethe_status rc;
 
 	if (len == 0)
@@ -193,8 +193,8 @@ check_name(store *s, const char *name)
 
 /* ------------------------------------------------------------ transactions */
 
-static lethe_status
-txn_begin(store *s, bool write)
+lethe_status
+store_txn_begin(store *s, bool write)
 {
 	ENSURE(!s->in_txn, LETHE_ERR_INVALID_ARG);
 	GUARD(s->ops->begin(s, write));
@@ -203,8 +203,8 @@ txn_begin(store *s, bool write)
 }
 
 /* End a read transaction. */
-static lethe_status
-txn_end(store *s)
+lethe_status
+store_txn_end(store *s)
 {
 	lethe_status rc = s->ops->commit(s);
 
@@ -215,8 +215,8 @@ txn_end(store *s)
 }
 
 /* Bump the generation and commit a write transaction. */
-static lethe_status
-txn_commit(store *s)
+lethe_status
+store_txn_commit(store *s)
 {
 	static const char sql[] =
 	    "UPDATE generation SET value = value + 1 WHERE id = 1";
@@ -236,8 +236,8 @@ txn_commit(store *s)
 }
 
 /* Roll back after a failure; a no-op outside a transaction. */
-static void
-txn_abort(store *s)
+void
+store_txn_abort(store *s)
 {
 	if (s->in_txn)
 		s->ops->rollback(s);
@@ -250,7 +250,7 @@ lethe_status
 store_realm_policy_default(store_realm_policy *p, const char *realm)
 {
 	static const int32_t enctypes[] = { 18, 17, 20, 19 };
-	size_t len = bounded_len(realm, STORE_MAX_REALM_LEN);
+	size_t len = store_bounded_len(realm, STORE_MAX_REALM_LEN);
 
 	ENSURE(p != NULL && len > 0, LETHE_ERR_INVALID_ARG);
 	memset(p, 0, sizeof(*p));
@@ -267,7 +267,7 @@ store_realm_policy_default(store_realm_policy *p, const char *realm)
 static bool
 realm_name_ok(const char *realm)
 {
-	size_t len = bounded_len(realm, STORE_MAX_REALM_LEN);
+	size_t len = store_bounded_len(realm, STORE_MAX_REALM_LEN);
 
 	if (len == 0)
 		return false;
@@ -380,8 +380,8 @@ realm_row_cb(void *ctx, const db_value *c, size_t n)
 	return LETHE_OK;
 }
 
-static lethe_status
-int_cb(void *ctx, const db_value *c, size_t n)
+lethe_status
+store_int_cb(void *ctx, const db_value *c, size_t n)
 {
 	int64_t *out = ctx;
 
@@ -451,7 +451,7 @@ store_release(store *s)
 {
 	if (s == NULL)
 		return;
-	txn_abort(s);
+	store_txn_abort(s);
 	s->ops->close(s);
 	OPENSSL_cleanse(s->seal_key, sizeof(s->seal_key));
 	free(s);
@@ -486,7 +486,7 @@ new_realm_row(store *s, const store_master_key *mk, realm_row *row)
 	if (rc == LETHE_OK)
 		memcpy(s->seal_key, seal_key, sizeof(seal_key));
 	OPENSSL_cleanse(seal_key, sizeof(seal_key));
-	return rc == LETHE_OK ? rc : fail_status(s, rc, "deriving keys");
+	return rc == LETHE_OK ? rc : store_fail_status(s, rc, "deriving keys");
 }
 
 lethe_status
@@ -515,9 +515,10 @@ store_create(const char *path, const store_master_key *mk,
 	s->policy = row.policy;
 	GUARD_GOTO(rc, s->ops->create(s, path));
 	made = true;
-	GUARD_GOTO(rc, txn_begin(s, true));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, insert_realm(s, &row));
-	GUARD_GOTO(rc, txn_commit(s));
+	GUARD_GOTO(rc, store_schema_add_v2(s, &row.policy));
+	GUARD_GOTO(rc, store_txn_commit(s));
 	*out = s;
 	s = NULL;
 cleanup:
@@ -533,9 +534,12 @@ cleanup:
 	return rc;
 }
 
-/* Read the schema version and the realm row; check the master key. */
+/*
+ * Read the schema version (1 or 2, into *version) and the realm row;
+ * check the master key.
+ */
 static lethe_status
-load_realm(store *s, const store_master_key *mk)
+load_realm(store *s, const store_master_key *mk, int64_t *version_out)
 {
 	static const char version_sql[] = "SELECT version FROM schema_version";
 	static const char realm_sql[] =
@@ -547,14 +551,14 @@ load_realm(store *s, const store_master_key *mk)
 	lethe_status rc;
 
 	memset(&row, 0, sizeof(row));
-	rc = s->ops->exec(s, version_sql, NULL, 0, int_cb, &version, NULL);
+	rc = s->ops->exec(s, version_sql, NULL, 0, store_int_cb, &version, NULL);
 	if (rc != LETHE_OK || version < 0)
 		return store_fail(s, LETHE_ERR_FORMAT, STORE_E_DATABASE,
 		    "not a Lethe store (%s)", s->errmsg[0] ? s->errmsg :
 		    "no schema version");
-	if (version != STORE_SCHEMA_VERSION)
+	if (version < 1 || version > STORE_SCHEMA_VERSION)
 		return store_fail(s, LETHE_ERR_FORMAT, STORE_E_DATABASE,
-		    "store schema version %lld; this program reads version %d",
+		    "store schema version %lld; this program reads versions 1 to %d",
 		    (long long)version, STORE_SCHEMA_VERSION);
 	rc = s->ops->exec(s, realm_sql, NULL, 0, realm_row_cb, &row, NULL);
 	if (rc == LETHE_OK && !row.found)
@@ -565,7 +569,7 @@ load_realm(store *s, const store_master_key *mk)
 	rc = store_derive_keys(mk, lbytes_make(row.kdf_salt, sizeof(row.kdf_salt)),
 	    seal_key, check);
 	if (rc != LETHE_OK)
-		rc = fail_status(s, rc, "deriving keys");
+		rc = store_fail_status(s, rc, "deriving keys");
 	else if (CRYPTO_memcmp(check, row.check, sizeof(check)) != 0)
 		rc = store_fail(s, LETHE_ERR_BAD_INTEGRITY, STORE_E_MASTER_KEY,
 		    "wrong master key for realm %s (check value differs): "
@@ -574,6 +578,7 @@ load_realm(store *s, const store_master_key *mk)
 	else {
 		memcpy(s->seal_key, seal_key, sizeof(seal_key));
 		s->policy = row.policy;
+		*version_out = version;
 	}
 	OPENSSL_cleanse(seal_key, sizeof(seal_key));
 	OPENSSL_cleanse(check, sizeof(check));
@@ -586,6 +591,7 @@ store_open(const char *path, const store_master_key *mk, store **out,
     char *errbuf, size_t errbuf_len, enum store_error_kind *kind)
 {
 	store *s = NULL;
+	int64_t version = 0;
 	lethe_status rc;
 
 	if (errbuf != NULL && errbuf_len > 0)
@@ -598,9 +604,11 @@ store_open(const char *path, const store_master_key *mk, store **out,
 	ENSURE_GOTO(rc, path != NULL && mk != NULL, store_fail(s,
 	    LETHE_ERR_INVALID_ARG, STORE_E_INVALID, "no path or master key"));
 	GUARD_GOTO(rc, s->ops->open(s, path));
-	GUARD_GOTO(rc, txn_begin(s, false));
-	GUARD_GOTO(rc, load_realm(s, mk));
-	GUARD_GOTO(rc, txn_end(s));
+	GUARD_GOTO(rc, store_txn_begin(s, false));
+	GUARD_GOTO(rc, load_realm(s, mk, &version));
+	GUARD_GOTO(rc, store_txn_end(s));
+	if (version < STORE_SCHEMA_VERSION)
+		GUARD_GOTO(rc, store_schema_upgrade(s));
 	*out = s;
 	s = NULL;
 cleanup:
@@ -626,8 +634,8 @@ store_generation(store *s, uint64_t *out)
 	int64_t value = -1;
 
 	ENSURE(s != NULL && out != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD(s->ops->exec(s, sql, NULL, 0, int_cb, &value, NULL));
+	store_clear_error(s);
+	GUARD(s->ops->exec(s, sql, NULL, 0, store_int_cb, &value, NULL));
 	if (value < 0)
 		return store_fail(s, LETHE_ERR_FORMAT, STORE_E_DATABASE,
 		    "the generation row is missing");
@@ -669,7 +677,7 @@ key_ok(const store_key *k)
 	    k->accept_until < 0 || k->registered_at < 0)
 		return false;
 	return k->registered_by == NULL ||
-	    bounded_len(k->registered_by, STORE_MAX_NAME_LEN) > 0;
+	    store_bounded_len(k->registered_by, STORE_MAX_NAME_LEN) > 0;
 }
 
 /* Every key valid, and (unless kvno_fixed is false) each (kvno, enctype) once. */
@@ -694,8 +702,8 @@ check_keys(store *s, const store_key *keys, size_t nkeys, bool kvno_fixed)
 }
 
 /* Insert one key row under principal pid, with kvno and kind as given. */
-static lethe_status
-insert_key(store *s, int64_t pid, const char *name, const store_key *k,
+lethe_status
+store_insert_key(store *s, int64_t pid, const char *name, const store_key *k,
     uint32_t kvno, enum store_key_kind kind, int64_t now)
 {
 	static const char sql[] =
@@ -713,7 +721,7 @@ insert_key(store *s, int64_t pid, const char *name, const store_key *k,
 	rc = store_seal(s->seal_key, lbytes_make(aad, aad_len),
 	    lbytes_make(k->key, k->key_len), blob, sizeof(blob), &blob_len);
 	if (rc != LETHE_OK)
-		return fail_status(s, rc, "encrypting a key");
+		return store_fail_status(s, rc, "encrypting a key");
 	params[0] = db_int(pid);
 	params[1] = db_int(kvno);
 	params[2] = db_int(k->enctype);
@@ -763,14 +771,14 @@ key_from_row(store *s, const char *name, const db_value *c, store_key *k)
 	ENSURE(c[4].type == DB_NULL || (c[4].type == DB_INT && c[4].i > 0 &&
 	    c[4].i <= UINT32_MAX), LETHE_ERR_FORMAT);
 	k->s2k_iterations = c[4].type == DB_INT ? (uint32_t)c[4].i : 0;
-	GUARD(key_kind_parse(&c[5], &k->kind));
+	GUARD(store_key_kind_parse(&c[5], &k->kind));
 	ENSURE(c[6].type == DB_INT && c[7].type == DB_INT && c[8].type == DB_INT,
 	    LETHE_ERR_FORMAT);
 	k->registered_at = c[6].i;
 	k->use_until = c[7].i;
 	k->accept_until = c[8].i;
 	if (c[9].type != DB_NULL)
-		GUARD(text_dup(&c[9], STORE_MAX_NAME_LEN, &k->registered_by));
+		GUARD(store_text_dup(&c[9], STORE_MAX_NAME_LEN, &k->registered_by));
 	return LETHE_OK;
 }
 
@@ -804,8 +812,8 @@ principal_from_row(const db_value *c, store_principal **out)
 
 	*out = NULL;
 	ENSURE(p != NULL, LETHE_ERR_NOMEM);
-	GUARD_GOTO(rc, text_dup(&c[1], STORE_MAX_NAME_LEN, &p->name));
-	GUARD_GOTO(rc, principal_kind_parse(&c[2], &p->kind));
+	GUARD_GOTO(rc, store_text_dup(&c[1], STORE_MAX_NAME_LEN, &p->name));
+	GUARD_GOTO(rc, store_principal_kind_parse(&c[2], &p->kind));
 	for (size_t i = 3; i <= 9; i++)
 		ENSURE_GOTO(rc, c[i].type == DB_INT, LETHE_ERR_FORMAT);
 	ENSURE_GOTO(rc, c[3].i >= 0 && c[3].i <= UINT32_MAX, LETHE_ERR_FORMAT);
@@ -887,13 +895,13 @@ collector_row(void *ctx, const db_value *c, size_t n)
 }
 
 /* Map a collector failure that came without a message. */
-static lethe_status
-collect_status(store *s, lethe_status rc)
+lethe_status
+store_collect_status(store *s, lethe_status rc)
 {
 	if (rc == LETHE_ERR_FORMAT && s->err_kind == STORE_E_NONE)
 		return store_fail(s, rc, STORE_E_DATABASE,
 		    "a principal or key row is damaged");
-	return rc == LETHE_OK ? rc : fail_status(s, rc, "reading principals");
+	return rc == LETHE_OK ? rc : store_fail_status(s, rc, "reading principals");
 }
 
 lethe_status
@@ -907,19 +915,19 @@ store_principal_get(store *s, const char *name, store_principal **out)
 
 	ENSURE(s != NULL && out != NULL, LETHE_ERR_INVALID_ARG);
 	*out = NULL;
-	clear_error(s);
-	GUARD(check_name(s, name));
+	store_clear_error(s);
+	GUARD(store_check_name(s, name));
 	param = db_text(name, strlen(name));
-	GUARD_GOTO(rc, txn_begin(s, false));
+	GUARD_GOTO(rc, store_txn_begin(s, false));
 	rc = s->ops->exec(s, sql, &param, 1, collector_row, &col, NULL);
-	GUARD_GOTO(rc, collect_status(s, rc));
-	GUARD_GOTO(rc, txn_end(s));
+	GUARD_GOTO(rc, store_collect_status(s, rc));
+	GUARD_GOTO(rc, store_txn_end(s));
 	ENSURE_GOTO(rc, col.cur != NULL, store_fail(s, LETHE_ERR_NOT_FOUND,
 	    STORE_E_NOT_FOUND, "principal %s not found", name));
 	*out = col.cur;
 	col.cur = NULL;
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	store_principal_free(col.cur);
 	return rc;
 }
@@ -935,20 +943,20 @@ store_principal_foreach(store *s, store_principal_cb cb, void *ctx,
 	lethe_status rc;
 
 	ENSURE(s != NULL && cb != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD_GOTO(rc, txn_begin(s, false));
-	GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, int_cb, &gen, NULL));
+	store_clear_error(s);
+	GUARD_GOTO(rc, store_txn_begin(s, false));
+	GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, store_int_cb, &gen, NULL));
 	ENSURE_GOTO(rc, gen >= 0, store_fail(s, LETHE_ERR_FORMAT,
 	    STORE_E_DATABASE, "the generation row is missing"));
 	rc = s->ops->exec(s, sql, NULL, 0, collector_row, &col, NULL);
 	if (rc == LETHE_OK)
 		rc = collector_flush(&col);
-	GUARD_GOTO(rc, collect_status(s, rc));
-	GUARD_GOTO(rc, txn_end(s));
+	GUARD_GOTO(rc, store_collect_status(s, rc));
+	GUARD_GOTO(rc, store_txn_end(s));
 	if (generation != NULL)
 		*generation = (uint64_t)gen;
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	store_principal_free(col.cur);
 	return rc;
 }
@@ -964,8 +972,8 @@ principal_id_cb(void *ctx, const db_value *c, size_t n)
 }
 
 /* The row id of principal name, inside the caller's transaction. */
-static lethe_status
-find_principal(store *s, const char *name, int64_t *id)
+lethe_status
+store_find_principal(store *s, const char *name, int64_t *id)
 {
 	static const char sql[] = "SELECT id FROM principals WHERE name = $1";
 	db_value param = db_text(name, strlen(name));
@@ -1021,26 +1029,26 @@ store_principal_add(store *s, const store_principal *p)
 	lethe_status rc;
 
 	ENSURE(s != NULL && p != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD(check_name(s, p->name));
+	store_clear_error(s);
+	GUARD(store_check_name(s, p->name));
 	GUARD(check_keys(s, p->keys, p->nkeys, true));
 	if (store_principal_kind_name(p->kind) == NULL ||
 	    (p->attributes & ~STORE_ATTR_ALL) != 0 || p->max_life < 0 ||
 	    p->max_renew < 0 || p->expires_at < 0)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "invalid kind, attributes or limits");
-	GUARD_GOTO(rc, txn_begin(s, true));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
 	rc = insert_principal(s, p, now, &id);
 	if (rc != LETHE_OK && s->err_kind == STORE_E_EXISTS)
 		rc = store_fail(s, rc, STORE_E_EXISTS, "principal %s already exists",
 		    p->name);
 	GUARD_GOTO(rc, rc);
 	for (size_t i = 0; i < p->nkeys; i++)
-		GUARD_GOTO(rc, insert_key(s, id, p->name, &p->keys[i],
+		GUARD_GOTO(rc, store_insert_key(s, id, p->name, &p->keys[i],
 		    p->keys[i].kvno, p->keys[i].kind, now));
-	rc = txn_commit(s);
+	rc = store_txn_commit(s);
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	return rc;
 }
 
@@ -1053,7 +1061,7 @@ max_kvno(store *s, int64_t pid, uint32_t *out)
 	db_value param = db_int(pid);
 	int64_t value = -1;
 
-	GUARD(s->ops->exec(s, sql, &param, 1, int_cb, &value, NULL));
+	GUARD(s->ops->exec(s, sql, &param, 1, store_int_cb, &value, NULL));
 	ENSURE(value >= 0 && value <= UINT32_MAX, LETHE_ERR_FORMAT);
 	*out = (uint32_t)value;
 	return LETHE_OK;
@@ -1074,8 +1082,8 @@ prune_long_term(store *s, int64_t pid, uint32_t kept)
 }
 
 /* Set modified_at (and, if password is true, password_changed_at) to now. */
-static lethe_status
-touch_principal(store *s, int64_t pid, int64_t now, bool password)
+lethe_status
+store_touch_principal(store *s, int64_t pid, int64_t now, bool password)
 {
 	static const char sql[] =
 	    "UPDATE principals SET modified_at = $2, password_changed_at = "
@@ -1094,28 +1102,28 @@ store_principal_rekey(store *s, const char *name, const store_key *keys,
 	lethe_status rc;
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD(check_name(s, name));
+	store_clear_error(s);
+	GUARD(store_check_name(s, name));
 	GUARD(check_keys(s, keys, nkeys, false));
 	if (nkeys == 0)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "no keys given");
-	GUARD_GOTO(rc, txn_begin(s, true));
-	GUARD_GOTO(rc, find_principal(s, name, &pid));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
+	GUARD_GOTO(rc, store_find_principal(s, name, &pid));
 	GUARD_GOTO(rc, max_kvno(s, pid, &kvno));
 	ENSURE_GOTO(rc, kvno < UINT32_MAX, store_fail(s, LETHE_ERR_TOO_BIG,
 	    STORE_E_INVALID, "%s: kvno space exhausted", name));
 	kvno++;
 	for (size_t i = 0; i < nkeys; i++)
-		GUARD_GOTO(rc, insert_key(s, pid, name, &keys[i], kvno,
+		GUARD_GOTO(rc, store_insert_key(s, pid, name, &keys[i], kvno,
 		    STORE_KEY_LONG_TERM, now));
 	GUARD_GOTO(rc, prune_long_term(s, pid, s->policy.kvnos_kept));
-	GUARD_GOTO(rc, touch_principal(s, pid, now, true));
-	GUARD_GOTO(rc, txn_commit(s));
+	GUARD_GOTO(rc, store_touch_principal(s, pid, now, true));
+	GUARD_GOTO(rc, store_txn_commit(s));
 	if (new_kvno != NULL)
 		*new_kvno = kvno;
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	return rc;
 }
 
@@ -1126,13 +1134,13 @@ store_keys_add(store *s, const char *name, const store_key *keys, size_t nkeys)
 	lethe_status rc;
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD(check_name(s, name));
+	store_clear_error(s);
+	GUARD(store_check_name(s, name));
 	GUARD(check_keys(s, keys, nkeys, true));
-	GUARD_GOTO(rc, txn_begin(s, true));
-	GUARD_GOTO(rc, find_principal(s, name, &pid));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
+	GUARD_GOTO(rc, store_find_principal(s, name, &pid));
 	for (size_t i = 0; i < nkeys; i++) {
-		rc = insert_key(s, pid, name, &keys[i], keys[i].kvno,
+		rc = store_insert_key(s, pid, name, &keys[i], keys[i].kvno,
 		    keys[i].kind, now);
 		if (rc != LETHE_OK && s->err_kind == STORE_E_EXISTS)
 			rc = store_fail(s, rc, STORE_E_EXISTS, "%s already has "
@@ -1140,10 +1148,10 @@ store_keys_add(store *s, const char *name, const store_key *keys, size_t nkeys)
 			    (int)keys[i].enctype);
 		GUARD_GOTO(rc, rc);
 	}
-	GUARD_GOTO(rc, touch_principal(s, pid, now, false));
-	rc = txn_commit(s);
+	GUARD_GOTO(rc, store_touch_principal(s, pid, now, false));
+	rc = store_txn_commit(s);
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	return rc;
 }
 
@@ -1158,14 +1166,14 @@ store_keys_purge_expired(store *s, int64_t now, size_t *deleted)
 	lethe_status rc;
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD_GOTO(rc, txn_begin(s, true));
+	store_clear_error(s);
+	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, sql, &param, 1, NULL, NULL, &changes));
-	GUARD_GOTO(rc, txn_commit(s));
+	GUARD_GOTO(rc, store_txn_commit(s));
 	if (deleted != NULL)
 		*deleted = (size_t)changes;
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	return rc;
 }
 
@@ -1177,13 +1185,13 @@ change_principal(store *s, const char *name, const char *sql,
 	int64_t changes = 0;
 	lethe_status rc;
 
-	GUARD_GOTO(rc, txn_begin(s, true));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, sql, params, nparams, NULL, NULL, &changes));
 	ENSURE_GOTO(rc, changes == 1, store_fail(s, LETHE_ERR_NOT_FOUND,
 	    STORE_E_NOT_FOUND, "principal %s not found", name));
-	rc = txn_commit(s);
+	rc = store_txn_commit(s);
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	return rc;
 }
 
@@ -1197,8 +1205,8 @@ store_principal_set_attributes(store *s, const char *name, uint32_t set,
 	db_value params[4];
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD(check_name(s, name));
+	store_clear_error(s);
+	GUARD(store_check_name(s, name));
 	if (((set | clear) & ~STORE_ATTR_ALL) != 0)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "unknown attribute bits");
@@ -1219,8 +1227,8 @@ store_principal_set_limits(store *s, const char *name, int64_t max_life,
 	db_value params[5];
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD(check_name(s, name));
+	store_clear_error(s);
+	GUARD(store_check_name(s, name));
 	if (max_life < 0 || max_renew < 0 || expires_at < 0)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "negative limit");
@@ -1239,8 +1247,8 @@ store_principal_delete(store *s, const char *name)
 	db_value param;
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	GUARD(check_name(s, name));
+	store_clear_error(s);
+	GUARD(store_check_name(s, name));
 	param = db_text(name, strlen(name));
 	return change_principal(s, name, sql, &param, 1);
 }
@@ -1283,8 +1291,8 @@ list_row(void *ctx, const db_value *c, size_t n)
 	}
 	e = &l->entries[l->count];
 	memset(e, 0, sizeof(*e));
-	GUARD(principal_kind_parse(&c[1], &e->kind));
-	GUARD(text_dup(&c[0], STORE_MAX_NAME_LEN, &e->name));
+	GUARD(store_principal_kind_parse(&c[1], &e->kind));
+	GUARD(store_text_dup(&c[0], STORE_MAX_NAME_LEN, &e->name));
 	l->count++;
 	return LETHE_OK;
 }
@@ -1298,11 +1306,11 @@ store_principal_list(store *s, store_name_list **out)
 
 	ENSURE(s != NULL && out != NULL, LETHE_ERR_INVALID_ARG);
 	*out = NULL;
-	clear_error(s);
+	store_clear_error(s);
 	b.list = calloc(1, sizeof(*b.list));
 	ENSURE(b.list != NULL, LETHE_ERR_NOMEM);
 	rc = s->ops->exec(s, sql, NULL, 0, list_row, &b, NULL);
-	GUARD_GOTO(rc, collect_status(s, rc));
+	GUARD_GOTO(rc, store_collect_status(s, rc));
 	*out = b.list;
 	b.list = NULL;
 cleanup:
@@ -1342,8 +1350,8 @@ store_credential_put(store *s, const char *name, lbytes cert_pem, lbytes key_pem
 	lethe_status rc;
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
-	clear_error(s);
-	if (bounded_len(name, STORE_MAX_CRED_NAME) == 0 || cert_pem.len == 0 ||
+	store_clear_error(s);
+	if (store_bounded_len(name, STORE_MAX_CRED_NAME) == 0 || cert_pem.len == 0 ||
 	    cert_pem.len > STORE_MAX_PEM_LEN || key_pem.len == 0 ||
 	    key_pem.len > STORE_MAX_PEM_LEN ||
 	    memchr(cert_pem.data, '\0', cert_pem.len) != NULL)
@@ -1355,17 +1363,17 @@ store_credential_put(store *s, const char *name, lbytes cert_pem, lbytes key_pem
 	GUARD_GOTO(rc, store_cred_aad(name, aad, sizeof(aad), &aad_len));
 	rc = store_seal(s->seal_key, lbytes_make(aad, aad_len), key_pem, blob,
 	    blob_cap, &blob_len);
-	GUARD_GOTO(rc, rc == LETHE_OK ? rc : fail_status(s, rc, "encrypting"));
+	GUARD_GOTO(rc, rc == LETHE_OK ? rc : store_fail_status(s, rc, "encrypting"));
 	params[0] = db_text(name, strlen(name));
 	params[1] = db_text((const char *)cert_pem.data, cert_pem.len);
 	params[2] = db_blob(blob, blob_len);
 	params[3] = db_int(not_after);
 	params[4] = db_int(now_seconds());
-	GUARD_GOTO(rc, txn_begin(s, true));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, sql, params, 5, NULL, NULL, NULL));
-	rc = txn_commit(s);
+	rc = store_txn_commit(s);
 cleanup:
-	txn_abort(s);
+	store_txn_abort(s);
 	free(blob);
 	return rc;
 }
@@ -1389,8 +1397,8 @@ cred_row(void *ctx, const db_value *c, size_t n)
 	    c[3].type == DB_INT && c[4].type == DB_INT, LETHE_ERR_FORMAT);
 	cred = r->cred = calloc(1, sizeof(*cred));
 	ENSURE(cred != NULL, LETHE_ERR_NOMEM);
-	GUARD(text_dup(&c[0], STORE_MAX_CRED_NAME, &cred->name));
-	GUARD(text_dup(&c[1], STORE_MAX_PEM_LEN, &cred->cert_pem));
+	GUARD(store_text_dup(&c[0], STORE_MAX_CRED_NAME, &cred->name));
+	GUARD(store_text_dup(&c[1], STORE_MAX_PEM_LEN, &cred->cert_pem));
 	cred->cert_pem_len = c[1].len;
 	cred->not_after = c[3].i;
 	cred->created_at = c[4].i;
@@ -1420,13 +1428,13 @@ store_credential_get(store *s, const char *name, store_credential **out)
 
 	ENSURE(s != NULL && out != NULL, LETHE_ERR_INVALID_ARG);
 	*out = NULL;
-	clear_error(s);
-	if (bounded_len(name, STORE_MAX_CRED_NAME) == 0)
+	store_clear_error(s);
+	if (store_bounded_len(name, STORE_MAX_CRED_NAME) == 0)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "invalid credential name");
 	param = db_text(name, strlen(name));
 	rc = s->ops->exec(s, sql, &param, 1, cred_row, &r, NULL);
-	GUARD_GOTO(rc, collect_status(s, rc));
+	GUARD_GOTO(rc, store_collect_status(s, rc));
 	ENSURE_GOTO(rc, r.cred != NULL, store_fail(s, LETHE_ERR_NOT_FOUND,
 	    STORE_E_NOT_FOUND, "credential %s not found", name));
 	*out = r.cred;

@@ -27,6 +27,8 @@
 #ifndef LETHE_STORE_STORE_H
 #define LETHE_STORE_STORE_H
 
+/* API v2: ready */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -352,5 +354,293 @@ lethe_status store_credential_put(store *s, const char *name, lbytes cert_pem,
 
 /* Read a credential. LETHE_ERR_NOT_FOUND if absent. */
 lethe_status store_credential_get(store *s, const char *name, store_credential **out);
+
+/* ---------------------------------------------------------- schema v2:
+ * registration of temporary keys (docs/store.md, DESIGN §2). A v1 store
+ * is upgraded in place, in one transaction, by store_open(). */
+
+#define STORE_MAX_ANCHOR_NAME   64u    /* bytes of a trust anchor's name */
+#define STORE_MAX_IDENTITY_LEN  1024u  /* bytes of a rule's identity */
+#define STORE_MAX_PATTERN_LEN   STORE_MAX_NAME_LEN /* bytes of a rule's glob */
+#define STORE_NONCE_LEN         16u    /* bytes of a registration nonce */
+#define STORE_SPKI_HEX_LEN      64u    /* lowercase hex of a SPKI SHA-256 */
+#define STORE_MAX_CALLBACK_LEN  300u   /* bytes of "host:port" */
+#define STORE_MAX_REG_KEYS      8u     /* keys in one registration */
+#define STORE_MAX_DNS_SERVICES  255u   /* bytes of "host HTTP ..." */
+#define STORE_DEFAULT_DNS_SERVICES   "host HTTP"
+#define STORE_DEFAULT_MAX_USE_WINDOW (24 * 3600)  /* 1 day */
+
+/* ---- trust anchors: CA certificates a registering server chains to */
+
+typedef struct store_anchor {
+	char *name;
+	char *cert_pem;           /* NUL-terminated */
+	size_t cert_pem_len;
+	int64_t added_at;
+} store_anchor;
+
+typedef struct store_anchors {
+	store_anchor *entries;    /* sorted by name */
+	size_t count;
+} store_anchors;
+
+/*
+ * Add the trust anchor name (1..STORE_MAX_ANCHOR_NAME bytes of
+ * [A-Za-z0-9._-]) with its certificate PEM (1..STORE_MAX_PEM_LEN bytes,
+ * not parsed here: lethe-admin checks it). LETHE_ERR_INVALID_ARG and
+ * STORE_E_EXISTS when the name is taken.
+ */
+lethe_status store_anchor_add(store *s, const char *name, lbytes cert_pem);
+
+/* Remove a trust anchor. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_anchor_remove(store *s, const char *name);
+
+/* Every trust anchor, sorted by name (count may be 0). */
+lethe_status store_anchor_list(store *s, store_anchors **out);
+
+/* Free a list from store_anchor_list(). NULL is allowed. */
+void store_anchors_free(store_anchors *list);
+
+/* ---- registration rules: identity -> principals it may register for */
+
+enum store_identity_kind {
+	STORE_ID_SUBJECT = 1,     /* the certificate's subject DN (one-line) */
+	STORE_ID_SAN,             /* a SAN value (DNS name, principal...) */
+	STORE_ID_SPKI,            /* SPKI SHA-256, 64 lowercase hex: a pin */
+};
+
+typedef struct store_reg_rule {
+	int64_t id;               /* > 0, assigned by the store */
+	enum store_identity_kind kind;
+	char *identity;
+	char *pattern;            /* glob on canonical principal names */
+} store_reg_rule;
+
+typedef struct store_reg_rules {
+	store_reg_rule *entries;  /* sorted by id */
+	size_t count;
+} store_reg_rules;
+
+/*
+ * Add a rule: an identity of kind (1..STORE_MAX_IDENTITY_LEN bytes, no
+ * control characters; for STORE_ID_SPKI exactly 64 hex digits, stored in
+ * lower case) may register for principals matching pattern
+ * (1..STORE_MAX_PATTERN_LEN bytes, fnmatch syntax). *id (may be NULL)
+ * receives the new rule's id. An identical rule is STORE_E_EXISTS.
+ */
+lethe_status store_reg_rule_add(store *s, enum store_identity_kind kind,
+    const char *identity, const char *pattern, int64_t *id);
+
+/* Remove rule id. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_reg_rule_remove(store *s, int64_t id);
+
+/* Every rule, sorted by id (count may be 0). */
+lethe_status store_reg_rule_list(store *s, store_reg_rules **out);
+
+/* Free a list from store_reg_rule_list(). NULL is allowed. */
+void store_reg_rules_free(store_reg_rules *list);
+
+/* "subject", "san", "spki"; NULL for an unknown kind. */
+const char *store_identity_kind_name(enum store_identity_kind kind);
+
+/* Parse "subject" / "san" / "spki". LETHE_ERR_INVALID_ARG otherwise. */
+lethe_status store_identity_kind_parse(const char *text,
+    enum store_identity_kind *out);
+
+/*
+ * True when principal (a canonical name) matches a rule's glob pattern:
+ * fnmatch() without flags, so '*' also matches '/' and '@'.
+ * Case-sensitive.
+ */
+bool store_pattern_match(const char *pattern, const char *principal);
+
+/* ---- the realm's registration policy (one row) */
+
+typedef struct store_reg_policy {
+	bool auto_enrol;          /* a cert naming the principal may register */
+	char dns_services[STORE_MAX_DNS_SERVICES + 1]; /* "host HTTP": services
+	                             a DNS SAN may name as svc/host@REALM */
+	int64_t max_use_window;   /* seconds: use_until - now at most */
+	int32_t tk_enctypes[STORE_MAX_ENCTYPES]; /* allowed for temporary keys */
+	size_t ntk_enctypes;
+} store_reg_policy;
+
+/*
+ * The defaults: auto_enrol on, STORE_DEFAULT_DNS_SERVICES,
+ * STORE_DEFAULT_MAX_USE_WINDOW, and the realm policy's enctypes.
+ */
+lethe_status store_reg_policy_default(store_reg_policy *p,
+    const store_realm_policy *realm);
+
+/* Read the registration policy (a new or upgraded store has the defaults). */
+lethe_status store_reg_policy_get(store *s, store_reg_policy *out);
+
+/*
+ * Replace the registration policy. dns_services: space-separated names
+ * of [A-Za-z0-9_.-] (may be empty); max_use_window > 0; 1..8 distinct
+ * enctypes in 1..32767.
+ */
+lethe_status store_reg_policy_set(store *s, const store_reg_policy *p);
+
+/* True when svc is one of the words of p->dns_services (exact case). */
+bool store_reg_policy_dns_service(const store_reg_policy *p, const char *svc);
+
+/* ---- per-service ticket policy */
+
+typedef struct store_service_policy {
+	bool allow_pubkey_tickets; /* tickets under the server's public key */
+	bool allow_classic_key;    /* fall back to a long-term key */
+	bool configured;           /* output: a row exists (else defaults) */
+} store_service_policy;
+
+#define STORE_DEFAULT_PUBKEY_TICKETS false
+#define STORE_DEFAULT_CLASSIC_KEY    true
+
+/*
+ * The policy of principal (a canonical name of the realm; the principal
+ * need not exist): its row, or the defaults above with configured false.
+ */
+lethe_status store_service_policy_get(store *s, const char *principal,
+    store_service_policy *out);
+
+/* Insert or replace the policy of principal (configured is ignored). */
+lethe_status store_service_policy_set(store *s, const char *principal,
+    const store_service_policy *p);
+
+/* ---- registration of temporary keys */
+
+/* What store_register_keys() decided; only STORE_REG_OK changed the store. */
+enum store_reg_outcome {
+	STORE_REG_OK = 0,
+	STORE_REG_REPLAY,         /* the nonce is in seen_nonces */
+	STORE_REG_KVNO_EXISTS,    /* the principal already has one of the kvnos */
+	STORE_REG_NOT_ALLOWED,    /* the principal is a user or krbtgt */
+};
+
+/* "ok", "replay", "kvno-exists", "not-allowed". */
+const char *store_reg_outcome_name(enum store_reg_outcome outcome);
+
+typedef struct store_registration {
+	const char *principal;    /* canonical name of the store's realm */
+	uint8_t nonce[STORE_NONCE_LEN];
+	int64_t now;              /* registered_at; nonces expired by now go */
+	int64_t nonce_expires_at; /* > now: when the nonce may be forgotten
+	                             (e.g. timestamp + 2 * skew) */
+	/*
+	 * 1..STORE_MAX_REG_KEYS keys: kvno, enctype, key/key_len, use_until
+	 * and accept_until (now < use_until <= accept_until) are read; salt,
+	 * kind, registered_at and registered_by are ignored. A (kvno,
+	 * enctype) pair appears once; one kvno may carry several enctypes.
+	 */
+	const store_key *keys;
+	size_t nkeys;
+	const char *registered_by; /* the signer's SPKI SHA-256, 64 hex */
+	const char *callback;     /* "host:port" or NULL (none) */
+	lbytes cert_pem;          /* signer certificate PEM; may be empty */
+} store_registration;
+
+/*
+ * Register temporary keys in ONE write transaction: purge expired nonces;
+ * record the nonce (seen -> STORE_REG_REPLAY); refuse a user or krbtgt
+ * principal (STORE_REG_NOT_ALLOWED); create the principal as
+ * STORE_KIND_AGENT with STORE_ATTR_DEFAULT_SERVICE if absent; refuse if
+ * any of the kvnos is used by the principal, whatever the enctype or key
+ * kind (STORE_REG_KVNO_EXISTS); insert the keys as STORE_KEY_TEMPORARY
+ * (encrypted at rest, registered_at = now, registered_by); upsert the
+ * agents row; bump the generation. Returns LETHE_OK with *outcome set
+ * for a decision (anything but STORE_REG_OK leaves the store exactly as
+ * it was), or an error status (nothing changed either) for a broken
+ * contract or a store failure.
+ */
+lethe_status store_register_keys(store *s, const store_registration *r,
+    enum store_reg_outcome *outcome);
+
+/*
+ * *seen = whether nonce is recorded and not expired at now (read only;
+ * store_register_keys() checks again inside its transaction).
+ */
+lethe_status store_nonce_seen(store *s, const uint8_t nonce[STORE_NONCE_LEN],
+    int64_t now, bool *seen);
+
+/* Delete the nonces that expired by now. *deleted may be NULL. */
+lethe_status store_nonces_purge(store *s, int64_t now, size_t *deleted);
+
+/* ---- agents: the last registration of each agent-managed principal */
+
+typedef struct store_agent {
+	char *principal;
+	char *callback;           /* NULL: none given */
+	char *spki_sha256;        /* 64 lowercase hex */
+	char *cert_pem;           /* NULL when none was given */
+	int64_t last_registered_at;
+} store_agent;
+
+typedef struct store_agents {
+	store_agent *entries;     /* sorted by principal */
+	size_t count;
+} store_agents;
+
+/* The agents row of principal. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_agent_get(store *s, const char *principal, store_agent **out);
+
+/* Every agents row (count may be 0). */
+lethe_status store_agent_list(store *s, store_agents **out);
+
+/* Free what store_agent_get() / store_agent_list() returned. NULL is allowed. */
+void store_agent_free(store_agent *a);
+void store_agents_free(store_agents *list);
+
+/* ---- audit: every key's kind and lifetime, never key bytes */
+
+enum store_key_state {
+	STORE_KEY_STATE_LONG_TERM = 1, /* a long-term key */
+	STORE_KEY_STATE_CURRENT,       /* temporary, now < use_until */
+	STORE_KEY_STATE_ACCEPT_ONLY,   /* temporary, use_until <= now < accept_until */
+	STORE_KEY_STATE_EXPIRED,       /* temporary, accept_until <= now */
+};
+
+/* "long-term", "current", "accept-only", "expired". */
+const char *store_key_state_name(enum store_key_state state);
+
+typedef struct store_audit_key {
+	uint32_t kvno;
+	int32_t enctype;
+	enum store_key_kind kind;
+	enum store_key_state state;
+	int64_t registered_at;    /* 0 for keys of a v1 store */
+	int64_t use_until;        /* 0: no end */
+	int64_t accept_until;     /* 0: no end */
+	char *registered_by;      /* NULL for admin-made keys */
+} store_audit_key;
+
+typedef struct store_audit_principal {
+	char *name;
+	enum store_principal_kind kind;
+	uint32_t attributes;
+	bool agent_managed;       /* kind agent, or an agents row exists */
+	size_t long_term_keys;    /* of this principal's keys */
+	store_audit_key *keys;    /* newest kvno first */
+	size_t nkeys;
+} store_audit_principal;
+
+typedef struct store_audit_report {
+	int64_t now;
+	uint64_t generation;      /* of the view audited */
+	store_audit_principal *principals; /* sorted by name */
+	size_t nprincipals;
+	/* long-term keys of service principals and of agent-managed ones */
+	size_t long_term_service_keys;
+	char **long_term_service_principals; /* which principals hold them */
+	size_t nlong_term_service_principals;
+	char **agent_principals;  /* the agent-managed principals */
+	size_t nagent_principals;
+	bool agent_long_term_present; /* an agent-managed one has a long-term key */
+} store_audit_report;
+
+/* Audit the store as of now, in one read transaction. */
+lethe_status store_audit(store *s, int64_t now, store_audit_report **out);
+
+/* Free a report. NULL is allowed. */
+void store_audit_report_free(store_audit_report *r);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * Inside the store: the backend interface and the at-rest encryption.
  *
- * store.c holds every SQL statement (portable SQL with $1, $2... place-
- * holders, which SQLite binds by name and PostgreSQL by number) and the
- * encryption; a backend only runs statements and transactions, so a
+ * store.c (with store_reg.c and store_audit.c for schema v2) holds every
+ * SQL statement but the v1 table definitions (portable SQL with $1, $2...
+ * placeholders, which SQLite binds by name and PostgreSQL by number) and
+ * the encryption; a backend only runs statements and transactions, so a
  * PostgreSQL backend mirrors store_sqlite.c function for function.
  */
 #ifndef LETHE_STORE_STORE_INTERNAL_H
@@ -13,7 +14,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2   /* 1: without the registration tables */
 #define STORE_KDF_SALT_LEN   16u
 #define STORE_SEAL_KEY_LEN   32u
 #define STORE_CHECK_LEN      32u
@@ -147,5 +148,60 @@ lethe_status store_key_aad(const char *name, uint32_t kvno, int32_t enctype,
 lethe_status store_cred_aad(const char *name, uint8_t *buf, size_t cap, size_t *len);
 
 #define STORE_AAD_MAX (32u + STORE_MAX_NAME_LEN + 16u)
+
+/* ---- shared by store.c, store_reg.c and store_audit.c ---- */
+
+/* Transactions: begin, end a read one, bump the generation and commit, abort. */
+lethe_status store_txn_begin(store *s, bool write);
+lethe_status store_txn_end(store *s);
+lethe_status store_txn_commit(store *s);
+void store_txn_abort(store *s);
+
+/* Forget the last failure. */
+void store_clear_error(store *s);
+
+/* Record rc with a message naming what failed, unless one was recorded. */
+lethe_status store_fail_status(store *s, lethe_status rc, const char *what);
+
+/* Map a row-callback failure (damaged row...) to a recorded failure. */
+lethe_status store_collect_status(store *s, lethe_status rc);
+
+/* Length of name if it is 1..max bytes, else 0. */
+size_t store_bounded_len(const char *name, size_t max);
+
+/* name must be the canonical form of a principal of the store's realm. */
+lethe_status store_check_name(store *s, const char *name);
+
+/* A NUL-terminated copy of a text column of at most max bytes. */
+lethe_status store_text_dup(const db_value *v, size_t max, char **out);
+
+/* Row callback: one INTEGER column into *(int64_t *)ctx. */
+lethe_status store_int_cb(void *ctx, const db_value *c, size_t n);
+
+/* Parse a kind column. LETHE_ERR_FORMAT for an unknown one. */
+lethe_status store_principal_kind_parse(const db_value *v,
+    enum store_principal_kind *out);
+lethe_status store_key_kind_parse(const db_value *v, enum store_key_kind *out);
+
+/* The row id of principal name, inside the caller's transaction. */
+lethe_status store_find_principal(store *s, const char *name, int64_t *id);
+
+/* Insert one key row (sealed) under principal pid with kvno and kind. */
+lethe_status store_insert_key(store *s, int64_t pid, const char *name,
+    const store_key *k, uint32_t kvno, enum store_key_kind kind, int64_t now);
+
+/* Set modified_at (and password_changed_at if password) of pid to now. */
+lethe_status store_touch_principal(store *s, int64_t pid, int64_t now,
+    bool password);
+
+/*
+ * Schema v2 (store_reg.c): create the registration tables and the default
+ * reg_policy row (enctypes of *realm), inside the caller's write
+ * transaction. Used by store_create() and by the v1 -> v2 upgrade.
+ */
+lethe_status store_schema_add_v2(store *s, const store_realm_policy *realm);
+
+/* Upgrade an open v1 store to v2 in one write transaction (store_reg.c). */
+lethe_status store_schema_upgrade(store *s);
 
 #endif

@@ -2,8 +2,10 @@
 # admin_cli.sh LETHE_ADMIN: lethe-admin end to end. A realm is made, users
 # and services added, shown, listed and exported; MIT klist reads the
 # exported keytabs, and the keys of a password user equal those MIT ktutil
-# derives from the same password and salt. Misuse gives the documented
-# exit codes (2 usage, 3 not found, 4 exists, 5 store/master key, 1 other).
+# derives from the same password and salt. The registration commands (trust,
+# allow, reg-policy, service-policy, agents, audit, export-ca, export-kdc-cert,
+# issue-cert) are checked, and a v1 store is upgraded at open. Misuse gives
+# the documented exit codes (2 usage, 3 not found, 4 exists, 5 store/master key, 1 other).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -352,5 +354,140 @@ assert set(rows) == {"kdc"}, rows.keys()
 assert rows["kdc"] == open(sys.argv[2]).read()
 EOF
 echo "ok: init imports a matching certificate and key, refuses a mismatched pair"
+
+# ---- temporary-key registration: trust, allow, policies, audit, certificates ----
+adm_ok --json trust list
+json_check 'len(j) == 1 and j[0]["name"] == "realm-ca" and
+ j[0]["subject"] == "CN=Lethe realm CA '"$REALM"',O='"$REALM"'"'
+adm_ok export-ca -o "$S/tk-realm-ca.pem"
+adm_ok export-kdc-cert -o "$S/tk-kdc-chain.pem"
+[ "$(grep -c 'BEGIN CERTIFICATE' "$S/tk-kdc-chain.pem")" -eq 2 ] ||
+	lethe_die "export-kdc-cert did not write the KDC certificate and the CA"
+timeout "$STEP_TIMEOUT" openssl verify -CAfile "$S/tk-realm-ca.pem" "$S/tk-kdc-chain.pem" \
+	>/dev/null || lethe_die "the exported KDC certificate does not chain to the realm CA"
+adm_exit 4 export-ca -o "$S/tk-realm-ca.pem"
+adm_exit 2 export-ca
+
+adm_ok issue-cert --principal HTTP/www.lethe.test --dns www.lethe.test --days 30 \
+	--key-out "$S/tk-www.key" --cert-out "$S/tk-www.pem"
+[ "$(mode_of "$S/tk-www.key")" = 600 ] || lethe_die "issued key file is not mode 0600"
+timeout "$STEP_TIMEOUT" openssl x509 -in "$S/tk-www.pem" -noout -text >"$S/tk-x509.txt" ||
+	lethe_die "openssl cannot read the issued certificate"
+grep -q 'othername: *1\.3\.6\.1\.5\.2\.2' "$S/tk-x509.txt" ||
+	lethe_die "no id-pkinit-san otherName in the issued certificate"
+grep -q 'DNS:www\.lethe\.test' "$S/tk-x509.txt" || lethe_die "no DNS SAN in the issued certificate"
+grep -q 'PKINIT Client Auth, TLS Web Client Authentication' "$S/tk-x509.txt" ||
+	lethe_die "issued certificate lacks EKU id-pkinit-KPClientAuth + clientAuth"
+grep -A1 'Key Usage: critical' "$S/tk-x509.txt" | grep -q 'Digital Signature' ||
+	lethe_die "issued certificate lacks key usage digitalSignature"
+timeout "$STEP_TIMEOUT" openssl verify -CAfile "$S/tk-realm-ca.pem" "$S/tk-www.pem" >/dev/null ||
+	lethe_die "issued certificate does not chain to the realm CA"
+# The otherName id-pkinit-san holds KRB5PrincipalName
+# { realm [0] LETHE.TEST, principalName [1] { NT-PRINCIPAL, HTTP/www.lethe.test } }.
+want=$(python3 -c 'import sys
+def tlv(tag, body): return bytes([tag, len(body)]) + body
+gs = lambda s: tlv(0x1b, s.encode())
+name = tlv(0x30, tlv(0xa0, tlv(0x02, b"\x01")) +
+           tlv(0xa1, tlv(0x30, gs("HTTP") + gs("www.lethe.test"))))
+kpn = tlv(0x30, tlv(0xa0, gs(sys.argv[1])) + tlv(0xa1, name))
+print("06062B0601050202" + tlv(0xa0, kpn).hex().upper())' "$REALM")
+timeout "$STEP_TIMEOUT" openssl x509 -in "$S/tk-www.pem" -outform DER |
+	openssl asn1parse -inform DER >"$S/tk-asn1.txt"
+grep -qi "$want" "$S/tk-asn1.txt" ||
+	lethe_die "the id-pkinit-san does not name HTTP/www.lethe.test@$REALM"
+adm_exit 4 issue-cert --principal HTTP/www.lethe.test --key-out "$S/tk-www.key" \
+	--cert-out "$S/tk-www2.pem"
+adm_exit 2 issue-cert --principal HTTP/x@OTHER.REALM --key-out "$S/tk-x.key" --cert-out "$S/tk-x.pem"
+adm_exit 2 issue-cert --principal HTTP/x --days 0 --key-out "$S/tk-x.key" --cert-out "$S/tk-x.pem"
+[ ! -e "$S/tk-x.key" ] || lethe_die "a refused issue-cert wrote a key"
+echo "ok: export-ca, export-kdc-cert and issue-cert (SAN, EKU, chain) work"
+
+adm_exit 2 trust add other "$S/tk-www.pem"          # not a CA
+adm_exit 2 trust add other "$S/tk-nonexistent.pem"
+adm_exit 4 trust add realm-ca "$S/tk-realm-ca.pem"
+adm_ok trust add second-ca "$S/tk-realm-ca.pem"
+adm_ok --json trust list
+json_check '[a["name"] for a in j] == ["realm-ca", "second-ca"]'
+adm_ok trust remove second-ca
+adm_exit 3 trust remove second-ca
+adm_exit 2 trust frobnicate
+
+SPKI=00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF
+adm_ok --json allow --spki "$SPKI" 'HTTP/*@'"$REALM"
+json_check 'j["id"] == 1'
+adm_ok allow --subject "CN=www.lethe.test,O=Example" 'HTTP/www.lethe.test@'"$REALM"
+adm_ok allow --san www.lethe.test 'host/www.lethe.test@'"$REALM"
+adm_exit 4 allow --san www.lethe.test 'host/www.lethe.test@'"$REALM"
+adm_exit 2 allow --spki 0011 '*'
+adm_exit 2 allow --san a --spki "$SPKI" '*'
+adm_exit 2 allow --san a
+adm_ok allow list --json
+json_check '[(r["id"], r["kind"]) for r in j] == [(1, "spki"), (2, "subject"), (3, "san")] and
+ j[0]["identity"] == "'"${SPKI,,}"'" and j[2]["pattern"] == "host/www.lethe.test@'"$REALM"'"'
+adm_ok allow remove 2
+adm_exit 3 allow remove 2
+adm_exit 2 allow remove two
+echo "ok: trust and allow add, list and remove, with exit codes 2, 3, 4"
+
+adm_ok --json reg-policy
+json_check 'j == {"auto_enrol": True, "dns_services": "host HTTP",
+ "max_use_window": 86400, "enctypes": [18, 17, 20, 19]}'
+adm_ok reg-policy --auto-enrol off --dns-services "host HTTP ldap" --max-use-window 2h
+grep -qx 'auto-enrol: off' "$S/out" || lethe_die "reg-policy did not show the change"
+adm_ok reg-policy --json
+json_check 'j["auto_enrol"] is False and j["dns_services"] == "host HTTP ldap" and
+ j["max_use_window"] == 7200'
+adm_exit 2 reg-policy --auto-enrol maybe
+adm_exit 2 reg-policy --max-use-window 0
+adm_exit 2 reg-policy --dns-services 'host;rm'
+adm_ok --json reg-policy
+json_check 'j["max_use_window"] == 7200 and j["dns_services"] == "host HTTP ldap"'
+
+adm_ok --json service-policy HTTP/www.lethe.test
+json_check 'j["pubkey_tickets"] is False and j["classic_key"] is True and
+ j["configured"] is False'
+adm_ok service-policy HTTP/www.lethe.test --pubkey-tickets on --classic-key off
+adm_ok --json service-policy HTTP/www.lethe.test
+json_check 'j == {"principal": "HTTP/www.lethe.test@'"$REALM"'", "pubkey_tickets": True,
+ "classic_key": False, "configured": True}'
+adm_exit 2 service-policy HTTP/www.lethe.test --classic-key yes
+adm_exit 2 service-policy HTTP/x@OTHER.REALM
+echo "ok: reg-policy and service-policy show and change, refuse bad values"
+
+adm_ok --json agents
+json_check 'j == []'
+adm_ok audit
+grep -Eq '^long-term service keys: [1-9][0-9]*$' "$S/out" ||
+	lethe_die "audit does not count the long-term service keys"
+adm_ok audit --json
+json_check 'j["long_term_service_keys_present"] is True and
+ j["long_term_service_keys"] == sum(1 for p in j["principals"] if p["kind"] == "service"
+   for k in p["keys"] if k["kind"] == "long-term") and
+ sorted(j["long_term_service_principals"]) == sorted(p["name"] for p in j["principals"]
+   if p["kind"] == "service" and p["keys"]) and
+ j["agent_principals"] == [] and j["agent_long_term_present"] is False and
+ all("key" not in k and "keyvalue" not in k for p in j["principals"] for k in p["keys"])'
+n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["long_term_service_keys"])' "$S/out")
+adm_ok audit
+grep -qx "long-term service keys: $n" "$S/out" || lethe_die "audit text and JSON disagree"
+echo "ok: agents and audit (long-term service keys: $n)"
+
+# A v1 store (the schema before registration) is upgraded in place at open.
+python3 - "$DB" <<'PYEOF' || lethe_die "cannot make a v1 store"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("""BEGIN; DROP TABLE agents; DROP TABLE seen_nonces;
+DROP TABLE service_policy; DROP TABLE reg_policy; DROP TABLE reg_rules;
+DROP TABLE trust_anchors; UPDATE schema_version SET version = 1; COMMIT;""")
+PYEOF
+adm_ok --json reg-policy
+json_check 'j["auto_enrol"] is True and j["max_use_window"] == 86400'
+adm_ok --json trust list
+json_check 'j == []'
+[ "$(python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT version FROM schema_version").fetchone()[0])' \
+	"$DB")" = 2 ] || lethe_die "the v1 store was not upgraded to schema 2"
+adm_ok audit
+echo "ok: a v1 store is upgraded to schema 2 at open"
 
 echo "admin_cli: every check passed"

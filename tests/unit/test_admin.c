@@ -80,6 +80,37 @@ test_json_strings(void **state)
 	free(buf);
 }
 
+/* A command's own --json is taken out of argv wherever it stands. */
+static void
+test_take_json(void **state)
+{
+	char a0[] = "audit", a1[] = "--json", a2[] = "list", a3[] = "--json";
+	char *argv[] = { a0, a1, a2, a3, NULL };
+	char *plain[] = { a0, a2, NULL };
+	admin_ctx ctx;
+	int argc = 4;
+
+	(void)state;
+	memset(&ctx, 0, sizeof(ctx));
+	admin_take_json(&ctx, &argc, argv);
+	assert_true(ctx.json);
+	assert_int_equal(argc, 2);
+	assert_string_equal(argv[0], "audit");
+	assert_string_equal(argv[1], "list");
+	assert_null(argv[2]);
+	/* Without the flag nothing changes; argv[0] is never taken. */
+	memset(&ctx, 0, sizeof(ctx));
+	argc = 2;
+	admin_take_json(&ctx, &argc, plain);
+	assert_false(ctx.json);
+	assert_int_equal(argc, 2);
+	argv[0] = a1;
+	argc = 1;
+	admin_take_json(&ctx, &argc, argv);
+	assert_false(ctx.json);
+	assert_int_equal(argc, 1);
+}
+
 int
 main(void)
 {
@@ -87,6 +118,7 @@ main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_enctype_lists),
 		cmocka_unit_test(test_json_strings),
+		cmocka_unit_test(test_take_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -968,6 +968,693 @@ test_credentials(void **state)
 	    LBYTES_LIT(key), 1), LETHE_ERR_INVALID_ARG);
 }
 
+/* ------------------------------------------------------------ schema v2 */
+
+#define SPKI_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define SPKI_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+#define T0     1700000000
+
+/* One integer from the database file (read directly). */
+static int64_t
+raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_v2_defaults(void **state)
+{
+	fixture *f = *state;
+	store_reg_policy rp;
+	store_service_policy sp;
+	store_anchors *al = NULL;
+	store_reg_rules *rl = NULL;
+	store_agents *ag = NULL;
+
+	create_store(f);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(store_reg_policy_get(f->s, &rp), LETHE_OK);
+	assert_true(rp.auto_enrol);
+	assert_string_equal(rp.dns_services, "host HTTP");
+	assert_int_equal(rp.max_use_window, 86400);
+	assert_int_equal(rp.ntk_enctypes, 4);
+	assert_int_equal(rp.tk_enctypes[0], 18);
+	assert_int_equal(rp.tk_enctypes[3], 19);
+	assert_true(store_reg_policy_dns_service(&rp, "HTTP"));
+	assert_true(store_reg_policy_dns_service(&rp, "host"));
+	assert_false(store_reg_policy_dns_service(&rp, "http"));
+	assert_false(store_reg_policy_dns_service(&rp, "hos"));
+	assert_false(store_reg_policy_dns_service(&rp, ""));
+	assert_int_equal(store_service_policy_get(f->s, "HTTP/a@" REALM, &sp),
+	    LETHE_OK);
+	assert_false(sp.configured);
+	assert_false(sp.allow_pubkey_tickets);
+	assert_true(sp.allow_classic_key);
+	assert_int_equal(store_service_policy_get(f->s, "HTTP/a@OTHER", &sp),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_anchor_list(f->s, &al), LETHE_OK);
+	assert_int_equal(al->count, 0);
+	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
+	assert_int_equal(rl->count, 0);
+	assert_int_equal(store_agent_list(f->s, &ag), LETHE_OK);
+	assert_int_equal(ag->count, 0);
+	store_anchors_free(al);
+	store_reg_rules_free(rl);
+	store_agents_free(ag);
+}
+
+static void
+test_anchors(void **state)
+{
+	fixture *f = *state;
+	static const char pem_a[] = "-----BEGIN CERTIFICATE-----\nAA\n";
+	static const char pem_b[] = "-----BEGIN CERTIFICATE-----\nBB\n";
+	store_anchors *al = NULL;
+	uint64_t g;
+
+	create_store(f);
+	g = generation(f->s);
+	assert_int_equal(store_anchor_add(f->s, "zeta", LBYTES_LIT(pem_b)), LETHE_OK);
+	assert_int_equal(store_anchor_add(f->s, "alpha-1.ca", LBYTES_LIT(pem_a)),
+	    LETHE_OK);
+	assert_int_equal(generation(f->s), g + 2);
+	assert_int_equal(store_anchor_add(f->s, "zeta", LBYTES_LIT(pem_a)),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(store_anchor_add(f->s, "bad name", LBYTES_LIT(pem_a)),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_INVALID);
+	assert_int_equal(store_anchor_add(f->s, "empty", lbytes_make(NULL, 0)),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(generation(f->s), g + 2);
+	assert_int_equal(store_anchor_list(f->s, &al), LETHE_OK);
+	assert_int_equal(al->count, 2);
+	assert_string_equal(al->entries[0].name, "alpha-1.ca");
+	assert_string_equal(al->entries[0].cert_pem, pem_a);
+	assert_int_equal(al->entries[0].cert_pem_len, strlen(pem_a));
+	assert_string_equal(al->entries[1].name, "zeta");
+	assert_string_equal(al->entries[1].cert_pem, pem_b);
+	assert_true(al->entries[1].added_at > 0);
+	store_anchors_free(al);
+	assert_int_equal(store_anchor_remove(f->s, "zeta"), LETHE_OK);
+	assert_int_equal(store_anchor_remove(f->s, "zeta"), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_error_kind(f->s), STORE_E_NOT_FOUND);
+	assert_int_equal(store_anchor_list(f->s, &al), LETHE_OK);
+	assert_int_equal(al->count, 1);
+	assert_string_equal(al->entries[0].name, "alpha-1.ca");
+	store_anchors_free(al);
+}
+
+static void
+test_reg_rules(void **state)
+{
+	fixture *f = *state;
+	store_reg_rules *rl = NULL;
+	enum store_identity_kind kind;
+	int64_t id1 = 0, id2 = 0, id3 = 0;
+
+	create_store(f);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SUBJECT,
+	    "CN=www.example.org,O=Example", "HTTP/*@" REALM, &id1), LETHE_OK);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SAN, "www.example.org",
+	    "host/www.example.org@" REALM, &id2), LETHE_OK);
+	/* An upper-case pin is stored in lower case. */
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SPKI,
+	    "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF",
+	    "*", &id3), LETHE_OK);
+	assert_true(id1 > 0 && id2 > id1 && id3 > id2);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SPKI, SPKI_A, "*",
+	    NULL), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SPKI, "0011", "*",
+	    NULL), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SPKI,
+	    "g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	    "*", NULL), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SAN, "a\nb", "*",
+	    NULL), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SAN, "a", "", NULL),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_reg_rule_add(f->s, (enum store_identity_kind)9,
+	    "a", "*", NULL), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
+	assert_int_equal(rl->count, 3);
+	assert_int_equal(rl->entries[0].id, id1);
+	assert_int_equal(rl->entries[0].kind, STORE_ID_SUBJECT);
+	assert_string_equal(rl->entries[0].identity, "CN=www.example.org,O=Example");
+	assert_string_equal(rl->entries[0].pattern, "HTTP/*@" REALM);
+	assert_int_equal(rl->entries[2].kind, STORE_ID_SPKI);
+	assert_string_equal(rl->entries[2].identity, SPKI_A);
+	store_reg_rules_free(rl);
+	assert_int_equal(store_reg_rule_remove(f->s, id2), LETHE_OK);
+	assert_int_equal(store_reg_rule_remove(f->s, id2), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_reg_rule_remove(f->s, 0), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
+	assert_int_equal(rl->count, 2);
+	assert_int_equal(rl->entries[1].id, id3);
+	store_reg_rules_free(rl);
+
+	assert_int_equal(store_identity_kind_parse("san", &kind), LETHE_OK);
+	assert_int_equal(kind, STORE_ID_SAN);
+	assert_int_equal(store_identity_kind_parse("SAN", &kind),
+	    LETHE_ERR_INVALID_ARG);
+	assert_string_equal(store_identity_kind_name(STORE_ID_SPKI), "spki");
+	assert_true(store_pattern_match("HTTP/*@" REALM, "HTTP/www.example.org@" REALM));
+	assert_true(store_pattern_match("*", "host/a/b@" REALM));
+	assert_false(store_pattern_match("HTTP/*@" REALM, "http/www@" REALM));
+	assert_false(store_pattern_match("HTTP/*@" REALM, "HTTP/www@OTHER"));
+	assert_false(store_pattern_match("", "HTTP/www@" REALM));
+}
+
+static void
+test_reg_policy_set(void **state)
+{
+	fixture *f = *state;
+	store_reg_policy p, q;
+	uint64_t g;
+
+	create_store(f);
+	assert_int_equal(store_reg_policy_get(f->s, &p), LETHE_OK);
+	p.auto_enrol = false;
+	snprintf(p.dns_services, sizeof(p.dns_services), "host HTTP ldap");
+	p.max_use_window = 3600;
+	p.tk_enctypes[0] = 20;
+	p.ntk_enctypes = 1;
+	assert_int_equal(store_reg_policy_set(f->s, &p), LETHE_OK);
+	reopen(f);
+	assert_int_equal(store_reg_policy_get(f->s, &q), LETHE_OK);
+	assert_false(q.auto_enrol);
+	assert_string_equal(q.dns_services, "host HTTP ldap");
+	assert_int_equal(q.max_use_window, 3600);
+	assert_int_equal(q.ntk_enctypes, 1);
+	assert_int_equal(q.tk_enctypes[0], 20);
+	assert_true(store_reg_policy_dns_service(&q, "ldap"));
+
+	g = generation(f->s);
+	q.max_use_window = 0;
+	assert_int_equal(store_reg_policy_set(f->s, &q), LETHE_ERR_INVALID_ARG);
+	q.max_use_window = 60;
+	snprintf(q.dns_services, sizeof(q.dns_services), "host;rm");
+	assert_int_equal(store_reg_policy_set(f->s, &q), LETHE_ERR_INVALID_ARG);
+	snprintf(q.dns_services, sizeof(q.dns_services), "host");
+	q.tk_enctypes[1] = 20;
+	q.ntk_enctypes = 2;
+	assert_int_equal(store_reg_policy_set(f->s, &q), LETHE_ERR_INVALID_ARG);
+	q.ntk_enctypes = 0;
+	assert_int_equal(store_reg_policy_set(f->s, &q), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(generation(f->s), g);
+	assert_int_equal(store_reg_policy_get(f->s, &q), LETHE_OK);
+	assert_int_equal(q.max_use_window, 3600);
+	assert_string_equal(q.dns_services, "host HTTP ldap");
+}
+
+static void
+test_service_policy(void **state)
+{
+	fixture *f = *state;
+	store_service_policy p = { .allow_pubkey_tickets = true,
+	    .allow_classic_key = false }, q;
+
+	create_store(f);
+	assert_int_equal(store_service_policy_set(f->s, "HTTP/www@" REALM, &p),
+	    LETHE_OK);
+	assert_int_equal(store_service_policy_get(f->s, "HTTP/www@" REALM, &q),
+	    LETHE_OK);
+	assert_true(q.configured);
+	assert_true(q.allow_pubkey_tickets);
+	assert_false(q.allow_classic_key);
+	p.allow_pubkey_tickets = false;
+	assert_int_equal(store_service_policy_set(f->s, "HTTP/www@" REALM, &p),
+	    LETHE_OK);
+	assert_int_equal(store_service_policy_get(f->s, "HTTP/www@" REALM, &q),
+	    LETHE_OK);
+	assert_false(q.allow_pubkey_tickets);
+	assert_false(q.allow_classic_key);
+	/* Another principal still has the defaults. */
+	assert_int_equal(store_service_policy_get(f->s, "HTTP/other@" REALM, &q),
+	    LETHE_OK);
+	assert_false(q.configured);
+	assert_true(q.allow_classic_key);
+	assert_int_equal(store_service_policy_set(f->s, "HTTP/www", &p),
+	    LETHE_ERR_INVALID_ARG);
+}
+
+/* A registration of keys[0..n) for name with nonce byte nb at T0. */
+static store_registration
+make_reg(const char *name, uint8_t nb, const store_key *keys, size_t n)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nCC\n";
+	store_registration r;
+
+	memset(&r, 0, sizeof(r));
+	r.principal = name;
+	memset(r.nonce, nb, sizeof(r.nonce));
+	r.now = T0;
+	r.nonce_expires_at = T0 + 600;
+	r.keys = keys;
+	r.nkeys = n;
+	r.registered_by = SPKI_A;
+	r.callback = "www.example.org:7390";
+	r.cert_pem = LBYTES_LIT(pem);
+	return r;
+}
+
+/* A temporary key of kvno/enctype: use for 1 h, accept for 11 h. */
+static store_key
+tk(uint32_t kvno, int32_t enctype, uint8_t seed)
+{
+	store_key k = make_key(kvno, enctype, seed, enctype == 17 ? 16 : 32);
+
+	k.kind = STORE_KEY_TEMPORARY;
+	k.use_until = T0 + 3600;
+	k.accept_until = T0 + 3600 + 36000;
+	return k;
+}
+
+static void
+test_register_keys(void **state)
+{
+	fixture *f = *state;
+	const char *name = "HTTP/www.example.org@" REALM;
+	store_key keys[2] = { tk(7, 18, 1), tk(7, 17, 50) };
+	store_registration r = make_reg(name, 0xa1, keys, 2);
+	enum store_reg_outcome out = STORE_REG_REPLAY;
+	store_principal *p = NULL;
+	store_agent *a = NULL;
+	uint64_t g;
+	bool seen = false;
+
+	create_store(f);
+	g = generation(f->s);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	assert_int_equal(generation(f->s), g + 1);
+	reopen(f);
+	assert_int_equal(store_principal_get(f->s, name, &p), LETHE_OK);
+	assert_int_equal(p->kind, STORE_KIND_AGENT);
+	assert_int_equal(p->attributes, STORE_ATTR_DEFAULT_SERVICE);
+	assert_int_equal(p->nkeys, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(p->keys[i].kvno, 7);
+		assert_int_equal(p->keys[i].enctype, keys[i].enctype);
+		assert_int_equal(p->keys[i].key_len, keys[i].key_len);
+		assert_memory_equal(p->keys[i].key, keys[i].key, keys[i].key_len);
+		assert_int_equal(p->keys[i].kind, STORE_KEY_TEMPORARY);
+		assert_int_equal(p->keys[i].registered_at, T0);
+		assert_int_equal(p->keys[i].use_until, T0 + 3600);
+		assert_int_equal(p->keys[i].accept_until, T0 + 39600);
+		assert_string_equal(p->keys[i].registered_by, SPKI_A);
+	}
+	store_principal_free(p);
+	assert_int_equal(store_agent_get(f->s, name, &a), LETHE_OK);
+	assert_string_equal(a->principal, name);
+	assert_string_equal(a->callback, "www.example.org:7390");
+	assert_string_equal(a->spki_sha256, SPKI_A);
+	assert_string_equal(a->cert_pem, "-----BEGIN CERTIFICATE-----\nCC\n");
+	assert_int_equal(a->last_registered_at, T0);
+	store_agent_free(a);
+	assert_int_equal(store_nonce_seen(f->s, r.nonce, T0, &seen), LETHE_OK);
+	assert_true(seen);
+	assert_int_equal(store_nonce_seen(f->s, r.nonce, T0 + 600, &seen), LETHE_OK);
+	assert_false(seen);
+
+	/* A second registration (next kvno, no callback) updates the agent. */
+	keys[0] = tk(8, 18, 9);
+	r = make_reg(name, 0xa2, keys, 1);
+	r.now = T0 + 60;
+	r.callback = NULL;
+	r.registered_by = SPKI_B;
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	assert_int_equal(store_agent_get(f->s, name, &a), LETHE_OK);
+	assert_null(a->callback);
+	assert_string_equal(a->spki_sha256, SPKI_B);
+	assert_int_equal(a->last_registered_at, T0 + 60);
+	store_agent_free(a);
+	assert_int_equal(store_principal_get(f->s, name, &p), LETHE_OK);
+	assert_int_equal(p->nkeys, 3);
+	assert_int_equal(p->keys[0].kvno, 8);
+	store_principal_free(p);
+	assert_int_equal(store_agent_get(f->s, "HTTP/none@" REALM, &a),
+	    LETHE_ERR_NOT_FOUND);
+	assert_null(a);
+}
+
+/* Two audit reports are the same, field by field. */
+static void
+assert_audits_equal(const store_audit_report *x, const store_audit_report *y)
+{
+	assert_int_equal(x->generation, y->generation);
+	assert_int_equal(x->nprincipals, y->nprincipals);
+	assert_int_equal(x->long_term_service_keys, y->long_term_service_keys);
+	assert_int_equal(x->nagent_principals, y->nagent_principals);
+	assert_int_equal(x->agent_long_term_present, y->agent_long_term_present);
+	for (size_t i = 0; i < x->nprincipals; i++) {
+		const store_audit_principal *a = &x->principals[i];
+		const store_audit_principal *b = &y->principals[i];
+
+		assert_string_equal(a->name, b->name);
+		assert_int_equal(a->kind, b->kind);
+		assert_int_equal(a->nkeys, b->nkeys);
+		for (size_t j = 0; j < a->nkeys; j++) {
+			assert_int_equal(a->keys[j].kvno, b->keys[j].kvno);
+			assert_int_equal(a->keys[j].enctype, b->keys[j].enctype);
+			assert_int_equal(a->keys[j].state, b->keys[j].state);
+			assert_int_equal(a->keys[j].use_until, b->keys[j].use_until);
+		}
+	}
+}
+
+/* Register r and expect a refusal that leaves generation and audit as they were. */
+static void
+assert_refused(fixture *f, const store_registration *r,
+    enum store_reg_outcome expected)
+{
+	store_audit_report *before = NULL, *after = NULL;
+	enum store_reg_outcome out = STORE_REG_OK;
+	store_agents *ag1 = NULL, *ag2 = NULL;
+
+	assert_int_equal(store_audit(f->s, T0, &before), LETHE_OK);
+	assert_int_equal(store_agent_list(f->s, &ag1), LETHE_OK);
+	assert_int_equal(store_register_keys(f->s, r, &out), LETHE_OK);
+	assert_int_equal(out, expected);
+	assert_int_equal(store_audit(f->s, T0, &after), LETHE_OK);
+	assert_int_equal(store_agent_list(f->s, &ag2), LETHE_OK);
+	assert_audits_equal(before, after);
+	assert_int_equal(ag1->count, ag2->count);
+	for (size_t i = 0; i < ag1->count; i++)
+		assert_int_equal(ag1->entries[i].last_registered_at,
+		    ag2->entries[i].last_registered_at);
+	store_audit_report_free(before);
+	store_audit_report_free(after);
+	store_agents_free(ag1);
+	store_agents_free(ag2);
+}
+
+static void
+test_register_replay(void **state)
+{
+	fixture *f = *state;
+	const char *name = "HTTP/www.example.org@" REALM;
+	store_key keys[1] = { tk(7, 18, 1) };
+	store_registration r = make_reg(name, 0xb1, keys, 1);
+	enum store_reg_outcome out;
+
+	create_store(f);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	/* Same nonce, new kvno: a replay, nothing stored. */
+	keys[0] = tk(9, 18, 2);
+	assert_refused(f, &r, STORE_REG_REPLAY);
+	/* The nonce is forgotten once it expired: the same bytes pass later. */
+	r.now = T0 + 601;
+	r.nonce_expires_at = T0 + 1200;
+	keys[0].use_until = T0 + 4000;
+	keys[0].accept_until = T0 + 5000;
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	assert_string_equal(store_reg_outcome_name(STORE_REG_REPLAY), "replay");
+}
+
+static void
+test_register_kvno_clash(void **state)
+{
+	fixture *f = *state;
+	const char *agent = "HTTP/www.example.org@" REALM;
+	const char *svc = "host/db.example.org@" REALM;
+	store_key keys[2] = { tk(7, 18, 1), tk(8, 18, 3) };
+	store_key lt = make_key(1, 18, 5, 32);
+	store_registration r = make_reg(agent, 0xc1, keys, 1);
+	enum store_reg_outcome out;
+	store_principal p, *got = NULL;
+	bool seen = true;
+
+	create_store(f);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	/* kvno 7 again with another enctype (and a new kvno 8 beside it). */
+	keys[0] = tk(8, 17, 2);
+	keys[1] = tk(7, 17, 2);
+	r = make_reg(agent, 0xc2, keys, 2);
+	assert_refused(f, &r, STORE_REG_KVNO_EXISTS);
+	/* The refused request's nonce was not kept either. */
+	assert_int_equal(store_nonce_seen(f->s, r.nonce, T0, &seen), LETHE_OK);
+	assert_false(seen);
+
+	/* A classic service: its long-term kvno 1 clashes too. */
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)svc;
+	p.kind = STORE_KIND_SERVICE;
+	p.keys = &lt;
+	p.nkeys = 1;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	keys[0] = tk(1, 17, 4);
+	r = make_reg(svc, 0xc3, keys, 1);
+	assert_refused(f, &r, STORE_REG_KVNO_EXISTS);
+	/* kvno 2 is fine, and the service keeps its kind. */
+	keys[0] = tk(2, 17, 4);
+	r = make_reg(svc, 0xc4, keys, 1);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	assert_int_equal(store_principal_get(f->s, svc, &got), LETHE_OK);
+	assert_int_equal(got->kind, STORE_KIND_SERVICE);
+	assert_int_equal(got->nkeys, 2);
+	store_principal_free(got);
+}
+
+static void
+test_register_not_allowed(void **state)
+{
+	fixture *f = *state;
+	store_key keys[1] = { tk(50, 18, 1) };
+	store_registration r = make_reg("alice@" REALM, 0xd1, keys, 1);
+	store_principal p, *got = NULL;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	assert_refused(f, &r, STORE_REG_NOT_ALLOWED);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &got), LETHE_OK);
+	assert_int_equal(got->nkeys, 2);
+	store_principal_free(got);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"krbtgt/" REALM "@" REALM;
+	p.kind = STORE_KIND_KRBTGT;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	r = make_reg(p.name, 0xd2, keys, 1);
+	assert_refused(f, &r, STORE_REG_NOT_ALLOWED);
+	assert_int_equal(store_agent_get(f->s, p.name, &(store_agent *){ NULL }),
+	    LETHE_ERR_NOT_FOUND);
+}
+
+static void
+test_register_invalid(void **state)
+{
+	fixture *f = *state;
+	const char *name = "HTTP/www@" REALM;
+	store_key keys[9];
+	store_registration r;
+	enum store_reg_outcome out;
+	uint64_t g;
+
+	create_store(f);
+	g = generation(f->s);
+	for (uint32_t i = 0; i < 9; i++)
+		keys[i] = tk(10 + i, 18, (uint8_t)i);
+	r = make_reg(name, 0xe1, keys, 9);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	r = make_reg(name, 0xe1, keys, 0);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	r = make_reg(name, 0xe1, keys, 1);
+	r.registered_by = "CN=www";
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	r = make_reg(name, 0xe1, keys, 1);
+	r.callback = "www example:1";
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	r = make_reg(name, 0xe1, keys, 1);
+	r.nonce_expires_at = r.now;
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	r = make_reg("HTTP/www@OTHER", 0xe1, keys, 1);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	keys[1] = keys[0];
+	r = make_reg(name, 0xe1, keys, 2);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	keys[0].use_until = T0;
+	r = make_reg(name, 0xe1, keys, 1);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	keys[0].use_until = T0 + 100;
+	keys[0].accept_until = T0 + 99;
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	keys[0].accept_until = T0 + 100;
+	keys[0].key_len = 0;
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_INVALID);
+	assert_int_equal(generation(f->s), g);
+}
+
+static void
+test_audit(void **state)
+{
+	fixture *f = *state;
+	store_key keys[2] = { tk(7, 18, 1), tk(6, 18, 2) };
+	store_key lt = make_key(1, 18, 5, 32), lt2 = make_key(2, 17, 6, 16);
+	store_registration r;
+	enum store_reg_outcome out;
+	store_audit_report *a = NULL;
+	store_principal p;
+	const store_audit_principal *ap;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"host/db@" REALM;
+	p.kind = STORE_KIND_SERVICE;
+	p.keys = &lt;
+	p.nkeys = 1;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	keys[1].use_until = T0 + 10;
+	keys[1].accept_until = T0 + 20;
+	r = make_reg("HTTP/www@" REALM, 0xf1, keys, 2);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+
+	assert_int_equal(store_audit(f->s, T0 + 15, &a), LETHE_OK);
+	assert_int_equal(a->generation, generation(f->s));
+	assert_int_equal(a->nprincipals, 3);
+	ap = &a->principals[0];
+	assert_string_equal(ap->name, "HTTP/www@" REALM);
+	assert_int_equal(ap->kind, STORE_KIND_AGENT);
+	assert_true(ap->agent_managed);
+	assert_int_equal(ap->long_term_keys, 0);
+	assert_int_equal(ap->nkeys, 2);
+	assert_int_equal(ap->keys[0].kvno, 7);
+	assert_int_equal(ap->keys[0].state, STORE_KEY_STATE_CURRENT);
+	assert_string_equal(ap->keys[0].registered_by, SPKI_A);
+	assert_int_equal(ap->keys[0].registered_at, T0);
+	assert_int_equal(ap->keys[1].kvno, 6);
+	assert_int_equal(ap->keys[1].state, STORE_KEY_STATE_ACCEPT_ONLY);
+	ap = &a->principals[1];
+	assert_string_equal(ap->name, "alice@" REALM);
+	assert_false(ap->agent_managed);
+	assert_int_equal(ap->long_term_keys, 2);
+	ap = &a->principals[2];
+	assert_string_equal(ap->name, "host/db@" REALM);
+	assert_int_equal(ap->keys[0].state, STORE_KEY_STATE_LONG_TERM);
+	assert_null(ap->keys[0].registered_by);
+	/* Users' keys are not service keys. */
+	assert_int_equal(a->long_term_service_keys, 1);
+	assert_int_equal(a->nlong_term_service_principals, 1);
+	assert_string_equal(a->long_term_service_principals[0], "host/db@" REALM);
+	assert_int_equal(a->nagent_principals, 1);
+	assert_string_equal(a->agent_principals[0], "HTTP/www@" REALM);
+	assert_false(a->agent_long_term_present);
+	store_audit_report_free(a);
+
+	/* Later the short key has expired. */
+	assert_int_equal(store_audit(f->s, T0 + 20, &a), LETHE_OK);
+	assert_int_equal(a->principals[0].keys[1].state, STORE_KEY_STATE_EXPIRED);
+	assert_string_equal(store_key_state_name(STORE_KEY_STATE_EXPIRED), "expired");
+	store_audit_report_free(a);
+
+	/* A long-term key on the agent principal is flagged. */
+	assert_int_equal(store_keys_add(f->s, "HTTP/www@" REALM, &lt2, 1), LETHE_OK);
+	assert_int_equal(store_audit(f->s, T0, &a), LETHE_OK);
+	assert_true(a->agent_long_term_present);
+	assert_int_equal(a->long_term_service_keys, 2);
+	assert_int_equal(a->nlong_term_service_principals, 2);
+	assert_string_equal(a->long_term_service_principals[0], "HTTP/www@" REALM);
+	store_audit_report_free(a);
+
+	/* An empty store has nothing to report. */
+	assert_int_equal(store_principal_delete(f->s, "HTTP/www@" REALM), LETHE_OK);
+	assert_int_equal(store_principal_delete(f->s, "host/db@" REALM), LETHE_OK);
+	assert_int_equal(store_audit(f->s, T0, &a), LETHE_OK);
+	assert_int_equal(a->long_term_service_keys, 0);
+	assert_int_equal(a->nagent_principals, 0);
+	assert_int_equal(a->nprincipals, 1);
+	store_audit_report_free(a);
+}
+
+/* Turn f's v2 store into the v1 file the previous code wrote. */
+static void
+downgrade_to_v1(fixture *f)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "BEGIN; DROP TABLE agents; DROP TABLE seen_nonces; "
+	    "DROP TABLE service_policy; DROP TABLE reg_policy; "
+	    "DROP TABLE reg_rules; DROP TABLE trust_anchors; "
+	    "UPDATE schema_version SET version = 1; COMMIT;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_upgrade_from_v1(void **state)
+{
+	fixture *f = *state;
+	store_key keys[1] = { tk(7, 18, 1) };
+	store_registration r = make_reg("HTTP/www@" REALM, 0x11, keys, 1);
+	enum store_reg_outcome out;
+	store_reg_policy rp;
+	store_principal *p = NULL;
+	store_master_key wrong;
+	uint64_t g;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 7);
+	store_close(f->s);
+	f->s = NULL;
+	downgrade_to_v1(f);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 1);
+	/* A wrong master key does not upgrade anything. */
+	assert_int_equal(store_master_key_generate(&wrong), LETHE_OK);
+	assert_int_equal(store_open(f->db, &wrong, &f->s, NULL, 0, NULL),
+	    LETHE_ERR_BAD_INTEGRITY);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 1);
+	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
+
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(generation(f->s), g + 1);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
+	    "WHERE name IN ('trust_anchors', 'reg_rules', 'reg_policy', "
+	    "'service_policy', 'seen_nonces', 'agents')"), 6);
+	assert_int_equal(store_reg_policy_get(f->s, &rp), LETHE_OK);
+	assert_true(rp.auto_enrol);
+	assert_int_equal(rp.max_use_window, STORE_DEFAULT_MAX_USE_WINDOW);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->nkeys, 2);
+	assert_int_equal(p->keys[0].key[0], 7);
+	store_principal_free(p);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	/* Opening again does not upgrade twice. */
+	g = generation(f->s);
+	reopen(f);
+	assert_int_equal(generation(f->s), g);
+
+	/* A version from the future is refused. */
+	store_close(f->s);
+	f->s = NULL;
+	raw_sql(f->db, "UPDATE schema_version SET version = 3");
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL),
+	    LETHE_ERR_FORMAT);
+}
+
 int
 main(void)
 {
@@ -992,6 +1679,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_change_leaves_store_as_before, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_temporary_keys_purged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v2_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reg_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reg_policy_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_service_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_kvno_clash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_not_allowed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
