@@ -116,6 +116,12 @@ typedef struct acc_params {
 	size_t rcache_max_entries;  /* 0: ACC_DEFAULT_RCACHE_ENTRIES; at most ACC_MAX_RCACHE_ENTRIES */
 	acc_clock_fn clock;         /* NULL: clock_gettime(CLOCK_REALTIME) */
 	void *clock_arg;
+	/*
+	 * The service's certificate and private key, to open public-key
+	 * tickets (enctype REG_ENCTYPE_PUBKEY_TICKET); NULL: such tickets are
+	 * refused (ACC_ETYPE). Borrowed: it must outlive the context.
+	 */
+	const struct reg_identity *pubkey_identity;
 } acc_params;
 
 typedef struct acc_ctx acc_ctx;

@@ -69,6 +69,7 @@ acc_ctx_new(const acc_params *p, acc_ctx **out)
 	ctx->skew = p->skew != 0 ? p->skew : ACC_DEFAULT_SKEW;
 	ctx->clock = p->clock != NULL ? p->clock : default_clock;
 	ctx->clock_arg = p->clock_arg;
+	ctx->pubkey_identity = p->pubkey_identity;
 	if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
 		free(ctx);
 		return LETHE_ERR_NOMEM;

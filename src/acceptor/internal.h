@@ -86,6 +86,7 @@ struct acc_ctx {
 	int64_t skew;
 	acc_clock_fn clock;
 	void *clock_arg;
+	const struct reg_identity *pubkey_identity; /* borrowed; NULL: none */
 	EVP_MD *sha256;
 	acc_rcache *rcache;
 

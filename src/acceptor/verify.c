@@ -1,5 +1,6 @@
 /* AP-REQ verification (RFC 4120 §3.2.3). */
 #include "acceptor/internal.h"
+#include "registrar/registrar.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,6 +141,33 @@ refuse_lookup(vstate *vs, acc_lookup found)
 	}
 }
 
+static lethe_status decode_ticket(vstate *vs, size_t n);
+
+/* A public-key ticket: open the CMS with the service's private key. */
+static lethe_status
+open_pubkey_ticket(vstate *vs)
+{
+	const krb_ticket *t = &vs->ap.ticket;
+	acc_verified *v = vs->v;
+	size_t n = 0;
+	lethe_status rc;
+
+	if (vs->ctx->pubkey_identity == NULL)
+		return refuse(vs, ACC_ETYPE, LETHE_ERR_ETYPE_NOSUPP,
+			      "public-key ticket, but no private key is configured");
+	atomic_fetch_add(&vs->ctx->n_ticket_decrypts, 1);
+	rc = reg_open_bytes(t->enc_part.cipher.data, t->enc_part.cipher.len, REG_CT_TICKET,
+			    vs->ctx->pubkey_identity, &v->ticket_plain, &n);
+	if (rc == LETHE_ERR_BAD_INTEGRITY)
+		return refuse(vs, ACC_TICKET_INTEGRITY, rc,
+			      "public-key ticket does not open with this key");
+	if (rc != LETHE_OK)
+		return refuse(vs, ACC_MALFORMED, rc, "malformed public-key ticket");
+	v->ticket_plain_cap = n;
+	v->kvno = 0;
+	return decode_ticket(vs, n);
+}
+
 /* Find the ticket's key (stat-ing the keytab again on a miss) and decrypt with it. */
 static lethe_status
 open_ticket(vstate *vs)
@@ -155,6 +183,8 @@ open_ticket(vstate *vs)
 
 	if (!server_accepted(vs->ctx, t))
 		return refuse(vs, ACC_NOT_US, ACC_ERR_NOT_US, "server not accepted here");
+	if (t->enc_part.etype == REG_ENCTYPE_PUBKEY_TICKET)
+		return open_pubkey_ticket(vs);
 	if (!kc_enctype_supported(t->enc_part.etype))
 		return refuse(vs, ACC_ETYPE, LETHE_ERR_ETYPE_NOSUPP,
 			      "ticket enctype %d not supported", (int)t->enc_part.etype);
@@ -179,6 +209,16 @@ open_ticket(vstate *vs)
 		return refuse(vs, ACC_TICKET_INTEGRITY, rc, "ticket integrity check failed");
 	if (rc != LETHE_OK)
 		return refuse(vs, ACC_INTERNAL, rc, "ticket decryption failed");
+	return decode_ticket(vs, n);
+}
+
+/* Decode the ticket plaintext (n bytes) and take its session key. */
+static lethe_status
+decode_ticket(vstate *vs, size_t n)
+{
+	acc_verified *v = vs->v;
+	lethe_status rc;
+
 	rc = krb_decode_enc_ticket_part(&v->arena, v->ticket_plain, n, &vs->part);
 	if (rc != LETHE_OK)
 		return refuse(vs, ACC_MALFORMED, rc, "malformed ticket");

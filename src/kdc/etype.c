@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kdc/kdc_int.h"
+#include "registrar/registrar.h"
 
 struct etype_name {
 	int32_t etype;
@@ -124,7 +125,10 @@ kdc_choose_session_etype(kdc_request *r, const kdc_principal *server, int32_t *o
 	*out = 0;
 	for (size_t i = 0; i < b->n_etypes; i++) {
 		int32_t et = b->etypes[i];
-		if (kdc_enctype_usable(et) && kdc_usable_key(r, server, et) != NULL) {
+		/* A public-key ticket's server (a liblethe acceptor) takes any enctype. */
+		bool served = r->ticket_etype == REG_ENCTYPE_PUBKEY_TICKET ?
+		    kdc_policy_allows(r->policy, et) : kdc_usable_key(r, server, et) != NULL;
+		if (kdc_enctype_usable(et) && served) {
 			*out = et;
 			r->session_etype = et;
 			return 0;
@@ -209,10 +213,18 @@ kdc_choose_service_key(kdc_request *r, const kdc_principal *server, const kdc_ke
 		r->ticket_etype = best->enctype;
 		return 0;
 	}
-	/* ... else ask the agent for a fresh one, and fall back on a classic key. */
+	/* ... else ask the agent for a fresh one; meanwhile, if policy allows,
+	 * a ticket sealed to the service's public key, else a classic key. */
 	if (agent_managed(server))
 		kdc_request_key(r->kdc, server->name);
-	best = best_service_key(r, server, STORE_KEY_LONG_TERM);
+	if (server->pubkey != NULL && kdc_key_in_use(server->pubkey, r->now)) {
+		*cap = server->pubkey->accept_until;
+		*out = server->pubkey;
+		r->ticket_etype = REG_ENCTYPE_PUBKEY_TICKET;
+		return 0;
+	}
+	best = server->classic_key_allowed ?
+	    best_service_key(r, server, STORE_KEY_LONG_TERM) : NULL;
 	if (best != NULL) {
 		*out = best;
 		r->ticket_etype = best->enctype;

@@ -1,9 +1,33 @@
 /* Sealing tickets and reply parts: encode, encrypt, wipe the plaintext. */
 #include "kdc/kdc_int.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "registrar/registrar.h"
+
 static const krb_last_req_entry last_req_none_entry = { KRB_LR_NONE, 0 };
 const krb_last_req kdc_last_req_none = { &last_req_none_entry, 1 };
 const krb_transited kdc_transited_none = { KRB_TR_DOMAIN_X500_COMPRESS, { NULL, 0 } };
+
+/* A public-key ticket's cipher: plain sealed to cert (CMS), copied into the arena. */
+static lethe_status
+seal_to_cert(kdc_request *r, X509 *cert, lbytes plain, lbytes *out)
+{
+	uint8_t *der = NULL, *copy;
+	size_t len = 0;
+
+	GUARD(reg_seal_bytes(cert, REG_CT_TICKET, plain.data, plain.len, &der, &len));
+	copy = lethe_arena_alloc(r->arena, len);
+	if (copy == NULL) {
+		free(der);
+		return LETHE_ERR_NOMEM;
+	}
+	memcpy(copy, der, len);
+	free(der);
+	*out = lbytes_make(copy, len);
+	return LETHE_OK;
+}
 
 lethe_status
 kdc_seal_ticket(kdc_request *r, const krb_enc_ticket_part *etp, const kdc_key *key,
@@ -15,6 +39,11 @@ kdc_seal_ticket(kdc_request *r, const krb_enc_ticket_part *etp, const kdc_key *k
 	der_writer_reset(w);
 	GUARD_GOTO(rc, krb_encode_enc_ticket_part(w, etp));
 	*out = (krb_ticket){ .realm = r->realm, .sname = *sname };
+	if (key->cert != NULL) {
+		out->enc_part = (krb_enc_data){ .etype = REG_ENCTYPE_PUBKEY_TICKET };
+		rc = seal_to_cert(r, key->cert, der_written(w), &out->enc_part.cipher);
+		goto cleanup;
+	}
 	out->enc_part = (krb_enc_data){ .etype = key->enctype, .has_kvno = true,
 		.kvno = key->kvno };
 	GUARD_GOTO(rc, kdc_encrypt(key->key, KRB_KU_TICKET, der_written(w), r->arena,

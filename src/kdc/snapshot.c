@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -10,6 +11,7 @@
 #include "base/log.h"
 #include "kdc/kdc_int.h"
 #include "krb5/krb5.h"
+#include "registrar/registrar.h"
 
 #define SNAP_ARENA_BUDGET ((size_t)1 << 30)   /* names, salts, key arrays */
 #define SNAP_EMPTY UINT32_MAX                 /* a free hash slot */
@@ -243,7 +245,7 @@ snap_add(kdc_snapshot *snap, const store_principal *in)
 	p = &snap->principals[snap->count];
 	*p = (kdc_principal){ .kind = in->kind, .attributes = in->attributes,
 		.max_life = in->max_life, .max_renew = in->max_renew,
-		.expires_at = in->expires_at };
+		.expires_at = in->expires_at, .classic_key_allowed = true };
 	GUARD(parse_name(snap, in, p, &why));
 	if (why != NULL) {
 		log_warnx("snapshot: principal \"%.200s\" %s; left out", in->name, why);
@@ -318,6 +320,80 @@ cleanup:
 	return rc;
 }
 
+/* Point p->pubkey at a key object for cert (a reference is taken). */
+static lethe_status
+set_pubkey(kdc_snapshot *snap, kdc_principal *p, X509 *cert)
+{
+	kdc_key *k;
+	const ASN1_TIME *na;
+	struct tm tm;
+
+	if (p->pubkey != NULL) {
+		X509_free(p->pubkey->cert);
+		p->pubkey = NULL;
+	}
+	if (cert == NULL)
+		return LETHE_OK;
+	na = X509_get0_notAfter(cert);
+	ENSURE(na != NULL && ASN1_TIME_to_tm(na, &tm) == 1, LETHE_ERR_FORMAT);
+	k = lethe_arena_calloc(&snap->arena, 1, sizeof(*k));
+	ENSURE(k != NULL, LETHE_ERR_NOMEM);
+	ENSURE(X509_up_ref(cert) == 1, LETHE_ERR_CRYPTO);
+	*k = (kdc_key){ .enctype = REG_ENCTYPE_PUBKEY_TICKET, .kind = STORE_KEY_TEMPORARY,
+		.use_until = (int64_t)timegm(&tm), .accept_until = (int64_t)timegm(&tm),
+		.cert = cert };
+	p->pubkey = k;
+	return LETHE_OK;
+}
+
+lethe_status
+kdc_snapshot_set_service(kdc_snapshot *snap, const char *name, bool classic_key_allowed,
+    X509 *pubkey_cert)
+{
+	kdc_principal *p = (kdc_principal *)kdc_snapshot_lookup_str(snap, name);
+
+	ENSURE(p != NULL, LETHE_ERR_NOT_FOUND);
+	p->classic_key_allowed = classic_key_allowed;
+	return set_pubkey(snap, p, pubkey_cert);
+}
+
+/* Read p's service policy, and its agent's certificate when it allows public-key tickets. */
+static lethe_status
+load_service_policy(store *s, kdc_snapshot *snap, kdc_principal *p)
+{
+	store_service_policy sp;
+	store_agent *agent = NULL;
+	X509 *cert = NULL;
+	lethe_status rc;
+
+	if (p->kind != STORE_KIND_SERVICE && p->kind != STORE_KIND_AGENT)
+		return LETHE_OK;
+	GUARD(store_service_policy_get(s, p->name, &sp));
+	if (!sp.configured)
+		return LETHE_OK;
+	p->classic_key_allowed = sp.allow_classic_key;
+	if (!sp.allow_pubkey_tickets)
+		return LETHE_OK;
+	rc = store_agent_get(s, p->name, &agent);
+	if (rc == LETHE_ERR_NOT_FOUND || (rc == LETHE_OK && agent->cert_pem == NULL)) {
+		rc = LETHE_OK;
+		goto cleanup;
+	}
+	GUARD_GOTO(rc, rc);
+	rc = reg_cert_from_pem(agent->cert_pem, strlen(agent->cert_pem), &cert);
+	if (rc != LETHE_OK) {
+		log_warnx("snapshot: the certificate of %.200s does not parse; "
+		    "no public-key tickets for it", p->name);
+		rc = LETHE_OK;
+		goto cleanup;
+	}
+	rc = set_pubkey(snap, p, cert);
+cleanup:
+	X509_free(cert);
+	store_agent_free(agent);
+	return rc;
+}
+
 static lethe_status
 load_cb(void *ctx, const store_principal *p)
 {
@@ -338,6 +414,8 @@ kdc_snapshot_load(store *s, kdc_snapshot **out)
 	GUARD_GOTO(rc, store_principal_foreach(s, load_cb, snap, &generation));
 	snap->generation = generation;
 	GUARD_GOTO(rc, snap_finish(snap));
+	for (size_t i = 0; i < snap->count; i++)
+		GUARD_GOTO(rc, load_service_policy(s, snap, &snap->principals[i]));
 	*out = snap;
 	snap = NULL;
 cleanup:
@@ -354,6 +432,8 @@ kdc_snapshot_free(kdc_snapshot *snap)
 		const kdc_principal *p = &snap->principals[i];
 		for (size_t k = 0; k < p->nkeys; k++)
 			kc_key_free(p->keys[k].key);
+		if (p->pubkey != NULL)
+			X509_free(p->pubkey->cert);
 	}
 	free(snap->principals);
 	free(snap->slots);

@@ -29,6 +29,8 @@
 #include "krb5/types.h"
 #include "store/store.h"
 
+#include <openssl/x509.h>
+
 /* One key of a principal. */
 typedef struct kdc_key {
 	uint32_t kvno;
@@ -40,6 +42,8 @@ typedef struct kdc_key {
 	enum store_key_kind kind;
 	int64_t use_until;        /* 0: no end */
 	int64_t accept_until;     /* 0: no end */
+	X509 *cert;               /* a public-key "key": the certificate tickets are
+	                             sealed to (key is then NULL); else NULL */
 } kdc_key;
 
 /* One principal. Strings are owned by the snapshot. */
@@ -54,6 +58,10 @@ typedef struct kdc_principal {
 	int64_t expires_at;       /* 0: never */
 	const kdc_key *keys;      /* newest kvno first */
 	size_t nkeys;
+	bool classic_key_allowed; /* long-term keys may encrypt tickets (default) */
+	const kdc_key *pubkey;    /* public-key tickets allowed: enctype
+	                             REG_ENCTYPE_PUBKEY_TICKET, cert set, windows =
+	                             the certificate's notAfter; else NULL */
 } kdc_principal;
 
 typedef struct kdc_snapshot kdc_snapshot;
@@ -68,8 +76,22 @@ lethe_status kdc_snapshot_build(const store_realm_policy *policy,
     const store_principal *principals, size_t n, uint64_t generation,
     kdc_snapshot **out);
 
-/* Build a snapshot from every principal of the store, in one read transaction. */
+/*
+ * Build a snapshot from every principal of the store, in one read
+ * transaction, then read each service's ticket policy (service_policy) and,
+ * where public-key tickets are allowed, its agent's certificate.
+ */
 lethe_status kdc_snapshot_load(store *s, kdc_snapshot **out);
+
+/*
+ * Set the ticket policy of the principal called name (canonical text) in a
+ * snapshot still being built (not yet given to kdc_new / kdc_swap_snapshot):
+ * whether its long-term keys may encrypt tickets, and the certificate that
+ * public-key tickets are sealed to (NULL: none; the snapshot takes its own
+ * reference). LETHE_ERR_NOT_FOUND when the snapshot has no such principal.
+ */
+lethe_status kdc_snapshot_set_service(kdc_snapshot *snap, const char *name,
+    bool classic_key_allowed, X509 *pubkey_cert);
 
 /* Wipe every key and free the snapshot. NULL is allowed. */
 void kdc_snapshot_free(kdc_snapshot *snap);

@@ -47,6 +47,8 @@ reg_content_type_oid(enum reg_content_type ct)
 		return LETHE_ARC ".1.3";
 	case REG_CT_SEALED_KEYS:
 		return LETHE_ARC ".1.4";
+	case REG_CT_TICKET:
+		return LETHE_ARC ".1.5";
 	}
 	return NULL;
 }
@@ -580,28 +582,27 @@ set_recipient_params(CMS_RecipientInfo *ri, bool rsa)
 }
 
 lethe_status
-reg_seal_keys(X509 *recipient, const reg_sealed_keys *keys, uint8_t **out,
-    size_t *out_len)
+reg_seal_bytes(X509 *recipient, enum reg_content_type ct, const uint8_t *plain, size_t len,
+    uint8_t **out, size_t *out_len)
 {
 	CMS_ContentInfo *cms = NULL;
 	CMS_RecipientInfo *ri;
 	ASN1_OBJECT *oid = NULL;
 	EVP_PKEY *pub;
 	BIO *bio = NULL;
-	uint8_t *plain = NULL;
-	size_t plain_len = 0;
 	bool rsa;
 	lethe_status rc;
 
 	*out = NULL;
 	*out_len = 0;
-	ENSURE(recipient != NULL && keys != NULL, LETHE_ERR_INVALID_ARG);
+	ENSURE(recipient != NULL && plain != NULL && len > 0, LETHE_ERR_INVALID_ARG);
+	ENSURE(ct == REG_CT_SEALED_KEYS || ct == REG_CT_TICKET, LETHE_ERR_INVALID_ARG);
+	ENSURE(len <= REG_MAX_MESSAGE, LETHE_ERR_TOO_BIG);
 	pub = X509_get0_pubkey(recipient);
 	ENSURE(pub != NULL, LETHE_ERR_INVALID_ARG);
 	rsa = EVP_PKEY_is_a(pub, "RSA");
 	ENSURE(rsa || EVP_PKEY_is_a(pub, "EC"), LETHE_ERR_UNSUPPORTED);
-	GUARD(reg_sealed_keys_encode(keys, &plain, &plain_len));
-	oid = regi_content_type_obj(REG_CT_SEALED_KEYS);
+	oid = regi_content_type_obj(ct);
 	ENSURE_GOTO(rc, oid != NULL, LETHE_ERR_NOMEM);
 	cms = CMS_AuthEnvelopedData_create(EVP_aes_256_gcm());
 	ENSURE_GOTO(rc, cms != NULL, LETHE_ERR_CRYPTO);
@@ -611,7 +612,7 @@ reg_seal_keys(X509 *recipient, const reg_sealed_keys *keys, uint8_t **out,
 	ENSURE_GOTO(rc, ri != NULL, LETHE_ERR_CRYPTO);
 	GUARD_GOTO(rc, set_recipient_params(ri, rsa));
 	ENSURE_GOTO(rc, CMS_set1_eContentType(cms, oid) == 1, LETHE_ERR_CRYPTO);
-	bio = BIO_new_mem_buf(plain, (int)plain_len);
+	bio = BIO_new_mem_buf(plain, (int)len);
 	ENSURE_GOTO(rc, bio != NULL, LETHE_ERR_NOMEM);
 	ENSURE_GOTO(rc, CMS_final(cms, bio, NULL, CMS_BINARY) == 1, LETHE_ERR_CRYPTO);
 	rc = cms_to_der(cms, out, out_len);
@@ -620,17 +621,34 @@ cleanup:
 	BIO_free(bio);
 	CMS_ContentInfo_free(cms);
 	ASN1_OBJECT_free(oid);
+	return rc;
+}
+
+lethe_status
+reg_seal_keys(X509 *recipient, const reg_sealed_keys *keys, uint8_t **out,
+    size_t *out_len)
+{
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
+	lethe_status rc;
+
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(recipient != NULL && keys != NULL, LETHE_ERR_INVALID_ARG);
+	GUARD(reg_sealed_keys_encode(keys, &plain, &plain_len));
+	rc = reg_seal_bytes(recipient, REG_CT_SEALED_KEYS, plain, plain_len, out, out_len);
 	reg_free_secret(plain, plain_len);
 	return rc;
 }
 
-/* Decrypt cms with the identity into the SealedKeys *out. */
+/* Decrypt cms with the identity into a copy *out (secret). */
 static lethe_status
-open_parsed(CMS_ContentInfo *cms, const reg_identity *id, reg_sealed_keys *out)
+open_parsed(CMS_ContentInfo *cms, const reg_identity *id, uint8_t **out, size_t *out_len)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data = NULL;
-	long n;
+	uint8_t *copy;
+	long n = 0;
 	lethe_status rc = LETHE_OK;
 
 	ENSURE(bio != NULL, LETHE_ERR_NOMEM);
@@ -638,10 +656,35 @@ open_parsed(CMS_ContentInfo *cms, const reg_identity *id, reg_sealed_keys *out)
 	    LETHE_ERR_BAD_INTEGRITY);
 	n = BIO_get_mem_data(bio, &data);
 	ENSURE_GOTO(rc, n > 0 && data != NULL, LETHE_ERR_DER_TRUNCATED);
-	rc = reg_sealed_keys_decode((const uint8_t *)data, (size_t)n, out);
-	OPENSSL_cleanse(data, (size_t)n);
+	copy = malloc((size_t)n);
+	ENSURE_GOTO(rc, copy != NULL, LETHE_ERR_NOMEM);
+	memcpy(copy, data, (size_t)n);
+	*out = copy;
+	*out_len = (size_t)n;
 cleanup:
+	if (data != NULL && n > 0)
+		OPENSSL_cleanse(data, (size_t)n);
 	BIO_free(bio);
+	return rc;
+}
+
+lethe_status
+reg_open_bytes(const uint8_t *der, size_t len, enum reg_content_type ct,
+    const reg_identity *id, uint8_t **out, size_t *out_len)
+{
+	CMS_ContentInfo *cms = NULL;
+	lethe_status rc;
+
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(id != NULL && (der != NULL || len == 0), LETHE_ERR_INVALID_ARG);
+	ENSURE(ct == REG_CT_SEALED_KEYS || ct == REG_CT_TICKET, LETHE_ERR_INVALID_ARG);
+	ENSURE(len <= REG_MAX_MESSAGE, LETHE_ERR_TOO_BIG);
+	GUARD_GOTO(rc, parse_cms(der, len, NID_id_smime_ct_authEnvelopedData, ct, &cms));
+	rc = open_parsed(cms, id, out, out_len);
+cleanup:
+	ERR_clear_error();
+	CMS_ContentInfo_free(cms);
 	return rc;
 }
 
@@ -649,18 +692,14 @@ lethe_status
 reg_open_keys(const uint8_t *der, size_t len, const reg_identity *id,
     reg_sealed_keys *out)
 {
-	CMS_ContentInfo *cms = NULL;
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
 	lethe_status rc;
 
 	memset(out, 0, sizeof(*out));
-	ENSURE(id != NULL && (der != NULL || len == 0), LETHE_ERR_INVALID_ARG);
-	ENSURE(len <= REG_MAX_MESSAGE, LETHE_ERR_TOO_BIG);
-	GUARD_GOTO(rc, parse_cms(der, len, NID_id_smime_ct_authEnvelopedData,
-	    REG_CT_SEALED_KEYS, &cms));
-	rc = open_parsed(cms, id, out);
-cleanup:
-	ERR_clear_error();
-	CMS_ContentInfo_free(cms);
+	GUARD(reg_open_bytes(der, len, REG_CT_SEALED_KEYS, id, &plain, &plain_len));
+	rc = reg_sealed_keys_decode(plain, plain_len, out);
+	reg_free_secret(plain, plain_len);
 	if (rc != LETHE_OK)
 		reg_sealed_keys_clear(out);
 	return rc;

@@ -70,7 +70,17 @@ enum reg_content_type {
 	REG_CT_REPLY = 2,       /* RegistrationReply */
 	REG_CT_KEY_REQUEST = 3, /* KeyRequest */
 	REG_CT_SEALED_KEYS = 4, /* SealedKeys (encrypted content) */
+	REG_CT_TICKET = 5,      /* EncTicketPart of a public-key ticket (encrypted) */
 };
+
+/*
+ * The enctype of a public-key ticket's enc-part (DESIGN §2): a negative,
+ * local-use number (RFC 3961 §8) whose cipher is a DER ContentInfo
+ * (AuthEnvelopedData) of content type REG_CT_TICKET sealed to the
+ * service's certificate, holding the EncTicketPart. Only liblethe's
+ * acceptor opens it (docs/registration.md).
+ */
+#define REG_ENCTYPE_PUBKEY_TICKET (-19540)
 
 /* The dotted OID text of ct, or NULL for an unknown value. */
 const char *reg_content_type_oid(enum reg_content_type ct);
@@ -265,6 +275,22 @@ lethe_status reg_seal_keys(X509 *recipient, const reg_sealed_keys *keys,
  */
 lethe_status reg_open_keys(const uint8_t *der, size_t len, const reg_identity *id,
     reg_sealed_keys *out);
+
+/*
+ * Encrypt plain[0..len) to recipient as reg_seal_keys does, with content
+ * type ct (REG_CT_SEALED_KEYS or REG_CT_TICKET). *out is freed by the
+ * caller. The plaintext is not kept.
+ */
+lethe_status reg_seal_bytes(X509 *recipient, enum reg_content_type ct,
+    const uint8_t *plain, size_t len, uint8_t **out, size_t *out_len);
+
+/*
+ * Decrypt an AuthEnvelopedData of content type ct made by reg_seal_bytes
+ * with the identity's key. *out (secret: free with reg_free_secret) holds
+ * the plaintext. Errors as reg_open_keys.
+ */
+lethe_status reg_open_bytes(const uint8_t *der, size_t len, enum reg_content_type ct,
+    const reg_identity *id, uint8_t **out, size_t *out_len);
 
 /* ------------------------------------------------------------- certificates */
 

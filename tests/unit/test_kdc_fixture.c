@@ -265,6 +265,8 @@ fixture_clock(void *ctx, int64_t *sec, int32_t *usec)
 	*usec = t->usec;
 }
 
+void (*tkdc_snapshot_hook)(kdc_snapshot *snap);
+
 int
 tkdc_setup(void **state)
 {
@@ -278,6 +280,8 @@ tkdc_setup(void **state)
 	t_realm_principals(&pol, &list, &n);
 	assert_int_equal(kdc_snapshot_build(&pol, list, n, 7, &snap), LETHE_OK);
 	t_realm_principals_free(list, n);
+	if (tkdc_snapshot_hook != NULL)
+		tkdc_snapshot_hook(snap);
 	assert_int_equal(kdc_new(snap, &t->k), LETHE_OK);
 	kdc_set_clock(t->k, fixture_clock, t);
 	kdc_set_log_requests(t->k, getenv("LETHE_TEST_KDC_LOG") != NULL);

@@ -72,6 +72,9 @@ typedef struct tkdc {
 void t_realm_principals(store_realm_policy *pol, store_principal **list, size_t *n);
 void t_realm_principals_free(store_principal *list, size_t n);
 
+/* When set, tkdc_setup calls it on the snapshot before the KDC takes it. */
+extern void (*tkdc_snapshot_hook)(kdc_snapshot *snap);
+
 /* cmocka setup / teardown of a tkdc in *state. */
 int tkdc_setup(void **state);
 int tkdc_teardown(void **state);

@@ -258,6 +258,39 @@ test_seal_open(void **state)
 	seal_open(&pki->kdc_rsa, oid_rsaes_oaep, sizeof(oid_rsaes_oaep));
 }
 
+/* Bytes sealed as a ticket open as a ticket, and as nothing else. */
+static void
+test_seal_open_bytes(void **state)
+{
+	static const uint8_t ticket[] = { 0x63, 0x05, 0x30, 0x03, 0x02, 0x01, 0x07 };
+	reg_identity *id = rtp_identity(&pki->server_san);
+	reg_sealed_keys keys;
+	uint8_t *der = NULL, *back = NULL;
+	size_t len = 0, back_len = 0;
+
+	(void)state;
+	assert_int_equal(reg_seal_bytes(pki->server_san.cert, REG_CT_TICKET, ticket,
+	    sizeof(ticket), &der, &len), LETHE_OK);
+	assert_null(find(der, len, ticket, sizeof(ticket)));
+	assert_int_equal(reg_open_bytes(der, len, REG_CT_TICKET, id, &back, &back_len),
+	    LETHE_OK);
+	assert_int_equal(back_len, sizeof(ticket));
+	assert_memory_equal(back, ticket, sizeof(ticket));
+	reg_free_secret(back, back_len);
+	/* The content type is bound: a ticket is not sealed keys, nor the reverse. */
+	assert_int_equal(reg_open_bytes(der, len, REG_CT_SEALED_KEYS, id, &back, &back_len),
+	    LETHE_ERR_FORMAT);
+	assert_null(back);
+	assert_int_equal(reg_open_keys(der, len, id, &keys), LETHE_ERR_FORMAT);
+	assert_int_equal(reg_open_bytes(der, len, REG_CT_REPLY, id, &back, &back_len),
+	    LETHE_ERR_INVALID_ARG);
+	free(der);
+	assert_int_equal(reg_seal_bytes(pki->server_san.cert, REG_CT_TICKET, ticket, 0, &der,
+	    &len), LETHE_ERR_INVALID_ARG);
+	assert_null(der);
+	reg_identity_free(id);
+}
+
 static void
 test_open_wrong_key(void **state)
 {
@@ -476,6 +509,7 @@ main(void)
 		cmocka_unit_test(test_verify_refusals),
 		cmocka_unit_test(test_verify_untrusted_expired_pinned),
 		cmocka_unit_test(test_seal_open),
+		cmocka_unit_test(test_seal_open_bytes),
 		cmocka_unit_test(test_open_wrong_key),
 		cmocka_unit_test(test_identity_loading),
 		cmocka_unit_test(test_names_principal),
