@@ -17,6 +17,10 @@ static const lethe_conf_key known_keys[] = {
 	{ "kdc", "tcp_idle_timeout" },
 	{ "kdc", "refresh_interval" },
 	{ "kdc", "pid_file" },
+	{ "registrar", "listen" },
+	{ "registrar", "max_connections" },
+	{ "registrar", "timeout" },
+	{ "registrar", "keyreq_interval" },
 	{ "logging", "destination" },
 	{ "logging", "level" },
 	{ "logging", "requests" },
@@ -196,6 +200,26 @@ get_numbers(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	return LETHE_OK;
 }
 
+/* [registrar]: one address (empty: no registrar) and its limits. */
+static lethe_status
+get_registrar(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+{
+	long long v;
+	size_t n = 0;
+
+	GUARD(lethe_conf_get_addrs(conf, "registrar", "listen", KDCD_DEFAULT_REG_LISTEN,
+	    KDCD_DEFAULT_REG_PORT, &cfg->reg_addr, 1, &n, err));
+	cfg->reg_enabled = n == 1;
+	GUARD(lethe_conf_get_int(conf, "registrar", "max_connections", 1, 4096, 64, &v, err));
+	cfg->reg_max_conns = (unsigned)v;
+	GUARD(lethe_conf_get_duration(conf, "registrar", "timeout", 1, 300, 5, &v, err));
+	cfg->reg_timeout_ms = (unsigned)v * 1000u;
+	GUARD(lethe_conf_get_duration(conf, "registrar", "keyreq_interval", 1, 86400, 30, &v,
+	    err));
+	cfg->keyreq_interval = (unsigned)v;
+	return LETHE_OK;
+}
+
 static lethe_status
 get_all(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 {
@@ -224,6 +248,7 @@ get_all(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	GUARD(get_path(conf, cfg, "kdc", "pid_file", "", cfg->pid_file, err));
 	GUARD(get_listen(conf, cfg, err));
 	GUARD(get_numbers(conf, cfg, err));
+	GUARD(get_registrar(conf, cfg, err));
 	return get_logging(conf, cfg, err);
 }
 

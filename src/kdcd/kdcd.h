@@ -17,6 +17,8 @@
 #define KDCD_DEFAULT_LISTEN "127.0.0.1:88"
 #define KDCD_DEFAULT_STORE "lethe.db"
 #define KDCD_MKEY_SUFFIX ".mkey"
+#define KDCD_DEFAULT_REG_LISTEN "127.0.0.1:8888"
+#define KDCD_DEFAULT_REG_PORT 8888
 
 typedef struct kdcd_config {
 	char path[KDCD_PATH_MAX];           /* the file this came from */
@@ -33,6 +35,11 @@ typedef struct kdcd_config {
 	unsigned tcp_max_conns;
 	unsigned tcp_idle_ms;
 	unsigned refresh_seconds;           /* store generation check period */
+	bool reg_enabled;                   /* [registrar] listen not empty */
+	lethe_sockaddr reg_addr;
+	unsigned reg_max_conns;
+	unsigned reg_timeout_ms;            /* per connection, first byte to reply */
+	unsigned keyreq_interval;           /* seconds between key requests per principal */
 	bool log_requests;
 	bool log_dest_set;                  /* destination given in the file */
 	enum lethe_log_dest log_dest;

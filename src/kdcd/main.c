@@ -3,7 +3,10 @@
  * builds the snapshot, binds the sockets, then serves until SIGTERM.
  * A refresher thread rebuilds the snapshot when the store's generation
  * changes (checked every refresh_interval) and on SIGHUP, which also
- * rereads the configuration.
+ * rereads the configuration. The registrar thread (src/registrar/service.h),
+ * when [registrar] listen is set, takes registrations on its own port with
+ * its own store handle, wakes the refresher after each one, and sends the
+ * key requests the KDC workers queue.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "kdc/kdc.h"
 #include "kdcd/kdcd.h"
+#include "registrar/service.h"
 #include "store/store.h"
 
 #define EXIT_USAGE 2
@@ -36,6 +40,10 @@ typedef struct kdcd {
 	pthread_cond_t cv;
 	bool stop;                  /* under mu */
 	bool reload;                /* under mu */
+	bool refresh_now;           /* under mu: a registration changed the store */
+	reg_service *reg_svc;       /* NULL: no registrar */
+	reg_keyreq *keyreq;
+	reg_listener *reg;
 	uint64_t generation;        /* of the snapshot in use */
 	char realm[STORE_MAX_REALM_LEN + 1];
 	bool pid_written;
@@ -186,6 +194,16 @@ net_settings_differ(const kdcd_config *a, const kdcd_config *b)
 	    a->tcp_max_conns != b->tcp_max_conns || a->tcp_idle_ms != b->tcp_idle_ms;
 }
 
+static bool
+registrar_settings_differ(const kdcd_config *a, const kdcd_config *b)
+{
+	return a->reg_enabled != b->reg_enabled ||
+	    (a->reg_enabled && (a->reg_addr.len != b->reg_addr.len ||
+	    memcmp(&a->reg_addr.ss, &b->reg_addr.ss, a->reg_addr.len) != 0)) ||
+	    a->reg_max_conns != b->reg_max_conns || a->reg_timeout_ms != b->reg_timeout_ms ||
+	    a->keyreq_interval != b->keyreq_interval;
+}
+
 /* Reread the configuration; apply what can change without a restart. */
 static void
 reload_config(kdcd *d)
@@ -200,6 +218,8 @@ reload_config(kdcd *d)
 	}
 	if (net_settings_differ(&d->cfg, &nc))
 		log_warnx("reload: listen, workers and connection limits change only on restart");
+	if (registrar_settings_differ(&d->cfg, &nc))
+		log_warnx("reload: the [registrar] section changes only on restart");
 	log_set_verbosity(nc.log_level);
 	kdc_set_log_requests(d->k, nc.log_requests);
 	d->cfg.log_level = nc.log_level;
@@ -209,6 +229,8 @@ reload_config(kdcd *d)
 	if (strcmp(nc.store_path, d->cfg.store_path) == 0 &&
 	    strcmp(nc.master_key_file, d->cfg.master_key_file) == 0)
 		return;
+	if (d->reg_svc != NULL)
+		log_warnx("reload: the registrar keeps the store it opened until a restart");
 	if (open_store(&nc, &st) != LETHE_OK) {
 		log_warnx("reload: keeping the store %s", d->cfg.store_path);
 		return;
@@ -226,6 +248,18 @@ on_sighup(void *ctx)
 
 	pthread_mutex_lock(&d->mu);
 	d->reload = true;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* The registrar stored keys: rebuild the snapshot now (registrar thread). */
+static void
+on_registered(void *ctx)
+{
+	kdcd *d = ctx;
+
+	pthread_mutex_lock(&d->mu);
+	d->refresh_now = true;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
@@ -256,13 +290,14 @@ refresher(void *arg)
 	while (!d->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += d->cfg.refresh_seconds;
-		while (!d->stop && !d->reload &&
+		while (!d->stop && !d->reload && !d->refresh_now &&
 		    pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT)
 			;
 		if (d->stop)
 			break;
 		reload = d->reload;
 		d->reload = false;
+		d->refresh_now = false;
 		pthread_mutex_unlock(&d->mu);
 		if (reload) {
 			log_info("SIGHUP: rereading %s and the store", d->cfg.path);
@@ -355,6 +390,12 @@ log_listening(const kdcd *d)
 			    used ? " " : "", addr, t == 0 ? "udp" : "tcp", (unsigned)port);
 		}
 	}
+	if (d->reg != NULL && used < sizeof(line)) {
+		kdc_net_addr_str((const struct sockaddr *)&d->cfg.reg_addr.ss, d->cfg.reg_addr.len,
+		    addr, sizeof(addr));
+		snprintf(line + used, sizeof(line) - used, " registrar %s/tcp(port %u)", addr,
+		    (unsigned)reg_listener_port(d->reg));
+	}
 	log_info("serving realm %s on %s with %u workers", d->realm, line,
 	    kdc_net_worker_count(d->net));
 }
@@ -405,6 +446,54 @@ load_config(kdcd *d, const char *path)
 	return 0;
 }
 
+/* The registrar's service (own store handle) and the key-request queue. */
+static int
+prepare_registrar(kdcd *d)
+{
+	store *st;
+	lethe_status rc;
+
+	if (!d->cfg.reg_enabled)
+		return 0;
+	if (open_store(&d->cfg, &st) != LETHE_OK)
+		return 1;
+	rc = reg_service_new(st, &d->reg_svc);
+	if (rc != LETHE_OK) {
+		log_warnx("registrar: %s%s", lethe_status_str(rc), rc == LETHE_ERR_NOT_FOUND ?
+		    " (the store holds no \"kdc\" credential: run lethe-admin init)" : "");
+		return 1;
+	}
+	if (reg_keyreq_new(d->cfg.keyreq_interval, &d->keyreq) != LETHE_OK) {
+		log_warnx("registrar: cannot make the key-request queue");
+		return 1;
+	}
+	kdc_set_key_request(d->k, reg_keyreq_send, d->keyreq);
+	return 0;
+}
+
+/* Bind the registrar's port (before the daemon detaches). */
+static int
+make_registrar(kdcd *d)
+{
+	reg_listen_config rc;
+
+	if (d->reg_svc == NULL)
+		return 0;
+	reg_listen_config_defaults(&rc);
+	rc.addr = d->cfg.reg_addr;
+	rc.max_conns = d->cfg.reg_max_conns;
+	rc.timeout_ms = d->cfg.reg_timeout_ms;
+	rc.svc = d->reg_svc;
+	rc.keyreq = d->keyreq;
+	rc.on_stored = on_registered;
+	rc.on_stored_ctx = d;
+	if (reg_listener_new(&rc, &d->reg) != LETHE_OK) {
+		log_warn("registrar: cannot listen");
+		return 1;
+	}
+	return 0;
+}
+
 /* Store, snapshot, KDC: everything but the network. */
 static int
 prepare(kdcd *d)
@@ -426,7 +515,7 @@ prepare(kdcd *d)
 		return 1;
 	}
 	kdc_set_log_requests(d->k, d->cfg.log_requests);
-	return 0;
+	return prepare_registrar(d);
 }
 
 static int
@@ -440,6 +529,8 @@ serve(kdcd *d)
 		log_warn("cannot set up the sockets");
 		return 1;
 	}
+	if (make_registrar(d) != 0)
+		return 1;
 	if (!d->foreground) {
 		if (daemon(0, 0) != 0) {
 			log_warn("daemon");
@@ -465,7 +556,13 @@ serve(kdcd *d)
 		log_warnx("cannot start the refresher thread");
 		return 1;
 	}
+	if (d->reg != NULL && reg_listener_start(d->reg) != LETHE_OK) {
+		log_warnx("cannot start the registrar thread");
+		stop_refresher(d, tid);
+		return 1;
+	}
 	rc = kdc_net_run(d->net);
+	reg_listener_stop(d->reg);
 	stop_refresher(d, tid);
 	kdc_log_counters(d->k);
 	if (rc != LETHE_OK) {
@@ -496,8 +593,11 @@ main(int argc, char **argv)
 		ex = serve(&d);
 	if (d.pid_written)
 		unlink(d.cfg.pid_file);
+	reg_listener_free(d.reg);
 	kdc_net_free(d.net);
 	kdc_free(d.k);
+	reg_service_free(d.reg_svc);
+	reg_keyreq_free(d.keyreq);
 	store_close(d.st);
 	pthread_mutex_destroy(&d.mu);
 	return ex;

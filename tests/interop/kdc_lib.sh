@@ -61,6 +61,12 @@ lethe_kdc_write_conf() {
 		for line in "$@"; do
 			echo "$line"
 		done
+		# The registrar stays off unless the caller configures it (a fixed
+		# default port would clash between tests running side by side).
+		case " $* " in
+		*"[registrar]"*) ;;
+		*) echo "[registrar]"; echo "listen =" ;;
+		esac
 		echo "[logging]"
 		echo "destination = stderr"
 		echo "level = info"

@@ -1,0 +1,296 @@
+/*
+ * reg_tool: a minimal registering server for the registrar interop test.
+ *
+ *   reg_tool register [-u SECONDS] [-c CALLBACK] [-s SAVE] [-k KEYTAB]
+ *            HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO
+ *	Register one random aes256-cts-hmac-sha1-96 key under KVNO for
+ *	PRINCIPAL (used for SECONDS, default an hour, accepted ten hours
+ *	more), signed with CERT/KEY and sealed to KDC_CERT, with callback
+ *	endpoint CALLBACK ("host:port"); SAVE keeps the request's bytes,
+ *	KEYTAB receives the key (written before the request is sent).
+ *   reg_tool resend HOST:PORT FILE CA_CERT
+ *	Send the saved request bytes again.
+ *   reg_tool keyreq FILE CA_CERT
+ *	Check a KeyRequest (DER CMS, as received) against CA_CERT and print
+ *	"KEYREQUEST <principal> <timestamp>".
+ *
+ * register and resend check the reply's signature against CA_CERT and
+ * print "RESULT <name> nonce=<echoed|zero|other> <text>"; they exit 0
+ * when a verified reply came back, whatever its result, 1 otherwise.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "keytab/keytab.h"
+#include "registrar/registrar.h"
+
+#define TIMEOUT_MS 10000u
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: reg_tool register [-u SECONDS] [-c CALLBACK] [-s SAVE] "
+	    "[-k KEYTAB]\n                HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO\n"
+	    "       reg_tool resend HOST:PORT FILE CA_CERT\n"
+	    "       reg_tool keyreq FILE CA_CERT\n");
+	return 2;
+}
+
+static int
+save_file(const char *path, const uint8_t *data, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	int ok = fp != NULL && fwrite(data, 1, len, fp) == len;
+
+	if (fp != NULL && fclose(fp) != 0)
+		ok = 0;
+	return ok ? 0 : 1;
+}
+
+static int
+load_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *buf = malloc(REG_MAX_MESSAGE + 1);
+	size_t n = 0;
+
+	if (fp == NULL || buf == NULL) {
+		if (fp != NULL)
+			fclose(fp);
+		free(buf);
+		return 1;
+	}
+	n = fread(buf, 1, REG_MAX_MESSAGE + 1, fp);
+	fclose(fp);
+	*data = buf;
+	*len = n;
+	return n > 0 && n <= REG_MAX_MESSAGE ? 0 : 1;
+}
+
+/* Send req, verify the reply against ca_path, print it. */
+static int
+exchange(const char *endpoint, const uint8_t *req, size_t req_len, const char *ca_path,
+    const uint8_t *nonce)
+{
+	static const uint8_t zeros[REG_NONCE_LEN];
+	X509_STORE *anchors = NULL;
+	uint8_t *reply = NULL;
+	size_t reply_len = 0;
+	reg_verified v;
+	enum reg_result verdict;
+	reg_reply rep;
+	reg_trust trust;
+	lethe_status rc;
+	int ex = 1;
+
+	memset(&v, 0, sizeof(v));
+	rc = reg_client_exchange(endpoint, req, req_len, TIMEOUT_MS, &reply, &reply_len);
+	if (rc != LETHE_OK) {
+		fprintf(stderr, "reg_tool: exchange with %s: %s\n", endpoint, lethe_status_str(rc));
+		goto cleanup;
+	}
+	if (reg_trust_add_file(&anchors, ca_path) != LETHE_OK) {
+		fprintf(stderr, "reg_tool: cannot read %s\n", ca_path);
+		goto cleanup;
+	}
+	trust = (reg_trust){ anchors, NULL, 0 };
+	rc = reg_verify(reply, reply_len, REG_CT_REPLY, &trust, (int64_t)time(NULL), &v, &verdict);
+	if (rc != LETHE_OK || verdict != REG_OK ||
+	    reg_reply_decode(v.content, v.content_len, &rep) != LETHE_OK) {
+		fprintf(stderr, "reg_tool: the reply does not verify against %s (%s)\n", ca_path,
+		    reg_result_str(verdict));
+		goto cleanup;
+	}
+	printf("RESULT %s nonce=%s %s\n", reg_result_str(rep.result),
+	    nonce != NULL && memcmp(rep.nonce, nonce, REG_NONCE_LEN) == 0 ? "echoed" :
+	    memcmp(rep.nonce, zeros, REG_NONCE_LEN) == 0 ? "zero" : "other", rep.text);
+	ex = 0;
+cleanup:
+	reg_verified_clear(&v);
+	X509_STORE_free(anchors);
+	free(reply);
+	return ex;
+}
+
+/* Write key to a new keytab at path for principal. */
+static int
+write_keytab(const char *path, const char *principal, const reg_sealed_key *key)
+{
+	kt_keytab *kt = NULL;
+	kt_principal p;
+	int ex = 1;
+
+	memset(&p, 0, sizeof(p));
+	if (kt_principal_parse(principal, strlen(principal), NULL, &p) == LETHE_OK &&
+	    kt_new(&kt) == LETHE_OK &&
+	    kt_add(kt, &p, key->kvno, key->enctype, (uint32_t)time(NULL),
+	    (lbytes){ key->key, key->key_len }) == LETHE_OK &&
+	    kt_save(kt, path) == LETHE_OK)
+		ex = 0;
+	kt_free(kt);
+	kt_principal_clear(&p);
+	if (ex != 0)
+		fprintf(stderr, "reg_tool: cannot write the keytab %s\n", path);
+	return ex;
+}
+
+typedef struct reg_opts {
+	long use_seconds;
+	const char *callback;
+	const char *save;
+	const char *keytab;
+	char **args;            /* HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO */
+} reg_opts;
+
+/* A request for one fresh aes256 key; *nonce receives its nonce. */
+static int
+build_request(const reg_opts *o, uint8_t nonce[REG_NONCE_LEN], uint8_t **der, size_t *der_len)
+{
+	const char *cert = o->args[1], *key = o->args[2], *kdc_cert = o->args[3];
+	const char *principal = o->args[5], *kvno = o->args[6];
+	reg_identity *id = NULL;
+	X509 *kdc = NULL;
+	reg_sealed_keys sealed;
+	reg_request r;
+	uint8_t *sealed_der = NULL, *content = NULL;
+	size_t sealed_len = 0, content_len = 0;
+	int64_t now = (int64_t)time(NULL);
+	int ex = 1;
+
+	memset(&sealed, 0, sizeof(sealed));
+	memset(&r, 0, sizeof(r));
+	if (reg_identity_load_pem(cert, key, &id) != LETHE_OK ||
+	    reg_cert_load_pem(kdc_cert, &kdc) != LETHE_OK) {
+		fprintf(stderr, "reg_tool: cannot load %s/%s or %s\n", cert, key, kdc_cert);
+		goto cleanup;
+	}
+	snprintf(r.principal, sizeof(r.principal), "%s", principal);
+	r.timestamp = now;
+	r.keys[0] = (reg_key_window){ (uint32_t)strtoul(kvno, NULL, 10), 18,
+	    now + o->use_seconds, now + o->use_seconds + 10 * 3600 };
+	if (o->callback != NULL) {
+		r.has_callback = true;
+		snprintf(r.callback, sizeof(r.callback), "%s", o->callback);
+	}
+	r.nkeys = 1;
+	sealed.keys[0] = (reg_sealed_key){ .kvno = r.keys[0].kvno, .enctype = 18, .key_len = 32 };
+	sealed.nkeys = 1;
+	if (RAND_bytes(r.nonce, sizeof(r.nonce)) != 1 ||
+	    RAND_bytes(sealed.keys[0].key, 32) != 1 ||
+	    reg_seal_keys(kdc, &sealed, &sealed_der, &sealed_len) != LETHE_OK)
+		goto cleanup;
+	r.sealed_keys = (lbytes){ sealed_der, sealed_len };
+	if (reg_request_encode(&r, &content, &content_len) != LETHE_OK ||
+	    reg_sign(id, REG_CT_REQUEST, content, content_len, der, der_len) != LETHE_OK)
+		goto cleanup;
+	if (o->keytab != NULL && write_keytab(o->keytab, r.principal, &sealed.keys[0]) != 0)
+		goto cleanup;
+	memcpy(nonce, r.nonce, REG_NONCE_LEN);
+	ex = 0;
+cleanup:
+	if (ex != 0)
+		fprintf(stderr, "reg_tool: cannot build the request\n");
+	reg_sealed_keys_clear(&sealed);
+	reg_identity_free(id);
+	X509_free(kdc);
+	free(sealed_der);
+	free(content);
+	return ex;
+}
+
+static int
+cmd_register(int argc, char **argv)
+{
+	reg_opts o = { 3600, NULL, NULL, NULL, NULL };
+	uint8_t nonce[REG_NONCE_LEN], *der = NULL;
+	size_t der_len = 0;
+	int c, ex;
+
+	while ((c = getopt(argc, argv, "u:c:s:k:")) != -1) {
+		switch (c) {
+		case 'u':
+			o.use_seconds = strtol(optarg, NULL, 10);
+			break;
+		case 'c':
+			o.callback = optarg;
+			break;
+		case 's':
+			o.save = optarg;
+			break;
+		case 'k':
+			o.keytab = optarg;
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (argc - optind != 7 || o.use_seconds <= 0)
+		return usage();
+	o.args = argv + optind;
+	ex = build_request(&o, nonce, &der, &der_len);
+	if (ex == 0 && o.save != NULL)
+		ex = save_file(o.save, der, der_len);
+	if (ex == 0)
+		ex = exchange(o.args[0], der, der_len, o.args[4], nonce);
+	free(der);
+	return ex;
+}
+
+static int
+cmd_keyreq(const char *path, const char *ca_path)
+{
+	X509_STORE *anchors = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	reg_verified v;
+	enum reg_result verdict = REG_MALFORMED;
+	reg_key_request kr;
+	reg_trust trust;
+	int ex = 1;
+
+	memset(&v, 0, sizeof(v));
+	if (load_file(path, &der, &der_len) != 0 ||
+	    reg_trust_add_file(&anchors, ca_path) != LETHE_OK)
+		goto cleanup;
+	trust = (reg_trust){ anchors, NULL, 0 };
+	if (reg_verify(der, der_len, REG_CT_KEY_REQUEST, &trust, (int64_t)time(NULL), &v,
+	    &verdict) != LETHE_OK || verdict != REG_OK ||
+	    reg_key_request_decode(v.content, v.content_len, &kr) != LETHE_OK)
+		goto cleanup;
+	printf("KEYREQUEST %s %lld\n", kr.principal, (long long)kr.timestamp);
+	ex = 0;
+cleanup:
+	if (ex != 0)
+		fprintf(stderr, "reg_tool: %s is not a KeyRequest signed under %s (%s)\n", path,
+		    ca_path, reg_result_str(verdict));
+	reg_verified_clear(&v);
+	X509_STORE_free(anchors);
+	free(der);
+	return ex;
+}
+
+int
+main(int argc, char **argv)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int ex;
+
+	if (argc >= 2 && strcmp(argv[1], "register") == 0)
+		return cmd_register(argc - 1, argv + 1);
+	if (argc == 4 && strcmp(argv[1], "keyreq") == 0)
+		return cmd_keyreq(argv[2], argv[3]);
+	if (argc != 5 || strcmp(argv[1], "resend") != 0)
+		return usage();
+	ex = load_file(argv[3], &der, &der_len);
+	if (ex == 0)
+		ex = exchange(argv[2], der, der_len, argv[4], NULL);
+	free(der);
+	return ex;
+}

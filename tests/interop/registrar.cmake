@@ -1,0 +1,10 @@
+# The registrar of lethe-kdc end to end: reg_tool registers a temporary key
+# with certificates from lethe-admin, MIT kvno gets a ticket under it.
+add_executable(reg_tool reg_tool.c)
+target_link_libraries(reg_tool PRIVATE lethe)
+
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(registrar_kdc registrar_kdc.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:reg_tool>)
+  set_tests_properties(interop.registrar_kdc PROPERTIES TIMEOUT 180)
+endif()
