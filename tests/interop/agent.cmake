@@ -1,0 +1,6 @@
+# lethe-agent against lethe-kdc's registrar, with MIT clients checking tickets.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  lethe_interop_test(agent_kdc agent_kdc.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+  set_tests_properties(interop.agent_kdc PROPERTIES TIMEOUT 180)
+endif()
