@@ -1,2 +1,2 @@
-# PacketCable key management codec (H3).
+# PacketCable key management codec .
 lethe_fuzz_target(fuzz_kmp_msg fuzz_kmp_msg.c)

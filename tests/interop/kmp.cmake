@@ -1,5 +1,13 @@
-# PacketCable key management codec (H3): kmp_tool writes a full exchange in
+# PacketCable key management codec: kmp_tool writes a full exchange in
 # both DOIs (real Kerberos parts, keyed HMACs); tshark must dissect it.
 add_executable(kmp_tool kmp_tool.c)
 target_link_libraries(kmp_tool PRIVATE lethe)
 lethe_interop_test(kmp_tshark kmp_tshark.sh $<TARGET_FILE:kmp_tool>)
+
+
+# lethe-kmp server and client against a real lethe-kdc, both DOIs, both initiators.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_exchange kmp_exchange.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_exchange PROPERTIES TIMEOUT 180)
+endif()

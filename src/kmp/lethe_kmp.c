@@ -1,0 +1,486 @@
+/*
+ * lethe-kmp: the PacketCable key-management server and client roles over
+ * UDP (default port 1293). One thread, one socket, poll(2) with the
+ * engines' deadlines as timeout. Counters are logged as one key=value line
+ * on SIGUSR1 and at exit. docs/kmp-roles.md has the options.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "base/log.h"
+#include "kmp/lethe_kmp.h"
+
+#define MAX_WAKE 64
+#define MAX_SUITES KMP_MAX_SUITES
+
+typedef struct opts {
+	const char *role;
+	const char *listen;
+	kmp_doi doi;
+	int verbosity;
+	int64_t run_for_s;              /* 0: until SIGTERM */
+	/* server */
+	const char *keytab;
+	const char *principal;
+	const char *wake[MAX_WAKE];
+	size_t nwake;
+	uint32_t lifetime;
+	uint32_t grace;
+	bool no_ack;
+	kmp_suites suites;
+	/* client */
+	const char *client_principal;
+	const char *password_file;
+	const char *kdc;
+	const char *realm;
+	const char *server;
+	const char *service;
+	bool initiate;
+	unsigned pings;
+	bool exit_after_sa;
+} opts;
+
+static volatile sig_atomic_t got_usr1, got_term;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+static _Noreturn void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: lethe-kmp server -k KEYTAB -p PRINCIPAL [-l ADDR[:PORT]] [-w CLIENT[:PORT]]...\n"
+	    "                 [--doi ipsec|snmpv3] [--lifetime S] [--grace S] [--no-ack]\n"
+	    "                 [--suite AUTH:ENC]... [--run-for S] [-v]\n"
+	    "       lethe-kmp client -P PRINCIPAL (-k KEYTAB | --password-file F) --kdc HOST:PORT\n"
+	    "                 --realm R -s SERVER[:PORT] [-l ADDR[:PORT]] [--service PRINCIPAL]\n"
+	    "                 [--initiate] [--ping N] [--exit-after-sa] [--doi ...] [--run-for S] [-v]\n");
+	exit(2);
+}
+
+static uint32_t
+parse_u32(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno != 0 || *end != '\0' || end == s || v > UINT32_MAX)
+		usage();
+	return (uint32_t)v;
+}
+
+static void
+add_suite(opts *o, const char *s)
+{
+	unsigned a, e;
+
+	if (o->suites.count >= MAX_SUITES || sscanf(s, "%x:%x", &a, &e) != 2 ||
+	    a > 0xff || e > 0xff)
+		usage();
+	o->suites.suite[o->suites.count].auth = (uint8_t)a;
+	o->suites.suite[o->suites.count].enc = (uint8_t)e;
+	o->suites.count++;
+}
+
+static void
+parse_opts(int argc, char **argv, opts *o)
+{
+	static const struct option lo[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "keytab", required_argument, NULL, 'k' },
+		{ "principal", required_argument, NULL, 'p' },
+		{ "client-principal", required_argument, NULL, 'P' },
+		{ "wake", required_argument, NULL, 'w' },
+		{ "server", required_argument, NULL, 's' },
+		{ "doi", required_argument, NULL, 'D' },
+		{ "lifetime", required_argument, NULL, 'L' },
+		{ "grace", required_argument, NULL, 'G' },
+		{ "no-ack", no_argument, NULL, 'N' },
+		{ "suite", required_argument, NULL, 'S' },
+		{ "password-file", required_argument, NULL, 'F' },
+		{ "kdc", required_argument, NULL, 'K' },
+		{ "realm", required_argument, NULL, 'R' },
+		{ "service", required_argument, NULL, 'V' },
+		{ "initiate", no_argument, NULL, 'I' },
+		{ "ping", required_argument, NULL, 'n' },
+		{ "exit-after-sa", no_argument, NULL, 'X' },
+		{ "run-for", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->doi = KMP_DOI_IPSEC;
+	if (argc < 2)
+		usage();
+	o->role = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "l:k:p:P:w:s:v", lo, NULL)) != -1) {
+		switch (c) {
+		case 'l': o->listen = optarg; break;
+		case 'k': o->keytab = optarg; break;
+		case 'p': o->principal = optarg; break;
+		case 'P': o->client_principal = optarg; break;
+		case 'w':
+			if (o->nwake >= MAX_WAKE)
+				usage();
+			o->wake[o->nwake++] = optarg;
+			break;
+		case 's': o->server = optarg; break;
+		case 'D':
+			if (strcmp(optarg, "ipsec") == 0)
+				o->doi = KMP_DOI_IPSEC;
+			else if (strcmp(optarg, "snmpv3") == 0)
+				o->doi = KMP_DOI_SNMPV3;
+			else
+				usage();
+			break;
+		case 'L': o->lifetime = parse_u32(optarg); break;
+		case 'G': o->grace = parse_u32(optarg); break;
+		case 'N': o->no_ack = true; break;
+		case 'S': add_suite(o, optarg); break;
+		case 'F': o->password_file = optarg; break;
+		case 'K': o->kdc = optarg; break;
+		case 'R': o->realm = optarg; break;
+		case 'V': o->service = optarg; break;
+		case 'I': o->initiate = true; break;
+		case 'n': o->pings = parse_u32(optarg); break;
+		case 'X': o->exit_after_sa = true; break;
+		case 'T': o->run_for_s = parse_u32(optarg); break;
+		case 'v': o->verbosity++; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+/* SNMPv3 engine data of this program (RFC 3411 text format, enterprise 8072). */
+static const uint8_t snmp_engine_id[] = { 0x80, 0x00, 0x1f, 0x88, 0x04,
+	'l', 'e', 't', 'h', 'e' };
+
+static kmp_snmp_asd
+snmp_asd(void)
+{
+	kmp_snmp_asd a;
+
+	memset(&a, 0, sizeof(a));
+	a.engine_id = lbytes_make(snmp_engine_id, sizeof(snmp_engine_id));
+	a.engine_boots = 1;
+	a.engine_time = 0;
+	a.user_name = LBYTES_LIT("lethe-kmp");
+	return a;
+}
+
+/* ------------------------------------------------------------ loop */
+
+typedef struct loop {
+	int fd;
+	kmp_io io;
+	kmp_server *srv;
+	kmp_client *cli;
+	const opts *o;
+	kmp_peer server_peer;           /* client role */
+	uint64_t sa_msgs_ok;
+	uint64_t sa_msgs_bad;
+	unsigned pings_sent;
+	unsigned pongs_ok;
+	bool done;
+} loop;
+
+static void
+log_counters(loop *l)
+{
+	log_event ev;
+
+	log_event_begin(&ev, "kmp_counters");
+	if (l->srv != NULL) {
+		kmp_server_stats s;
+		kmp_server_stats_get(l->srv, &s);
+		log_event_str(&ev, "role", "server");
+		log_event_uint(&ev, "wakeups_sent", s.wakeups_sent);
+		log_event_uint(&ev, "wakeup_retransmits", s.wakeup_retransmits);
+		log_event_uint(&ev, "wakeups_given_up", s.wakeups_given_up);
+		log_event_uint(&ev, "ap_requests_accepted", s.ap_requests_accepted);
+		log_event_uint(&ev, "dropped_nonce", s.dropped_nonce);
+		log_event_uint(&ev, "dropped_rate", s.dropped_rate);
+		log_event_uint(&ev, "dropped_other", s.dropped_other);
+		log_event_uint(&ev, "error_replies", s.error_replies);
+		log_event_uint(&ev, "duplicates_resent", s.duplicates_resent);
+		log_event_uint(&ev, "sa_recovered", s.sa_recovered);
+		log_event_uint(&ev, "sas_live", s.sas_live);
+		log_event_uint(&ev, "rekeys", s.rekeys);
+	} else {
+		kmp_client_stats s;
+		kmp_client_stats_get(l->cli, &s);
+		log_event_str(&ev, "role", "client");
+		log_event_uint(&ev, "wakeups_received", s.wakeups_received);
+		log_event_uint(&ev, "rekeys_received", s.rekeys_received);
+		log_event_uint(&ev, "ap_requests_sent", s.ap_requests_sent);
+		log_event_uint(&ev, "retransmits", s.retransmits);
+		log_event_uint(&ev, "replies_accepted", s.replies_accepted);
+		log_event_uint(&ev, "replies_late", s.replies_late);
+		log_event_uint(&ev, "replies_refused", s.replies_refused);
+		log_event_uint(&ev, "error_replies", s.error_replies);
+		log_event_uint(&ev, "gave_up", s.gave_up);
+		log_event_uint(&ev, "sas_installed", s.sas_installed);
+	}
+	log_event_uint(&ev, "sa_messages_ok", l->sa_msgs_ok);
+	log_event_uint(&ev, "sa_messages_bad", l->sa_msgs_bad);
+	log_event_emit(&ev, LETHE_LOG_WARN);
+}
+
+/* Send payload over sa on the test channel (tag byte, then the protected datagram). */
+static void
+channel_send(loop *l, kmp_sa *sa, const kmp_peer *to, lbytes payload)
+{
+	uint8_t out[1 + KMP_SA_MAX_PAYLOAD + KMP_SA_MAX_OVERHEAD];
+	size_t n;
+
+	out[0] = LKMP_TEST_CHANNEL_TAG;
+	if (kmp_sa_protect(sa, payload, out + 1, sizeof(out) - 1, &n) == LETHE_OK)
+		(void)lkmp_udp_send(&l->fd, to, out, n + 1);
+}
+
+static void
+channel_receive(loop *l, const kmp_peer *from, const uint8_t *msg, size_t len)
+{
+	kmp_sa *sa = l->srv != NULL ? kmp_server_sa(l->srv, from) : kmp_client_sa(l->cli);
+	uint8_t plain[KMP_SA_MAX_PAYLOAD + 32];
+	char reply[64];
+	size_t n;
+	log_event ev;
+
+	if (sa == NULL || kmp_sa_unprotect(sa, msg + 1, len - 1, plain,
+	    sizeof(plain), &n) != LETHE_OK) {
+		l->sa_msgs_bad++;
+		return;
+	}
+	l->sa_msgs_ok++;
+	log_event_begin(&ev, "kmp_sa_message");
+	log_event_mem(&ev, "payload", plain, n);
+	log_event_emit(&ev, LETHE_LOG_INFO);
+	if (l->srv != NULL && n > 5 && memcmp(plain, "ping ", 5) == 0) {
+		int m = snprintf(reply, sizeof(reply), "pong %.*s", (int)(n - 5 > 32 ? 32 : n - 5),
+		    (const char *)plain + 5);
+		channel_send(l, sa, from, lbytes_make(reply, (size_t)m));
+	} else if (l->cli != NULL && n > 5 && memcmp(plain, "pong ", 5) == 0) {
+		l->pongs_ok++;
+	}
+}
+
+static void
+client_progress(loop *l)
+{
+	kmp_sa *sa = kmp_client_sa(l->cli);
+	char msg[32];
+	int n;
+
+	if (sa == NULL)
+		return;
+	while (l->pings_sent < l->o->pings) {
+		n = snprintf(msg, sizeof(msg), "ping %u", l->pings_sent + 1);
+		channel_send(l, sa, &l->server_peer, lbytes_make(msg, (size_t)n));
+		l->pings_sent++;
+	}
+	if (l->o->exit_after_sa && l->pongs_ok >= l->o->pings)
+		l->done = true;
+}
+
+/* One datagram; false when none was waiting. */
+static bool
+receive_one(loop *l, int64_t now)
+{
+	uint8_t buf[KMP_MAX_MSG_LEN + 1];
+	struct sockaddr_storage ss;
+	socklen_t slen = sizeof(ss);
+	kmp_peer from;
+	ssize_t n;
+
+	n = recvfrom(l->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&ss, &slen);
+	if (n < 0)
+		return false;
+	if (n == 0 || lkmp_peer_from(&ss, slen, &from) != LETHE_OK)
+		return true;
+	if (buf[0] == LKMP_TEST_CHANNEL_TAG)
+		channel_receive(l, &from, buf, (size_t)n);
+	else if (l->srv != NULL)
+		kmp_server_receive(l->srv, &from, buf, (size_t)n, now);
+	else
+		kmp_client_receive(l->cli, &from, buf, (size_t)n, now);
+	return true;
+}
+
+static int
+run_loop(loop *l)
+{
+	int64_t start = lkmp_now_ms(), now, next;
+	struct pollfd pfd;
+	int timeout;
+
+	while (!got_term && !l->done) {
+		now = lkmp_now_ms();
+		if (l->o->run_for_s > 0 && now - start >= l->o->run_for_s * 1000)
+			break;
+		next = l->srv != NULL ? kmp_server_next_deadline(l->srv) :
+		    kmp_client_next_deadline(l->cli);
+		timeout = next - now > 1000 ? 1000 : (next <= now ? 0 : (int)(next - now));
+		pfd.fd = l->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		/* Drain what is queued (bounded), then run the timers. */
+		if (poll(&pfd, 1, timeout) > 0)
+			for (int i = 0; i < 64 && receive_one(l, lkmp_now_ms()); i++)
+				continue;
+		now = lkmp_now_ms();
+		if (l->srv != NULL)
+			kmp_server_tick(l->srv, now);
+		else {
+			kmp_client_tick(l->cli, now);
+			client_progress(l);
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			log_counters(l);
+		}
+	}
+	log_counters(l);
+	return l->o->exit_after_sa && !l->done ? 1 : 0;
+}
+
+static void
+fail(const char *what, lethe_status rc)
+{
+	fatalx("%s: %s", what, lethe_status_str(rc));
+}
+
+static int
+run_server(const opts *o, loop *l)
+{
+	kmp_server_config sc;
+	acc_params ap = { 0 };
+	acc_ctx *acc = NULL;
+	const char *servers[1];
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	kmp_peer peer;
+	size_t i;
+	lethe_status rc;
+	int ex;
+
+	if (o->keytab == NULL || o->principal == NULL)
+		usage();
+	servers[0] = o->principal;
+	ap.keytab_path = o->keytab;
+	ap.servers = servers;
+	ap.n_servers = 1;
+	if ((rc = acc_ctx_new(&ap, &acc)) != LETHE_OK)
+		fail("acceptor", rc);
+	memset(&sc, 0, sizeof(sc));
+	sc.principal = o->principal;
+	sc.doi = o->doi;
+	sc.offered = o->suites;
+	sc.lifetime_s = o->lifetime;
+	sc.grace_s = o->grace;
+	sc.ack_required = !o->no_ack;
+	sc.snmp = snmp_asd();
+	if ((rc = kmp_server_new(&sc, &l->io, acc, &l->srv)) != LETHE_OK)
+		fail("server configuration", rc);
+	for (i = 0; i < o->nwake; i++) {
+		if ((rc = lkmp_addr_parse(o->wake[i], &ss, &slen)) != LETHE_OK ||
+		    (rc = lkmp_peer_from(&ss, slen, &peer)) != LETHE_OK ||
+		    (rc = kmp_server_wake(l->srv, &peer, lkmp_now_ms())) != LETHE_OK)
+			fail(o->wake[i], rc);
+	}
+	log_info("event=kmp_server_ready principal=%s doi=%s", o->principal,
+	    kmp_doi_name(o->doi));
+	ex = run_loop(l);
+	kmp_server_free(l->srv);
+	acc_ctx_free(acc);
+	return ex;
+}
+
+static int
+run_client(const opts *o, loop *l)
+{
+	kmp_client_config cc;
+	lkmp_creds creds;
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	lethe_status rc;
+	int ex;
+
+	if (o->client_principal == NULL || o->kdc == NULL || o->realm == NULL ||
+	    o->server == NULL || (o->keytab == NULL) == (o->password_file == NULL) ||
+	    (o->initiate && o->service == NULL))
+		usage();
+	if ((rc = lkmp_creds_init(&creds, o->kdc, o->realm, o->client_principal,
+	    o->keytab, o->password_file)) != LETHE_OK)
+		fail("client credentials", rc);
+	if ((rc = lkmp_addr_parse(o->server, &ss, &slen)) != LETHE_OK ||
+	    (rc = lkmp_peer_from(&ss, slen, &l->server_peer)) != LETHE_OK)
+		fail(o->server, rc);
+	memset(&cc, 0, sizeof(cc));
+	cc.doi = o->doi;
+	cc.server = l->server_peer;
+	cc.principal = o->service;
+	cc.suites = o->suites;
+	cc.snmp = snmp_asd();
+	cc.get_cred = lkmp_get_cred;
+	cc.get_cred_ctx = &creds;
+	if ((rc = kmp_client_new(&cc, &l->io, &l->cli)) != LETHE_OK)
+		fail("client configuration", rc);
+	if (o->initiate && (rc = kmp_client_start(l->cli, lkmp_now_ms())) != LETHE_OK)
+		fail("client-initiated exchange", rc);
+	log_info("event=kmp_client_ready principal=%s doi=%s", o->client_principal,
+	    kmp_doi_name(o->doi));
+	ex = run_loop(l);
+	kmp_client_free(l->cli);
+	lkmp_creds_free(&creds);
+	return ex;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa;
+	opts o;
+	loop l;
+	lethe_status rc;
+
+	parse_opts(argc, argv, &o);
+	log_init("lethe-kmp", LETHE_LOG_STDERR, LETHE_LOG_INFO + o.verbosity);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	memset(&l, 0, sizeof(l));
+	l.o = &o;
+	if ((rc = lkmp_udp_bind(o.listen != NULL ? o.listen : "0.0.0.0", &l.fd)) != LETHE_OK)
+		fatal("listen on %s", o.listen != NULL ? o.listen : "0.0.0.0");
+	l.io = (kmp_io){ &l.fd, lkmp_udp_send, lkmp_random, lkmp_unix_time, lkmp_peer_name };
+	if (strcmp(o.role, "server") == 0)
+		return run_server(&o, &l);
+	if (strcmp(o.role, "client") == 0)
+		return run_client(&o, &l);
+	usage();
+}

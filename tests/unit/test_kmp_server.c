@@ -1,0 +1,446 @@
+/* The KMP server role: nonce table, nonce-first drops, retransmission, errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "test_kmp_roles_fixture.h"
+
+/* ------------------------------------------------------------ nonce table */
+
+static void
+test_nonce_table(void **state)
+{
+	kmp_nonce_table t;
+	kmp_peer a, b, c;
+
+	(void)state;
+	assert_int_equal(kmp_peer_set(&a, "A", 1), LETHE_OK);
+	assert_int_equal(kmp_peer_set(&b, "B", 1), LETHE_OK);
+	assert_int_equal(kmp_peer_set(&c, "C", 1), LETHE_OK);
+	assert_int_equal(kmp_nonce_table_init(&t, 2), LETHE_OK);
+	/* 0 marks client-initiated requests: never stored. */
+	assert_int_equal(kmp_nonce_put(&t, &a, 0, 100, 0), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(kmp_nonce_put(&t, &a, 0x11111111, 100, 0), LETHE_OK);
+	assert_int_equal(kmp_nonce_put(&t, &b, 0x22222222, 200, 0), LETHE_OK);
+	assert_int_equal(kmp_nonce_count(&t), 2);
+	/* Full with live entries: refused, nothing evicted. */
+	assert_int_equal(kmp_nonce_put(&t, &c, 0x33333333, 300, 50), LETHE_ERR_TOO_BIG);
+	assert_int_equal(kmp_nonce_match(&t, &a, 0x11111111, 50), LETHE_OK);
+	/* Wrong nonce, wrong peer, the reserved value. */
+	assert_int_equal(kmp_nonce_match(&t, &a, 0x11111112, 50), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(kmp_nonce_match(&t, &b, 0x11111111, 50), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(kmp_nonce_match(&t, &c, 0, 50), LETHE_ERR_NOT_FOUND);
+	/* Expired. */
+	assert_int_equal(kmp_nonce_match(&t, &a, 0x11111111, 100), LETHE_ERR_NOT_FOUND);
+	/* Its slot is reclaimed for c. */
+	assert_int_equal(kmp_nonce_put(&t, &c, 0x33333333, 300, 150), LETHE_OK);
+	assert_int_equal(kmp_nonce_count(&t), 2);
+	/* A new nonce for b replaces the old one. */
+	assert_int_equal(kmp_nonce_put(&t, &b, 0x44444444, 400, 150), LETHE_OK);
+	assert_int_equal(kmp_nonce_match(&t, &b, 0x22222222, 150), LETHE_ERR_NOT_FOUND);
+	/* Used once. */
+	assert_int_equal(kmp_nonce_take(&t, &b, 0x44444444, 150), LETHE_OK);
+	assert_int_equal(kmp_nonce_take(&t, &b, 0x44444444, 150), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(kmp_nonce_count(&t), 1);
+	kmp_nonce_table_free(&t);
+	assert_int_equal(kmp_nonce_table_init(&t, 0), LETHE_ERR_INVALID_ARG);
+}
+
+static const uint8_t zeros[8];
+
+static lethe_status
+zero_random(void *ctx, uint8_t *out, size_t len)
+{
+	(void)ctx;
+	memset(out, 0, len);
+	return LETHE_OK;
+}
+
+static void
+test_nonce_fresh_never_zero(void **state)
+{
+	fx *f = fx_new();
+	kmp_io io;
+	uint32_t n = 0;
+
+	(void)state;
+	assert_non_null(f);
+	/* The first draw is 0: redrawn. */
+	f->script = zeros;
+	f->script_len = 4;
+	assert_int_equal(kmp_nonce_fresh(&f->server_io, &n), LETHE_OK);
+	assert_int_not_equal(n, 0);
+	/* A source stuck at 0 is an error, not a 0 nonce. */
+	io = f->server_io;
+	io.random = zero_random;
+	assert_int_equal(kmp_nonce_fresh(&io, &n), LETHE_ERR_CRYPTO);
+	fx_free(f);
+}
+
+/* ------------------------------------------------------------ server */
+
+typedef struct srv_fixture {
+	fx *f;
+	kmp_server *srv;
+} srv_fixture;
+
+static int
+setup(void **state)
+{
+	srv_fixture *s = calloc(1, sizeof(*s));
+	kmp_server_config sc;
+
+	memset(&sc, 0, sizeof(sc));
+	s->f = fx_new();
+	assert_non_null(s->f);
+	sc.principal = FX_SERVICE;
+	sc.doi = KMP_DOI_IPSEC;
+	sc.ack_required = true;
+	sc.ci_rate = 1;
+	sc.ci_burst = 2;
+	assert_int_equal(kmp_server_new(&sc, &s->f->server_io, s->f->acc, &s->srv), LETHE_OK);
+	*state = s;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	srv_fixture *s = *state;
+
+	kmp_server_free(s->srv);
+	fx_free(s->f);
+	free(s);
+	return 0;
+}
+
+/* A well-formed, correctly sealed AP Request for nonce (fresh authenticator). */
+static size_t
+make_ap_request(fx *f, uint32_t nonce, uint8_t *out, size_t cap)
+{
+	kcl_cred cred;
+	kcl_ap_params p = { 0 };
+	kcl_ap_state st = { 0 };
+	kmp_hmac_key key;
+	der_writer w;
+	kmp_msg m;
+	size_t len = 0;
+
+	assert_int_equal(fx_make_cred(f, &cred), LETHE_OK);
+	der_writer_init(&w, 65536);
+	p.ap_options = KRB_AP_OPT_MUTUAL_REQUIRED;
+	p.has_seq_number = true;
+	p.seq_number = 0x5eed;
+	assert_int_equal(kcl_ap_req_build(&cred, &p, &st, &w), LETHE_OK);
+	memset(&m, 0, sizeof(m));
+	m.kmmid = KMP_AP_REQUEST;
+	m.doi = KMP_DOI_IPSEC;
+	m.u.ap_request.ap_req = der_written(&w);
+	m.u.ap_request.server_nonce = nonce;
+	m.u.ap_request.asd.spi = 0x1234;
+	m.u.ap_request.suites.count = 1;
+	m.u.ap_request.suites.suite[0] = (kmp_suite){ KMP_IPSEC_AUTH_HMAC_SHA1_96,
+	    KMP_IPSEC_ENC_AES_CBC_128 };
+	assert_int_equal(kmp_encode(&m, out, cap, &len), LETHE_OK);
+	assert_int_equal(kmp_hmac_key_derive(cred.session_key, KMP_HMAC_AP_REQUEST, &key),
+	    LETHE_OK);
+	assert_int_equal(kmp_hmac_seal(&key, out, len), LETHE_OK);
+	kmp_hmac_key_clear(&key);
+	kcl_ap_state_clear(&st);
+	der_writer_free(&w);
+	kcl_cred_clear(&cred);
+	return len;
+}
+
+/* Wake the client; return the nonce of the Wake Up sent. */
+static uint32_t
+wake(srv_fixture *s)
+{
+	fx_msg *wu;
+	kmp_msg m;
+
+	assert_int_equal(kmp_server_wake(s->srv, &s->f->client_peer, s->f->now_ms), LETHE_OK);
+	wu = fx_next_to(s->f, &s->f->client_peer);
+	assert_non_null(wu);
+	wu->delivered = true;
+	assert_int_equal(kmp_decode(wu->data, wu->len, &m), LETHE_OK);
+	assert_int_equal(m.kmmid, KMP_WAKE_UP);
+	assert_int_equal(m.u.wake_up.principal.len, strlen(FX_SERVICE));
+	assert_memory_equal(m.u.wake_up.principal.data, FX_SERVICE, strlen(FX_SERVICE));
+	assert_int_not_equal(m.u.wake_up.server_nonce, KMP_NONCE_CLIENT_INITIATED);
+	return m.u.wake_up.server_nonce;
+}
+
+static void
+test_wake_up_scripted_nonce(void **state)
+{
+	srv_fixture *s = *state;
+	static const uint8_t script[] = { 0, 0, 0, 0, 0xca, 0xfe, 0xba, 0xbe };
+
+	/* A 0 draw is skipped: the Wake Up carries the next one. */
+	s->f->script = script;
+	s->f->script_len = sizeof(script);
+	assert_int_equal(wake(s), 0xcafebabe);
+}
+
+/* Retransmission with back-off on the fake clock: 1, 2, 4, 8, 8 s, then give up. */
+static void
+test_wake_up_backoff(void **state)
+{
+	srv_fixture *s = *state;
+	static const int64_t at[] = { 0, 1000, 3000, 7000, 15000 };
+	kmp_server_stats st;
+	uint8_t req[4096];
+	size_t i, len;
+	uint32_t nonce = wake(s);
+
+	for (i = 1; i < 5; i++) {
+		s->f->now_ms = at[i] - 1;
+		kmp_server_tick(s->srv, s->f->now_ms);
+		assert_int_equal(fx_count_to(s->f, &s->f->client_peer), i);
+		assert_int_equal(kmp_server_next_deadline(s->srv), at[i]);
+		s->f->now_ms = at[i];
+		kmp_server_tick(s->srv, s->f->now_ms);
+		assert_int_equal(fx_count_to(s->f, &s->f->client_peer), i + 1);
+		/* the same bytes, the same nonce */
+		assert_int_equal(fx_nth_to(s->f, &s->f->client_peer, i)->len,
+		    fx_nth_to(s->f, &s->f->client_peer, 0)->len);
+		assert_memory_equal(fx_nth_to(s->f, &s->f->client_peer, i)->data,
+		    fx_nth_to(s->f, &s->f->client_peer, 0)->data,
+		    fx_nth_to(s->f, &s->f->client_peer, 0)->len);
+	}
+	assert_int_equal(kmp_server_next_deadline(s->srv), 15000 + 8000);
+	s->f->now_ms = 23000;
+	kmp_server_tick(s->srv, s->f->now_ms);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.wakeups_sent, 1);
+	assert_int_equal(st.wakeup_retransmits, 4);
+	assert_int_equal(st.wakeups_given_up, 1);
+	assert_int_equal(fx_count_to(s->f, &s->f->client_peer), 5);
+	assert_int_equal(kmp_server_next_deadline(s->srv), INT64_MAX);
+	/* The nonce lapsed with the give-up: a late AP Request costs nothing. */
+	len = make_ap_request(s->f, nonce, req, sizeof(req));
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, s->f->now_ms);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.dropped_nonce, 1);
+	assert_int_equal(fx_decrypts(s->f), 0);
+}
+
+/* Wrong nonce, or no Wake Up at all: dropped and counted, no decryption, no reply. */
+static void
+test_wrong_nonce_no_crypto(void **state)
+{
+	srv_fixture *s = *state;
+	kmp_server_stats st;
+	kmp_peer stranger;
+	uint8_t req[4096];
+	size_t len, sent;
+	uint32_t nonce = wake(s);
+
+	assert_int_equal(kmp_peer_set(&stranger, "\x0a\x00\x00\x09", 4), LETHE_OK);
+	sent = s->f->nmsgs;
+	len = make_ap_request(s->f, nonce ^ 1, req, sizeof(req));
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 0);
+	/* the right nonce from another address */
+	len = make_ap_request(s->f, nonce, req, sizeof(req));
+	kmp_server_receive(s->srv, &stranger, req, len, 0);
+	/* no Wake Up was ever sent to this peer */
+	len = make_ap_request(s->f, 0x01020304, req, sizeof(req));
+	kmp_server_receive(s->srv, &stranger, req, len, 0);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.dropped_nonce, 3);
+	assert_int_equal(st.ap_requests_accepted, 0);
+	assert_int_equal(fx_decrypts(s->f), 0);
+	assert_int_equal(s->f->nmsgs, sent);
+	/* The good one still works afterwards (the nonce was not consumed). */
+	len = make_ap_request(s->f, nonce, req, sizeof(req));
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 0);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.ap_requests_accepted, 1);
+	assert_int_equal(fx_decrypts(s->f), 2);
+	assert_int_equal(s->f->nmsgs, sent + 1);
+}
+
+/* Truncated, oversized, trailing bytes, garbage: dropped before any crypto. */
+static void
+test_malformed_no_crypto(void **state)
+{
+	srv_fixture *s = *state;
+	kmp_server_stats st;
+	uint8_t req[4096], *big;
+	size_t len, cut;
+	uint32_t nonce = wake(s);
+
+	len = make_ap_request(s->f, nonce, req, sizeof(req));
+	for (cut = 0; cut < len; cut += 13)
+		kmp_server_receive(s->srv, &s->f->client_peer, req, cut, 0);
+	big = calloc(1, KMP_MAX_MSG_LEN + 1);
+	assert_non_null(big);
+	memcpy(big, req, len);
+	kmp_server_receive(s->srv, &s->f->client_peer, big, len + 1, 0);
+	kmp_server_receive(s->srv, &s->f->client_peer, big, KMP_MAX_MSG_LEN + 1, 0);
+	free(big);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.dropped_other, (len + 12) / 13 + 2);
+	assert_int_equal(st.dropped_nonce, 0);
+	assert_int_equal(fx_decrypts(s->f), 0);
+}
+
+/* A broken HMAC costs the Kerberos check but gets no answer. */
+static void
+test_bad_hmac_dropped(void **state)
+{
+	srv_fixture *s = *state;
+	kmp_server_stats st;
+	uint8_t req[4096];
+	size_t len, sent;
+	uint32_t nonce = wake(s);
+
+	sent = s->f->nmsgs;
+	len = make_ap_request(s->f, nonce, req, sizeof(req));
+	req[len - 1] ^= 0x80;
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 0);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.dropped_other, 1);
+	assert_int_equal(st.ap_requests_accepted, 0);
+	assert_int_equal(s->f->nmsgs, sent);
+}
+
+/* Duplicates get the cached AP Reply; a replay after a new Wake Up is a nonce drop. */
+static void
+test_duplicate_and_replay(void **state)
+{
+	srv_fixture *s = *state;
+	kmp_server_stats st;
+	uint8_t req[4096];
+	size_t len;
+	uint64_t decrypts;
+	fx_msg *r1, *r2;
+	uint32_t nonce = wake(s);
+
+	len = make_ap_request(s->f, nonce, req, sizeof(req));
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 0);
+	decrypts = fx_decrypts(s->f);
+	assert_int_equal(decrypts, 2);
+	r1 = fx_next_to(s->f, &s->f->client_peer);
+	assert_non_null(r1);
+	r1->delivered = true;
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 10);
+	r2 = fx_next_to(s->f, &s->f->client_peer);
+	assert_non_null(r2);
+	r2->delivered = true;
+	assert_int_equal(r1->len, r2->len);
+	assert_memory_equal(r1->data, r2->data, r1->len);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.duplicates_resent, 1);
+	assert_int_equal(st.ap_requests_accepted, 1);
+	assert_int_equal(fx_decrypts(s->f), decrypts);
+	/* A new Wake Up: the old AP Request replayed now matches nothing. */
+	(void)wake(s);
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 20);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.dropped_nonce, 1);
+	assert_int_equal(fx_decrypts(s->f), decrypts);
+}
+
+/* Client-initiated requests: token bucket (burst 2, 1/s) before any crypto. */
+static void
+test_client_initiated_rate(void **state)
+{
+	srv_fixture *s = *state;
+	kmp_server_stats st;
+	uint8_t req[4096];
+	size_t len, i;
+
+	for (i = 0; i < 3; i++) {
+		len = make_ap_request(s->f, KMP_NONCE_CLIENT_INITIATED, req, sizeof(req));
+		kmp_server_receive(s->srv, &s->f->client_peer, req, len, 0);
+	}
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.ap_requests_accepted, 2);
+	assert_int_equal(st.dropped_rate, 1);
+	assert_int_equal(fx_decrypts(s->f), 4);
+	/* One second later one more token. */
+	len = make_ap_request(s->f, KMP_NONCE_CLIENT_INITIATED, req, sizeof(req));
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 1000);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.ap_requests_accepted, 3);
+}
+
+/* An expired ticket under a valid nonce: Error Reply with KRB_AP_ERR_TKT_EXPIRED. */
+static void
+test_error_reply_expired(void **state)
+{
+	srv_fixture *s = *state;
+	kmp_server_stats st;
+	lethe_arena a;
+	krb_error e;
+	kmp_msg m;
+	uint8_t req[4096];
+	size_t len;
+	fx_msg *er;
+	uint32_t nonce = wake(s);
+
+	s->f->ticket_end_offset = -1000;
+	len = make_ap_request(s->f, nonce, req, sizeof(req));
+	kmp_server_receive(s->srv, &s->f->client_peer, req, len, 0);
+	er = fx_next_to(s->f, &s->f->client_peer);
+	assert_non_null(er);
+	assert_int_equal(kmp_decode(er->data, er->len, &m), LETHE_OK);
+	assert_int_equal(m.kmmid, KMP_ERROR_REPLY);
+	lethe_arena_init(&a, 4096);
+	assert_int_equal(krb_decode_krb_error(&a, m.u.error_reply.krb_error.data,
+	    m.u.error_reply.krb_error.len, &e), LETHE_OK);
+	assert_int_equal(e.error_code, KRB_AP_ERR_TKT_EXPIRED);
+	lethe_arena_free(&a);
+	kmp_server_stats_get(s->srv, &st);
+	assert_int_equal(st.error_replies, 1);
+	assert_int_equal(st.ap_requests_accepted, 0);
+}
+
+static void
+test_config_refused(void **state)
+{
+	fx *f = fx_new();
+	kmp_server_config sc;
+	kmp_server *srv = NULL;
+
+	(void)state;
+	memset(&sc, 0, sizeof(sc));
+	sc.doi = KMP_DOI_IPSEC;
+	assert_int_equal(kmp_server_new(&sc, &f->server_io, f->acc, &srv), LETHE_ERR_INVALID_ARG);
+	sc.principal = FX_SERVICE;
+	sc.lifetime_s = 100;
+	sc.grace_s = 100;
+	assert_int_equal(kmp_server_new(&sc, &f->server_io, f->acc, &srv), LETHE_ERR_INVALID_ARG);
+	sc.grace_s = 10;
+	sc.offered.count = 1;
+	sc.offered.suite[0] = (kmp_suite){ KMP_IPSEC_AUTH_HMAC_SHA1_96, KMP_IPSEC_ENC_IDEA };
+	assert_int_equal(kmp_server_new(&sc, &f->server_io, f->acc, &srv), LETHE_ERR_INVALID_ARG);
+	assert_null(srv);
+	fx_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nonce_table),
+		cmocka_unit_test(test_nonce_fresh_never_zero),
+		cmocka_unit_test_setup_teardown(test_wake_up_scripted_nonce, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_up_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_nonce_no_crypto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_no_crypto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_hmac_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_and_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_initiated_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_reply_expired, setup, teardown),
+		cmocka_unit_test(test_config_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
