@@ -11,7 +11,7 @@ packages=(
 	krb5-user krb5-kdc krb5-admin-server krb5-gss-samples tshark
 	apache2 libapache2-mod-auth-gssapi curl
 	# tools the test scripts use
-	python3 openssl coreutils procps iproute2
+	python3 openssl coreutils procps iproute2 jq
 )
 
 missing=()
