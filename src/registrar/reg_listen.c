@@ -82,7 +82,7 @@ now_ms(void)
 static void
 addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_t cap)
 {
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	char host[INET6_ADDRSTRLEN], serv[8];   /* numeric forms only */
 
 	if (getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv),
 	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
