@@ -11,3 +11,10 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
   set_tests_properties(interop.kmp_exchange PROPERTIES TIMEOUT 180)
 endif()
+
+# A live capture of lethe-kmp exchanges decodes in tshark (pktc, kerberos).
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_capture kmp_capture.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_capture PROPERTIES TIMEOUT 120)
+endif()
