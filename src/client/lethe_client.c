@@ -1,8 +1,10 @@
 /*
  * lethe-client: get a TGT with a password and, optionally, a service
- * ticket, with Lethe's client library; with --keytab, check that the
- * service ticket decrypts with the service's key and names the client.
- * Prints one key=value line per step. For tests and demonstrations.
+ * ticket, with Lethe's client library; with --keytab, present the ticket
+ * in an AP-REQ to liblethe's acceptor reading that keytab (and, with
+ * --cert/--key, the service's private key for public-key tickets), as the
+ * service would. Prints one key=value line per step. For tests and
+ * demonstrations.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,8 +14,10 @@
 
 #include <openssl/crypto.h>
 
+#include "acceptor/acceptor.h"
 #include "client/client.h"
 #include "keytab/keytab.h"
+#include "registrar/registrar.h"
 
 typedef struct tool_args {
 	const char *kdc;
@@ -22,6 +26,8 @@ typedef struct tool_args {
 	const char *password_file;
 	const char *service;
 	const char *keytab;
+	const char *cert;
+	const char *key;
 	bool tcp;
 	bool subkey;
 } tool_args;
@@ -31,7 +37,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: lethe-client --kdc HOST:PORT --realm R --principal P "
 		   "--password-file F\n"
-		   "                    [--service S [--keytab KT] [--subkey]] [--transport udp|tcp]\n");
+		   "                    [--service S [--keytab KT [--cert PEM --key PEM]] [--subkey]]\n"
+		   "                    [--transport udp|tcp]\n");
 }
 
 static void
@@ -44,6 +51,8 @@ parse_args(int argc, char **argv, tool_args *a)
 		{ "password-file", required_argument, NULL, 'f' },
 		{ "service", required_argument, NULL, 's' },
 		{ "keytab", required_argument, NULL, 't' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "transport", required_argument, NULL, 'T' },
 		{ "subkey", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
@@ -59,6 +68,8 @@ parse_args(int argc, char **argv, tool_args *a)
 		case 'f': a->password_file = optarg; break;
 		case 's': a->service = optarg; break;
 		case 't': a->keytab = optarg; break;
+		case 'c': a->cert = optarg; break;
+		case 'K': a->key = optarg; break;
 		case 'S': a->subkey = true; break;
 		case 'T':
 			if (strcmp(optarg, "tcp") != 0 && strcmp(optarg, "udp") != 0) {
@@ -71,7 +82,7 @@ parse_args(int argc, char **argv, tool_args *a)
 		}
 	}
 	if (optind != argc || !a->kdc || !a->realm || !a->principal || !a->password_file ||
-	    (a->keytab && !a->service)) {
+	    (a->keytab && !a->service) || (!a->cert != !a->key) || (a->cert && !a->keytab)) {
 		usage(stderr);
 		exit(2);
 	}
@@ -107,60 +118,41 @@ print_cred(const char *what, const kcl_cred *c)
 	       c->flags, c->authtime, c->endtime);
 }
 
-/* The keytab entry for the ticket's server, kvno and etype. */
-static lethe_status
-keytab_key(const char *path, const kcl_cred *c, kc_key **out)
-{
-	kt_keytab *kt = NULL;
-	kt_principal p = { 0 };
-	const kt_entry *e;
-	lethe_status rc;
-
-	GUARD(kt_load(path, &kt));
-	GUARD_GOTO(rc, kt_principal_init(&p, c->server.realm, c->server.comps, c->server.n_comps,
-					 c->server.name_type));
-	GUARD_GOTO(rc, kt_find(kt, &p, c->ticket_kvno, c->ticket_etype, &e));
-	rc = kc_key_new(e->enctype, kt_buf_view(e->key), out);
-cleanup:
-	kt_principal_clear(&p);
-	kt_free(kt);
-	return rc;
-}
-
 /*
- * Decrypt the service ticket with the keytab's key (usage 2) and check it
- * names our client and holds our session key.
+ * Present the service ticket in an AP-REQ to an acceptor reading the
+ * keytab at path (and holding the service's identity for public-key
+ * tickets when given), as the service would.
  */
 static lethe_status
-check_ticket(const char *path, const kcl_cred *c)
+accept_ticket(const char *path, const reg_identity *id, const kcl_cred *c)
 {
-	kc_key *key = NULL;
-	krb_ticket t;
-	krb_enc_ticket_part part;
-	lethe_arena arena;
-	uint8_t *plain = NULL;
-	size_t len = 0, cap = 0;
+	acc_params p = { .keytab_path = path, .pubkey_identity = id };
+	kcl_ap_params ap = { 0 };
+	kcl_ap_state st = { 0 };
+	acc_ctx *ctx = NULL;
+	acc_verified v = { 0 };
+	acc_error err = { 0 };
+	der_writer w;
+	lbytes req;
 	lethe_status rc;
 
-	lethe_arena_init(&arena, 1u << 20);
-	GUARD_GOTO(rc, keytab_key(path, c, &key));
-	GUARD_GOTO(rc, krb_decode_ticket(&arena, c->ticket, c->ticket_len, &t));
-	cap = t.enc_part.cipher.len;
-	plain = malloc(cap ? cap : 1);
-	ENSURE_GOTO(rc, plain != NULL, LETHE_ERR_NOMEM);
-	GUARD_GOTO(rc, kc_decrypt(key, KRB_KU_TICKET, t.enc_part.cipher, plain, cap, &len));
-	GUARD_GOTO(rc, krb_decode_enc_ticket_part(&arena, plain, len, &part));
-	ENSURE_GOTO(rc, kcl_name_matches(&c->client, &part.cname, part.crealm),
-		    KCL_ERR_REPLY_MISMATCH);
-	ENSURE_GOTO(rc, part.key.keytype == kc_key_enctype(c->session_key) &&
-			lbytes_ct_eq(part.key.keyvalue, kc_key_bytes(c->session_key)),
-		    KCL_ERR_REPLY_MISMATCH);
-	printf("ticket_check result=ok etype=%d endtime=%" PRId64 "\n", t.enc_part.etype,
-	       part.endtime);
+	der_writer_init(&w, KCL_MAX_MESSAGE);
+	GUARD_GOTO(rc, acc_ctx_new(&p, &ctx));
+	GUARD_GOTO(rc, kcl_ap_req_build(c, &ap, &st, &w));
+	req = der_written(&w);
+	rc = acc_verify_ap_req(ctx, req.data, req.len, &v, &err);
+	if (rc != LETHE_OK) {
+		fprintf(stderr, "lethe-client: the acceptor refused the ticket: %s (%s, KRB-ERROR %d)\n",
+			err.text, acc_reason_str(err.reason), err.code);
+		goto cleanup;
+	}
+	printf("accept result=ok ticket_etype=%d kvno=%" PRIu32 " endtime=%" PRId64 "\n",
+	       v.ticket_etype, v.kvno, v.endtime);
 cleanup:
-	kcl_free_secret(plain, cap);
-	kc_key_free(key);
-	lethe_arena_free(&arena);
+	acc_verified_clear(&v);
+	kcl_ap_state_clear(&st);
+	acc_ctx_free(ctx);
+	der_writer_free(&w);
 	return rc;
 }
 
@@ -186,6 +178,7 @@ main(int argc, char **argv)
 	kcl_name service = { 0 };
 	kcl_error err = { 0 };
 	char password[KCL_MAX_PASSWORD + 2];
+	reg_identity *id = NULL;
 	lethe_status rc;
 
 	parse_args(argc, argv, &a);
@@ -212,9 +205,12 @@ main(int argc, char **argv)
 		if ((rc = kcl_get_service_ticket(&kdc, &tgt, &tp, &svc, &err)))
 			die("TGS exchange", rc, &err);
 		print_cred("service_ticket", &svc);
-		if (a.keytab != NULL && (rc = check_ticket(a.keytab, &svc)))
-			die("checking the service ticket with the keytab", rc, NULL);
+		if (a.cert != NULL && (rc = reg_identity_load_pem(a.cert, a.key, &id)))
+			die("--cert/--key", rc, NULL);
+		if (a.keytab != NULL && (rc = accept_ticket(a.keytab, id, &svc)))
+			die("presenting the service ticket to the acceptor", rc, NULL);
 	}
+	reg_identity_free(id);
 	kcl_name_clear(&service);
 	kcl_cred_clear(&svc);
 	kcl_cred_clear(&tgt);

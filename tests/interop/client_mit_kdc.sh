@@ -42,15 +42,15 @@ expect_ticket() {
 		lethe_die "$who's key is not of etype $etype: $(cat "$dir/out")"
 	grep -q "^service_ticket client=$who@$REALM server=$SERVICE@$REALM " "$dir/out" ||
 		lethe_die "no service ticket for $who: $(cat "$dir/out")"
-	grep -q '^ticket_check result=ok ' "$dir/out" ||
-		lethe_die "service ticket did not check out with the keytab: $(cat "$dir/out")"
+	grep -q '^accept result=ok ' "$dir/out" ||
+		lethe_die "the acceptor did not take the service ticket with the keytab: $(cat "$dir/out")"
 }
 
 lethe_log "TGT and service ticket over UDP (aes256-cts-hmac-sha1-96)"
 run_client --principal alice --password-file "$dir/alice.pw" --service "$SERVICE" \
 	--keytab "$dir/svc.keytab" || lethe_die "lethe-client failed: $(cat "$dir/err")"
 expect_ticket alice 18
-grep -q "^ticket_check result=ok etype=18 " "$dir/out" || lethe_die "service ticket not etype 18"
+grep -q "^accept result=ok ticket_etype=18 " "$dir/out" || lethe_die "service ticket not etype 18"
 
 lethe_log "the same over TCP, with a TGS subkey"
 run_client --principal alice --password-file "$dir/alice.pw" --service "$SERVICE" \
