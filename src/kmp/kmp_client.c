@@ -38,6 +38,9 @@ struct kmp_client {
 	uint32_t retries_done;
 	kc_key *subkey;                 /* of the live SA: keys Rekey HMACs */
 	kmp_sa sa;
+	/* Re-establish agreed for the live SA: we re-key it at sa.rekey_ms. */
+	bool sa_reestablish;
+	char sa_principal[KMP_MAX_PRINCIPAL_LEN + 1];
 	kmp_client_stats st;
 	uint8_t *buf;
 };
@@ -318,14 +321,15 @@ begin_solicited(kmp_client *cli, uint32_t nonce, lbytes principal, int64_t now_m
 	}
 }
 
-lethe_status
-kmp_client_start(kmp_client *cli, int64_t now_ms)
+/* A client-initiated exchange for principal (a NUL-terminated buffer). */
+static lethe_status
+start_unsolicited(kmp_client *cli, const char principal[KMP_MAX_PRINCIPAL_LEN + 1],
+    int64_t now_ms)
 {
 	lethe_status rc;
 
-	ENSURE(cli->cfg.principal != NULL, LETHE_ERR_INVALID_ARG);
 	forget_exchange(cli);
-	memcpy(cli->principal, cli->config_principal, sizeof(cli->principal));
+	memmove(cli->principal, principal, sizeof(cli->principal));
 	cli->server_nonce = KMP_NONCE_CLIENT_INITIATED;
 	cli->state = CS_UNSOLICITED;
 	cli->lapsed = false;
@@ -336,6 +340,13 @@ kmp_client_start(kmp_client *cli, int64_t now_ms)
 	if (rc != LETHE_OK)
 		forget_exchange(cli);
 	return rc;
+}
+
+lethe_status
+kmp_client_start(kmp_client *cli, int64_t now_ms)
+{
+	ENSURE(cli->cfg.principal != NULL, LETHE_ERR_INVALID_ARG);
+	return start_unsolicited(cli, cli->config_principal, now_ms);
 }
 
 /* --------------------------------------------------------- triggers */
@@ -455,6 +466,8 @@ handle_ap_reply(kmp_client *cli, const uint8_t *msg, size_t len,
 	kmp_sa_clear(&sa);
 	kc_key_free(cli->subkey);
 	cli->subkey = subkey;
+	cli->sa_reestablish = cli->cfg.reestablish && rep->reestablish;
+	memcpy(cli->sa_principal, cli->principal, sizeof(cli->sa_principal));
 	cli->st.replies_accepted++;
 	cli->st.sas_installed++;
 	cli_log(cli, "kmp_sa_installed", NULL);
@@ -528,6 +541,20 @@ kmp_client_receive(kmp_client *cli, const kmp_peer *peer, const uint8_t *msg,
 
 /* ------------------------------------------------------------ timers */
 
+/* Our SA's grace period began and we agreed to re-key it: one attempt. */
+static void
+tick_reestablish(kmp_client *cli, int64_t now_ms)
+{
+	if (!cli->sa.live || !cli->sa_reestablish || cli->state != CS_IDLE ||
+	    now_ms < cli->sa.rekey_ms)
+		return;
+	cli->sa_reestablish = false;
+	cli->st.reestablishes++;
+	cli_log(cli, "kmp_reestablish", NULL);
+	if (start_unsolicited(cli, cli->sa_principal, now_ms) != LETHE_OK)
+		cli_log(cli, "kmp_ap_request_failed", NULL);
+}
+
 void
 kmp_client_tick(kmp_client *cli, int64_t now_ms)
 {
@@ -537,7 +564,9 @@ kmp_client_tick(kmp_client *cli, int64_t now_ms)
 		kmp_sa_clear(&cli->sa);
 		kc_key_free(cli->subkey);
 		cli->subkey = NULL;
+		cli->sa_reestablish = false;
 	}
+	tick_reestablish(cli, now_ms);
 	if (cli->state == CS_IDLE || now_ms < cli->deadline_ms)
 		return;
 	if (cli->state == CS_UNSOLICITED &&
@@ -569,5 +598,8 @@ kmp_client_next_deadline(const kmp_client *cli)
 		next = cli->deadline_ms;
 	if (cli->sa.live && cli->sa.expires_ms < next)
 		next = cli->sa.expires_ms;
+	if (cli->sa.live && cli->sa_reestablish && cli->state == CS_IDLE &&
+	    cli->sa.rekey_ms < next)
+		next = cli->sa.rekey_ms;
 	return next;
 }

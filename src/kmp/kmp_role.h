@@ -151,7 +151,7 @@ typedef struct kmp_server_config {
 	uint32_t lifetime_s;        /* 0: KMP_SRV_LIFETIME */
 	uint32_t grace_s;           /* 0: KMP_SRV_GRACE; must be < lifetime */
 	bool ack_required;          /* ask for SA Recovered */
-	bool reestablish;
+	bool reestablish;           /* let clients that ask re-key their SAs themselves */
 	uint32_t wake_nom_ms;       /* 0: defaults above */
 	uint32_t wake_max_ms;
 	uint32_t wake_retries;      /* retransmissions; UINT32_MAX not allowed */
@@ -202,6 +202,14 @@ void kmp_server_free(kmp_server *srv);
 lethe_status kmp_server_wake(kmp_server *srv, const kmp_peer *peer,
     int64_t now_ms);
 
+/*
+ * As kmp_server_wake, but always an (unauthenticated) Wake Up, never a
+ * Rekey: for a client whose state is unknown (restarted, say). The live SA
+ * stays until the new exchange replaces it.
+ */
+lethe_status kmp_server_wake_up(kmp_server *srv, const kmp_peer *peer,
+    int64_t now_ms);
+
 /* Handle one datagram from peer. Never fails on bad input: it counts it. */
 void kmp_server_receive(kmp_server *srv, const kmp_peer *peer,
     const uint8_t *msg, size_t len, int64_t now_ms);
@@ -240,7 +248,7 @@ typedef struct kmp_client_config {
 	kmp_peer server;            /* the only peer whose messages are read */
 	const char *principal;      /* server principal for client-initiated exchanges */
 	kmp_suites suites;          /* what we accept, preference order; count 0: all supported */
-	bool reestablish;
+	bool reestablish;           /* offer to re-key our SAs ourselves */
 	uint32_t solicited_ms;      /* 0: KMP_CLI_SOLICITED_MS */
 	uint32_t unsol_nom_ms;      /* 0: KMP_CLI_UNSOL_NOM_MS */
 	uint32_t unsol_max_ms;      /* 0: KMP_CLI_UNSOL_MAX_MS */
@@ -263,6 +271,7 @@ typedef struct kmp_client_stats {
 	uint64_t gave_up;
 	uint64_t dropped;               /* malformed, unexpected, not from the server */
 	uint64_t sas_installed;
+	uint64_t reestablishes;         /* re-keyings we started (re-establish flag) */
 	uint64_t send_failures;
 	uint64_t cred_failures;
 } kmp_client_stats;

@@ -33,6 +33,8 @@ typedef struct srv_peer {
 	uint32_t rekey_spi;             /* server SPI announced in a Rekey, or 0 */
 	int64_t recovered_deadline_ms;
 	int64_t next_rekey_ms;          /* INT64_MAX when not woken */
+	bool reestablish;               /* the live SA: the client re-keys it */
+	bool pending_reestablish;
 	/* the last answer, resent for an identical AP Request */
 	uint8_t *reply;
 	size_t reply_len;
@@ -390,9 +392,10 @@ cleanup:
 }
 
 static lethe_status
-start_trigger(kmp_server *srv, srv_peer *p, int64_t now_ms)
+start_trigger(kmp_server *srv, srv_peer *p, bool allow_rekey, int64_t now_ms)
 {
-	bool rekey = srv->cfg.doi == KMP_DOI_IPSEC && p->sa.live && p->subkey != NULL;
+	bool rekey = allow_rekey && srv->cfg.doi == KMP_DOI_IPSEC && p->sa.live &&
+	    p->subkey != NULL;
 
 	GUARD(kmp_nonce_fresh(&srv->io, &p->nonce));
 	peer_forget_reply(p);           /* a new exchange: old duplicates are stale */
@@ -419,10 +422,33 @@ kmp_server_wake(kmp_server *srv, const kmp_peer *peer, int64_t now_ms)
 
 	GUARD(peer_get(srv, peer, &p));
 	p->woken = true;
-	return start_trigger(srv, p, now_ms);
+	return start_trigger(srv, p, true, now_ms);
+}
+
+lethe_status
+kmp_server_wake_up(kmp_server *srv, const kmp_peer *peer, int64_t now_ms)
+{
+	srv_peer *p;
+
+	GUARD(peer_get(srv, peer, &p));
+	p->woken = true;
+	return start_trigger(srv, p, false, now_ms);
 }
 
 /* ------------------------------------------------------------ timers */
+
+/*
+ * When the server re-keys a woken client's live SA: when grace seconds
+ * remain, or, when the client agreed to re-establish it itself, half-way
+ * through the grace period (a fallback should the client not do it).
+ */
+static int64_t
+rekey_time(const kmp_server *srv, const srv_peer *p)
+{
+	if (!p->reestablish)
+		return p->sa.rekey_ms;
+	return p->sa.rekey_ms + (int64_t)srv->cfg.grace_s * 500;
+}
 
 static void
 promote_pending(kmp_server *srv, srv_peer *p)
@@ -434,10 +460,11 @@ promote_pending(kmp_server *srv, srv_peer *p)
 	p->sa = p->pending;
 	p->subkey = p->pending_subkey;
 	p->pending_subkey = NULL;
+	p->reestablish = p->pending_reestablish;
 	kmp_sa_clear(&p->pending);
 	srv->st.sas_live++;
 	p->state = PS_IDLE;
-	p->next_rekey_ms = p->woken ? p->sa.rekey_ms : INT64_MAX;
+	p->next_rekey_ms = p->woken ? rekey_time(srv, p) : INT64_MAX;
 }
 
 static void
@@ -484,7 +511,7 @@ tick_peer(kmp_server *srv, srv_peer *p, int64_t now_ms)
 	if (p->woken && p->state == PS_IDLE && p->next_rekey_ms <= now_ms) {
 		p->next_rekey_ms = INT64_MAX;
 		srv->st.rekeys++;
-		if (start_trigger(srv, p, now_ms) != LETHE_OK)
+		if (start_trigger(srv, p, true, now_ms) != LETHE_OK)
 			p->next_rekey_ms = now_ms + wake_window_ms(srv);
 	}
 }
@@ -635,6 +662,7 @@ typedef struct srv_exchange {
 	kc_key *subkey;
 	kmp_suite suite;
 	uint32_t server_spi;
+	bool reestablish;               /* both sides want the client to re-key */
 	der_writer ap_rep;
 } srv_exchange;
 
@@ -659,7 +687,7 @@ build_ap_reply(kmp_server *srv, srv_exchange *x, size_t *out_len)
 	m.u.ap_reply.suite = x->suite;
 	m.u.ap_reply.lifetime = srv->cfg.lifetime_s;
 	m.u.ap_reply.grace_period = srv->cfg.grace_s;
-	m.u.ap_reply.reestablish = srv->cfg.reestablish;
+	m.u.ap_reply.reestablish = x->reestablish;
 	m.u.ap_reply.ack_required = srv->cfg.ack_required;
 	GUARD_GOTO(rc, kmp_encode(&m, srv->buf, KMP_MAX_MSG_LEN, out_len));
 	GUARD_GOTO(rc, kmp_hmac_key_derive(x->subkey, KMP_HMAC_AP_REPLY, &key));
@@ -702,6 +730,7 @@ complete_exchange(kmp_server *srv, srv_peer *p, srv_exchange *x,
 	    x->subkey, client_spi, x->server_spi, now_ms, srv->cfg.lifetime_s,
 	    srv->cfg.grace_s));
 	p->pending_subkey = x->subkey;
+	p->pending_reestablish = x->reestablish;
 	x->subkey = NULL;
 	p->rekey_spi = 0;
 	if (srv->cfg.ack_required) {
@@ -739,6 +768,7 @@ answer_ap_request(kmp_server *srv, srv_peer *p, srv_exchange *x,
 		if (x->server_spi == 0)
 			GUARD(random_spi(srv, &x->server_spi));
 	}
+	x->reestablish = srv->cfg.reestablish && req->reestablish;
 	GUARD(new_subkey(kc_key_enctype(x->v.session_key), &x->subkey));
 	GUARD(build_ap_reply(srv, x, &reply_len));
 	if (req->server_nonce != KMP_NONCE_CLIENT_INITIATED)
@@ -746,6 +776,24 @@ answer_ap_request(kmp_server *srv, srv_peer *p, srv_exchange *x,
 	GUARD(complete_exchange(srv, p, x, req, reply_len, now_ms));
 	srv_send(srv, &p->peer, p->reply, p->reply_len);
 	return LETHE_OK;
+}
+
+static void
+log_accepted(kmp_server *srv, const srv_peer *p, const srv_exchange *x,
+    const kmp_ap_request *req)
+{
+	log_event ev;
+	char name[96];
+
+	kmp_peer_name(&srv->io, &p->peer, name, sizeof(name));
+	log_event_begin(&ev, "kmp_ap_request_accepted");
+	log_event_str(&ev, "peer", name);
+	log_event_str(&ev, "detail",
+	    req->server_nonce == KMP_NONCE_CLIENT_INITIATED ? "client-initiated" :
+	    "server-initiated");
+	log_event_uint(&ev, "kvno", x->v.kvno);
+	log_event_uint(&ev, "reestablish", x->reestablish ? 1 : 0);
+	log_event_emit(&ev, LETHE_LOG_INFO);
 }
 
 /* The AP Request's nonce matched (or is client-initiated and allowed). */
@@ -785,9 +833,7 @@ serve_ap_request(kmp_server *srv, srv_peer *p, const uint8_t *msg, size_t len,
 		goto cleanup;
 	}
 	srv->st.ap_requests_accepted++;
-	srv_log(srv, "kmp_ap_request_accepted", &p->peer,
-	    req->server_nonce == KMP_NONCE_CLIENT_INITIATED ? "client-initiated" :
-	    "server-initiated");
+	log_accepted(srv, p, &x, req);
 cleanup:
 	kc_key_free(x.subkey);
 	der_writer_free(&x.ap_rep);

@@ -36,6 +36,7 @@ typedef struct opts {
 	uint32_t lifetime;
 	uint32_t grace;
 	bool no_ack;
+	bool reestablish;
 	kmp_suites suites;
 	/* client */
 	const char *client_principal;
@@ -49,13 +50,15 @@ typedef struct opts {
 	bool exit_after_sa;
 } opts;
 
-static volatile sig_atomic_t got_usr1, got_term;
+static volatile sig_atomic_t got_usr1, got_hup, got_term;
 
 static void
 on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else
 		got_term = 1;
 }
@@ -66,10 +69,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: lethe-kmp server -k KEYTAB -p PRINCIPAL [-l ADDR[:PORT]] [-w CLIENT[:PORT]]...\n"
 	    "                 [--doi ipsec|snmpv3] [--lifetime S] [--grace S] [--no-ack]\n"
-	    "                 [--suite AUTH:ENC]... [--run-for S] [-v]\n"
+	    "                 [--reestablish] [--suite AUTH:ENC]... [--run-for S] [-v]\n"
 	    "       lethe-kmp client -P PRINCIPAL (-k KEYTAB | --password-file F) --kdc HOST:PORT\n"
 	    "                 --realm R -s SERVER[:PORT] [-l ADDR[:PORT]] [--service PRINCIPAL]\n"
-	    "                 [--initiate] [--ping N] [--exit-after-sa] [--doi ...] [--run-for S] [-v]\n");
+	    "                 [--initiate] [--reestablish] [--ping N] [--exit-after-sa] [--doi ...]\n"
+	    "                 [--run-for S] [-v]\n");
 	exit(2);
 }
 
@@ -113,6 +117,7 @@ parse_opts(int argc, char **argv, opts *o)
 		{ "lifetime", required_argument, NULL, 'L' },
 		{ "grace", required_argument, NULL, 'G' },
 		{ "no-ack", no_argument, NULL, 'N' },
+		{ "reestablish", no_argument, NULL, 'E' },
 		{ "suite", required_argument, NULL, 'S' },
 		{ "password-file", required_argument, NULL, 'F' },
 		{ "kdc", required_argument, NULL, 'K' },
@@ -155,6 +160,7 @@ parse_opts(int argc, char **argv, opts *o)
 		case 'L': o->lifetime = parse_u32(optarg); break;
 		case 'G': o->grace = parse_u32(optarg); break;
 		case 'N': o->no_ack = true; break;
+		case 'E': o->reestablish = true; break;
 		case 'S': add_suite(o, optarg); break;
 		case 'F': o->password_file = optarg; break;
 		case 'K': o->kdc = optarg; break;
@@ -198,6 +204,8 @@ typedef struct loop {
 	kmp_client *cli;
 	const opts *o;
 	kmp_peer server_peer;           /* client role */
+	kmp_peer wake[MAX_WAKE];        /* server role: the -w clients */
+	size_t nwake;
 	uint64_t sa_msgs_ok;
 	uint64_t sa_msgs_bad;
 	unsigned pings_sent;
@@ -241,6 +249,7 @@ log_counters(loop *l)
 		log_event_uint(&ev, "error_replies", s.error_replies);
 		log_event_uint(&ev, "gave_up", s.gave_up);
 		log_event_uint(&ev, "sas_installed", s.sas_installed);
+		log_event_uint(&ev, "reestablishes", s.reestablishes);
 	}
 	log_event_uint(&ev, "sa_messages_ok", l->sa_msgs_ok);
 	log_event_uint(&ev, "sa_messages_bad", l->sa_msgs_bad);
@@ -328,6 +337,17 @@ receive_one(loop *l, int64_t now)
 	return true;
 }
 
+/* SIGHUP (server): wake every -w client again, with a Wake Up. */
+static void
+rewake(loop *l)
+{
+	size_t i;
+
+	for (i = 0; l->srv != NULL && i < l->nwake; i++)
+		if (kmp_server_wake_up(l->srv, &l->wake[i], lkmp_now_ms()) != LETHE_OK)
+			log_warnx("event=kmp_rewake_failed");
+}
+
 static int
 run_loop(loop *l)
 {
@@ -359,6 +379,10 @@ run_loop(loop *l)
 		if (got_usr1) {
 			got_usr1 = 0;
 			log_counters(l);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			rewake(l);
 		}
 	}
 	log_counters(l);
@@ -400,6 +424,7 @@ run_server(const opts *o, loop *l)
 	sc.lifetime_s = o->lifetime;
 	sc.grace_s = o->grace;
 	sc.ack_required = !o->no_ack;
+	sc.reestablish = o->reestablish;
 	sc.snmp = snmp_asd();
 	if ((rc = kmp_server_new(&sc, &l->io, acc, &l->srv)) != LETHE_OK)
 		fail("server configuration", rc);
@@ -408,6 +433,7 @@ run_server(const opts *o, loop *l)
 		    (rc = lkmp_peer_from(&ss, slen, &peer)) != LETHE_OK ||
 		    (rc = kmp_server_wake(l->srv, &peer, lkmp_now_ms())) != LETHE_OK)
 			fail(o->wake[i], rc);
+		l->wake[l->nwake++] = peer;
 	}
 	log_info("event=kmp_server_ready principal=%s doi=%s", o->principal,
 	    kmp_doi_name(o->doi));
@@ -442,6 +468,7 @@ run_client(const opts *o, loop *l)
 	cc.server = l->server_peer;
 	cc.principal = o->service;
 	cc.suites = o->suites;
+	cc.reestablish = o->reestablish;
 	cc.snmp = snmp_asd();
 	cc.get_cred = lkmp_get_cred;
 	cc.get_cred_ctx = &creds;
@@ -471,6 +498,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	memset(&l, 0, sizeof(l));

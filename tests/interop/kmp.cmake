@@ -12,6 +12,15 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
   set_tests_properties(interop.kmp_exchange PROPERTIES TIMEOUT 180)
 endif()
 
+# The kmp server's key rotated by lethe-agent while lethe-kmp servers run;
+# exchanges in both DOIs and both directions before and after; re-establish.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_rotation kmp_rotation.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>
+    $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_rotation PROPERTIES TIMEOUT 180)
+endif()
+
 # A live capture of lethe-kmp exchanges decodes in tshark (pktc, kerberos).
 if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
   lethe_interop_test(kmp_capture kmp_capture.sh
