@@ -3,6 +3,7 @@
  * (AS with encrypted timestamp, TGS with a TGT), so it measures any KDC.
  */
 #include "bench/bench.h"
+#include "bench/bench_modes.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@ usage(FILE *f)
 	    "                   [--mode as|tgs] [--service S] [--transport udp|tcp]\n"
 	    "                   [--inflight N] [--requests N | --seconds S] [--threads T]\n"
 	    "                   [--sample K] [--timeout-ms MS] [--json] [--quiet]\n"
+	    "       lethe-bench --mode register|verify|kmp-sa|kmp-forged --help\n"
 	    "  --mode as      AS-REQ with PA-ENC-TIMESTAMP (default)\n"
 	    "  --mode tgs     TGS-REQ for --service (default krbtgt/REALM) with one TGT\n"
 	    "  --inflight N   requests in flight at once (default 16), split over threads\n"
@@ -388,14 +390,35 @@ cleanup:
 	return rc;
 }
 
+/* The --mode value in argv ("--mode X" or "--mode=X"), or NULL. */
+static const char *
+mode_arg(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], "--mode=", 7) == 0)
+			return argv[i] + 7;
+	}
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
 	bench_cfg cfg;
 	bench_shared sh = { 0 };
-	bench_result *res = calloc(1, sizeof(*res));
+	bench_result *res;
+	const char *mode = mode_arg(argc, argv);
 	lethe_status rc;
 
+	if (mode != NULL && strcmp(mode, "register") == 0)
+		return bench_reg_main(argc, argv);
+	if (mode != NULL && strcmp(mode, "verify") == 0)
+		return bench_verify_main(argc, argv);
+	if (mode != NULL && (strcmp(mode, "kmp-sa") == 0 || strcmp(mode, "kmp-forged") == 0))
+		return bench_kmp_main(argc, argv);
+	res = calloc(1, sizeof(*res));
 	parse_args(argc, argv, &cfg);
 	if (res == NULL)
 		fail("set-up", LETHE_ERR_NOMEM, NULL);

@@ -1,0 +1,6 @@
+# lethe-bench's register, verify and kmp modes, a few requests each
+# (bench/reg.sh sets up a realm and lethe-kdc's registrar).
+if(TARGET lethe-bench AND TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(bench_smoke bench_smoke.sh $<TARGET_FILE:lethe-bench>)
+  set_tests_properties(interop.bench_smoke PROPERTIES TIMEOUT 600)
+endif()
