@@ -72,6 +72,8 @@ typedef struct agent_config {
 	agent_kdc kdcs[AGENT_MAX_KDCS];
 	size_t nkdcs;
 	char keytab[AGENT_PATH_MAX];
+	uid_t keytab_uid;                       /* KT_OWNER_KEEP: unchanged */
+	gid_t keytab_gid;                       /* KT_GROUP_KEEP: unchanged */
 	char state_dir[AGENT_PATH_MAX];
 	int64_t rotation, overlap, max_ticket_life;
 	int32_t enctypes[AGENT_MAX_ENCTYPES];

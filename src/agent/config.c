@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@ static const lethe_conf_key known_keys[] = {
 	{ "", "kdc" }, { "", "kdc_cert" }, { "", "keytab" }, { "", "state_dir" },
 	{ "", "rotation" }, { "", "overlap" }, { "", "max_ticket_life" },
 	{ "", "enctypes" }, { "", "callback" }, { "", "callback_endpoint" },
-	{ "", "verbosity" },
+	{ "", "verbosity" }, { "", "keytab_owner" },
 };
 
 static void LETHE_PRINTF(3, 4)
@@ -332,6 +334,93 @@ get_callback(const lethe_conf *conf, const char *source, agent_config *cfg,
 	return LETHE_OK;
 }
 
+/* A decimal id below (id_t)-1 in text; false for anything else. */
+static bool
+parse_id(const char *text, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)text[0]))
+		return false;
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	return errno == 0 && *end == '\0' && *out < (unsigned long)(uid_t)-1 &&
+	    *out < (unsigned long)(gid_t)-1;
+}
+
+/* USER (a name or a number) into *uid; false when there is none. */
+static bool
+lookup_user(const char *user, uid_t *uid)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	unsigned long id;
+
+	if (parse_id(user, &id)) {
+		*uid = (uid_t)id;
+		return true;
+	}
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+		return false;
+	*uid = found->pw_uid;
+	return true;
+}
+
+/* GROUP (a name or a number) into *gid; false when there is none. */
+static bool
+lookup_group(const char *group, gid_t *gid)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+	unsigned long id;
+
+	if (parse_id(group, &id)) {
+		*gid = (gid_t)id;
+		return true;
+	}
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &found) != 0 || found == NULL)
+		return false;
+	*gid = found->gr_gid;
+	return true;
+}
+
+/* keytab_owner = USER[:GROUP] or :GROUP; empty or absent: unchanged. */
+static lethe_status
+get_keytab_owner(const lethe_conf *conf, const char *source, agent_config *cfg,
+    char *err, size_t err_len)
+{
+	const char *v = NULL, *colon;
+	char user[AGENT_NAME_MAX] = "", group[AGENT_NAME_MAX] = "";
+
+	cfg->keytab_uid = KT_OWNER_KEEP;
+	cfg->keytab_gid = KT_GROUP_KEEP;
+	GUARD(lethe_conf_get_str(conf, NULL, "keytab_owner", "", &v));
+	if (v[0] == '\0')
+		return LETHE_OK;
+	colon = strchr(v, ':');
+	if (colon == NULL) {
+		if (!copy_str(user, sizeof(user), v, strlen(v)))
+			goto bad;
+	} else if ((colon > v && !copy_str(user, sizeof(user), v,
+	    (size_t)(colon - v))) ||
+	    !copy_str(group, sizeof(group), colon + 1, strlen(colon + 1))) {
+		goto bad;
+	}
+	if (user[0] != '\0' && !lookup_user(user, &cfg->keytab_uid)) {
+		set_err(err, err_len, "%s: keytab_owner: no user '%s'", source, user);
+		return LETHE_ERR_FORMAT;
+	}
+	if (group[0] != '\0' && !lookup_group(group, &cfg->keytab_gid)) {
+		set_err(err, err_len, "%s: keytab_owner: no group '%s'", source, group);
+		return LETHE_ERR_FORMAT;
+	}
+	return LETHE_OK;
+bad:
+	set_err(err, err_len, "%s: keytab_owner: '%s' is not USER, USER:GROUP "
+	    "or :GROUP", source, v);
+	return LETHE_ERR_FORMAT;
+}
+
 static lethe_status
 get_paths(const lethe_conf *conf, const char *source, agent_config *cfg,
     char *err, size_t err_len)
@@ -382,6 +471,7 @@ fill_config(const lethe_conf *conf, const char *source, agent_config *cfg,
 	GUARD(parse_enctypes(source, v, cfg, err, err_len));
 	GUARD(parse_kdcs(conf, source, cfg, err, err_len));
 	GUARD(get_callback(conf, source, cfg, err, err_len));
+	GUARD(get_keytab_owner(conf, source, cfg, err, err_len));
 	return get_paths(conf, source, cfg, err, err_len);
 }
 

@@ -207,7 +207,8 @@ write_new_key(agent *a, size_t p, const agent_key_rec *rec)
 	GUARD_GOTO(rc, agent_keytab_load(a->cfg.keytab, &kt));
 	GUARD_GOTO(rc, agent_keytab_add_fresh(kt, &a->principals[p], rec->kvno,
 	    a->cfg.enctypes, a->cfg.nenctypes, (uint32_t)rec->created));
-	rc = kt_save(kt, a->cfg.keytab);
+	rc = kt_save_owned(kt, a->cfg.keytab, a->cfg.keytab_uid,
+	    a->cfg.keytab_gid);
 cleanup:
 	kt_free(kt);
 	if (rc != LETHE_OK) {
@@ -461,7 +462,8 @@ agent_prune(agent *a, size_t *removed)
 		goto cleanup;
 	/* Keytab first: a key forgotten by the state but left in the keytab
 	 * would never be pruned. The kvno lines keep every kvno used. */
-	GUARD_GOTO(rc, kt_save(kt, a->cfg.keytab));
+	GUARD_GOTO(rc, kt_save_owned(kt, a->cfg.keytab, a->cfg.keytab_uid,
+	    a->cfg.keytab_gid));
 	for (size_t i = a->st.nkeys; i-- > 0;) {
 		if (a->st.keys[i].accept_until <= t) {
 			log_prune(&a->st.keys[i]);

@@ -74,12 +74,17 @@ create_temp(int dirfd, const char *base, char *tmp, size_t cap, int *fd_out)
 	return LETHE_ERR_IO;
 }
 
-/* Fill the temp file fd, force mode 0600 (whatever the umask), sync, close. */
+/*
+ * Fill the temp file fd: owner (a chown may clear mode bits, so first),
+ * mode 0600 whatever the umask, data, sync, close.
+ */
 static lethe_status
-fill_temp(int fd, const uint8_t *data, size_t len)
+fill_temp(int fd, const uint8_t *data, size_t len, uid_t uid, gid_t gid)
 {
 	lethe_status rc = LETHE_OK;
 
+	if (uid != LETHE_FILE_KEEP_UID || gid != LETHE_FILE_KEEP_GID)
+		ENSURE_GOTO(rc, fchown(fd, uid, gid) == 0, LETHE_ERR_IO);
 	ENSURE_GOTO(rc, fchmod(fd, 0600) == 0, LETHE_ERR_IO);
 	GUARD_GOTO(rc, lethe_write_all(fd, data, len));
 	ENSURE_GOTO(rc, fsync(fd) == 0, LETHE_ERR_IO);
@@ -91,6 +96,14 @@ cleanup:
 
 lethe_status
 lethe_file_write_secret(const char *path, const uint8_t *data, size_t len, bool replace)
+{
+	return lethe_file_write_secret_owned(path, data, len, replace, LETHE_FILE_KEEP_UID,
+	    LETHE_FILE_KEEP_GID);
+}
+
+lethe_status
+lethe_file_write_secret_owned(const char *path, const uint8_t *data, size_t len,
+    bool replace, uid_t uid, gid_t gid)
 {
 	char tmp[TEMP_NAME_MAX];
 	const char *base = NULL;
@@ -105,7 +118,7 @@ lethe_file_write_secret(const char *path, const uint8_t *data, size_t len, bool 
 	ENSURE_GOTO(rc, dirfd >= 0, LETHE_ERR_IO);
 	GUARD_GOTO(rc, create_temp(dirfd, base, tmp, sizeof(tmp), &fd));
 	temp_exists = true;
-	GUARD_GOTO(rc, fill_temp(fd, data, len));
+	GUARD_GOTO(rc, fill_temp(fd, data, len, uid, gid));
 	if (replace) {
 		ENSURE_GOTO(rc, renameat(dirfd, tmp, dirfd, base) == 0, LETHE_ERR_IO);
 	} else {

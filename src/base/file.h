@@ -5,8 +5,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/status.h"
+
+/* "Leave as it is" for lethe_file_write_secret_owned's uid and gid. */
+#define LETHE_FILE_KEEP_UID ((uid_t)-1)
+#define LETHE_FILE_KEEP_GID ((gid_t)-1)
 
 /* Write all len bytes of buf to fd, retrying on EINTR and short writes. */
 lethe_status lethe_write_all(int fd, const void *buf, size_t len);
@@ -23,5 +28,15 @@ lethe_status lethe_write_all(int fd, const void *buf, size_t len);
  */
 lethe_status lethe_file_write_secret(const char *path, const uint8_t *data, size_t len,
     bool replace);
+
+/*
+ * As lethe_file_write_secret, with the new file given to uid and gid
+ * (LETHE_FILE_KEEP_UID / _GID: unchanged) before it is written and
+ * renamed, so the file never appears at path with another owner (e.g. a
+ * keytab for a service running as www-data). A chown the process may not
+ * make is LETHE_ERR_IO, and the old file stays.
+ */
+lethe_status lethe_file_write_secret_owned(const char *path, const uint8_t *data, size_t len,
+    bool replace, uid_t uid, gid_t gid);
 
 #endif

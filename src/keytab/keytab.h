@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/bytes.h"
 #include "base/status.h"
@@ -188,5 +189,19 @@ lethe_status kt_load(const char *path, kt_keytab **out);
  * not followed.
  */
 lethe_status kt_save(const kt_keytab *kt, const char *path);
+
+/* An owner or group that kt_save_owned() leaves as the process makes it. */
+#define KT_OWNER_KEEP ((uid_t)-1)
+#define KT_GROUP_KEEP ((gid_t)-1)
+
+/*
+ * As kt_save(), but the temp file is given owner uid and group gid
+ * (fchown; KT_OWNER_KEEP / KT_GROUP_KEEP leave either alone) and mode 0600
+ * before the rename, so the new keytab never appears with another owner.
+ * A chown the process may not make (EPERM) is LETHE_ERR_IO, the old file
+ * untouched.
+ */
+lethe_status kt_save_owned(const kt_keytab *kt, const char *path, uid_t uid,
+    gid_t gid);
 
 #endif

@@ -65,12 +65,19 @@ cleanup:
 lethe_status
 kt_save(const kt_keytab *kt, const char *path)
 {
+	return kt_save_owned(kt, path, KT_OWNER_KEEP, KT_GROUP_KEEP);
+}
+
+lethe_status
+kt_save_owned(const kt_keytab *kt, const char *path, uid_t uid, gid_t gid)
+{
 	uint8_t *image = NULL;
 	size_t image_len = 0;
 	lethe_status rc;
 
+	ENSURE(kt != NULL && path != NULL, LETHE_ERR_INVALID_ARG);
 	GUARD(kt_serialize(kt, &image, &image_len));
-	rc = lethe_file_write_secret(path, image, image_len, true);
+	rc = lethe_file_write_secret_owned(path, image, image_len, true, uid, gid);
 	kt_image_free(image, image_len);
 	return rc;
 }

@@ -13,3 +13,14 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent AND TARGET let
     $<TARGET_FILE:lethe-client>)
   set_tests_properties(interop.agent_pubkey PROPERTIES TIMEOUT 120)
 endif()
+
+# Issue 4 across rotations: gss-client -> gss-server and curl --negotiate ->
+# Apache reading the keytab of `lethe-agent run` (rotation 4 s), and one agent
+# registering with two lethe-kdc, each with its own store.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  foreach(t agent_rotation agent_apache agent_two_kdcs)
+    lethe_interop_test(${t} ${t}.sh
+      $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+    set_tests_properties(interop.${t} PROPERTIES TIMEOUT 180)
+  endforeach()
+endif()

@@ -7,6 +7,14 @@
 #	lethe_kdc_start "$KDC"            # sets LETHE_KDC_PORT; stopped at exit
 #	...
 #	lethe_kdc_stop                    # SIGTERM, bounded wait, exit status checked
+#
+# Several realms and KDCs side by side: lethe_realm_use NAME before each one's
+# lethe_realm_create / lethe_kdc_start, and again to switch between them; the
+# functions above act on the realm in use. Every KDC started is stopped at exit.
+#
+#	lethe_realm_use one; lethe_realm_create "$S/one" LETHE.TEST "$ADMIN"; ...
+#	lethe_realm_use two; lethe_realm_create "$S/two" LETHE.TEST "$ADMIN"; ...
+#	lethe_realm_use one; lethe_realm_admin audit --json
 
 if [ -n "${LETHE_INTEROP_KDC_LIB_SH:-}" ]; then
 	return 0
@@ -158,4 +166,55 @@ lethe_kdc_log_has() {
 # Number of KDC log lines matching the extended regex $1.
 lethe_kdc_log_count() {
 	grep -Ec -- "$1" "$LETHE_REALM_DIR/kdc.log" || true
+}
+
+# ---- several realms -----------------------------------------------------------
+
+# The variables that make up one realm and its KDC.
+LETHE_REALM_VARS=(LETHE_REALM_DIR LETHE_REALM LETHE_ADMIN LETHE_KDC_PID LETHE_KDC_PORT)
+declare -gA LETHE_REALM_SAVED=()
+LETHE_REALM_NAME=
+
+# Keep the realm in use under its name.
+lethe_realm_save_current() {
+	local v
+	[ -n "$LETHE_REALM_NAME" ] || return 0
+	for v in "${LETHE_REALM_VARS[@]}"; do
+		LETHE_REALM_SAVED[$LETHE_REALM_NAME.$v]=${!v-}
+	done
+}
+
+# Make realm NAME the one the functions above act on (a new NAME starts
+# empty: no realm, no KDC). The realm in use before is kept under its name.
+lethe_realm_use() {
+	local name=$1 v
+	case "$name" in
+	'' | *[!A-Za-z0-9_-]*) lethe_die "lethe_realm_use: bad name '$name'" ;;
+	esac
+	lethe_realm_save_current
+	for v in "${LETHE_REALM_VARS[@]}"; do
+		printf -v "$v" '%s' "${LETHE_REALM_SAVED[$name.$v]-}"
+	done
+	LETHE_REALM_NAME=$name
+	if [ -z "${LETHE_REALM_USE_HOOKED:-}" ]; then
+		LETHE_REALM_USE_HOOKED=1
+		lethe_at_exit lethe_kdc_kill_every
+	fi
+}
+
+# At exit: lethe_kdc_kill for every named realm; never fails.
+lethe_kdc_kill_every() {
+	local key name
+	lethe_realm_save_current
+	for key in "${!LETHE_REALM_SAVED[@]}"; do
+		case "$key" in
+		*.LETHE_KDC_PID) ;;
+		*) continue ;;
+		esac
+		name=${key%.LETHE_KDC_PID}
+		LETHE_KDC_PID=${LETHE_REALM_SAVED[$key]}
+		lethe_kdc_kill
+		LETHE_REALM_SAVED[$key]=
+		[ "$name" != "$LETHE_REALM_NAME" ] || LETHE_KDC_PID=
+	done
 }

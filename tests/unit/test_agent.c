@@ -208,6 +208,37 @@ test_config_defaults(void **state)
 	assert_string_equal(cfg.kdcs[0].cert_path, "etc/kdc.pem");
 	assert_string_equal(cfg.state_dir, "/var/lib/lethe-agent");
 	assert_false(cfg.have_callback);
+	assert_true(cfg.keytab_uid == KT_OWNER_KEEP);
+	assert_true(cfg.keytab_gid == KT_GROUP_KEEP);
+}
+
+/* keytab_owner = value: the uid and gid parsed from it. */
+static void
+expect_owner(const char *value, uid_t uid, gid_t gid)
+{
+	char text[1024], err[512] = "";
+	agent_config cfg;
+
+	snprintf(text, sizeof(text), "principal = a@R\ncertificate = c\nkey = k\n"
+	    "kdc_ca = ca\nkdc = 127.0.0.1:1\nkdc_cert = k\nkeytab = kt\n"
+	    "keytab_owner = %s\n", value);
+	if (agent_config_parse(text, strlen(text), "a.conf", &cfg, err,
+	    sizeof(err)) != LETHE_OK)
+		fail_msg("keytab_owner = %s: %s", value, err);
+	assert_int_equal(cfg.keytab_uid, uid);
+	assert_int_equal(cfg.keytab_gid, gid);
+}
+
+static void
+test_config_keytab_owner(void **state)
+{
+	(void)state;
+	expect_owner("root", 0, KT_GROUP_KEEP);
+	expect_owner("root:root", 0, 0);
+	expect_owner("4242:4343", 4242, 4343);
+	expect_owner(":4343", KT_OWNER_KEEP, 4343);
+	expect_owner("0:root", 0, 0);
+	expect_owner("", KT_OWNER_KEEP, KT_GROUP_KEEP);
 }
 
 static void
@@ -252,6 +283,21 @@ test_config_errors(void **state)
 	expect_config_error("principal = a@R\ncertificate = c\nkey = k\npkcs12 = p\n"
 	    "pkcs12_password_file = q\nkdc_ca = ca\nkdc = 127.0.0.1:1\nkdc_cert = k\n"
 	    "keytab = kt\n", "not both");
+	expect_config_error("principal = a@R\ncertificate = c\nkey = k\nkdc_ca = ca\n"
+	    "kdc = 127.0.0.1:1\nkdc_cert = k\nkeytab = kt\n"
+	    "keytab_owner = no-such-user-lethe\n", "no user 'no-such-user-lethe'");
+	expect_config_error("principal = a@R\ncertificate = c\nkey = k\nkdc_ca = ca\n"
+	    "kdc = 127.0.0.1:1\nkdc_cert = k\nkeytab = kt\n"
+	    "keytab_owner = root:no-such-group-lethe\n", "no group 'no-such-group-lethe'");
+	expect_config_error("principal = a@R\ncertificate = c\nkey = k\nkdc_ca = ca\n"
+	    "kdc = 127.0.0.1:1\nkdc_cert = k\nkeytab = kt\nkeytab_owner = root:\n",
+	    "is not USER, USER:GROUP or :GROUP");
+	expect_config_error("principal = a@R\ncertificate = c\nkey = k\nkdc_ca = ca\n"
+	    "kdc = 127.0.0.1:1\nkdc_cert = k\nkeytab = kt\nkeytab_owner = :\n",
+	    "is not USER, USER:GROUP or :GROUP");
+	expect_config_error("principal = a@R\ncertificate = c\nkey = k\nkdc_ca = ca\n"
+	    "kdc = 127.0.0.1:1\nkdc_cert = k\nkeytab = kt\nkeytab_owner = 12x\n",
+	    "no user '12x'");
 }
 
 static void
@@ -455,6 +501,75 @@ test_backoff_schedule(void **state)
 	agent_close(&a);
 }
 
+/* ---- the keytab's owner ---- */
+
+/* The keytab is a 0600 file of uid and gid. */
+static void
+assert_keytab_owned(const fixture *f, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(f->cfg.keytab, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+}
+
+static void
+test_keytab_owner(void **state)
+{
+	fixture *f = *state;
+	bool root = geteuid() == 0;
+	uid_t uid = root ? 4242 : geteuid();
+	gid_t gid = root ? 4343 : getegid();
+	uint32_t kvnos[16];
+	agent a;
+
+	f->cfg.keytab_uid = uid;
+	f->cfg.keytab_gid = gid;
+	open_agent(f, &a);
+	assert_int_equal(agent_step(&a), LETHE_OK);             /* kvno 1 */
+	assert_keytab_owned(f, uid, gid);
+	assert_true(f->keys_matched_keytab);
+	f->t = T0 + 100;
+	assert_int_equal(agent_step(&a), LETHE_OK);             /* kvno 2 */
+	assert_keytab_owned(f, uid, gid);
+	f->t = T0 + 160;                                        /* prune kvno 1 */
+	assert_int_equal(agent_step(&a), LETHE_OK);
+	assert_int_equal(keytab_kvnos(f, kvnos, 16), 2);
+	assert_int_equal(kvnos[0], 2);
+	assert_keytab_owned(f, uid, gid);
+	agent_close(&a);
+}
+
+/* An owner the process may not give the keytab: the rotation fails before
+ * any KDC hears of the key. As root every chown succeeds, so root checks
+ * the refusal of an unwritable keytab folder instead. */
+static void
+test_keytab_owner_refused(void **state)
+{
+	fixture *f = *state;
+	uint32_t kvnos[16];
+	char dir[600];
+	agent a;
+
+	if (geteuid() == 0) {
+		snprintf(dir, sizeof(dir), "%s/nodir", f->dir);
+		snprintf(f->cfg.keytab, sizeof(f->cfg.keytab), "%s/server.keytab", dir);
+		f->cfg.keytab_uid = 4242;
+	} else {
+		f->cfg.keytab_uid = 0;
+	}
+	open_agent(f, &a);
+	assert_int_not_equal(agent_rotate(&a, 0, NULL, SIZE_MAX, NULL), LETHE_OK);
+	assert_int_equal(keytab_kvnos(f, kvnos, 16), 0);
+	assert_null(agent_state_find_key(&a.st, PRINC, 1));
+	assert_int_equal(f->calls, 0);
+	assert_int_equal(a.st.reg[0][0].kvno, 0);
+	agent_close(&a);
+}
+
 /* ---- pruning ---- */
 
 static void
@@ -614,11 +729,15 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_keytab_owner),
 		cmocka_unit_test(test_backoff_values),
 		cmocka_unit_test_setup_teardown(test_secret_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kvno_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kvno_above_keytab, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keytab_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keytab_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keytab_owner_refused, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_register_refused_then_exists, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_schedule, setup, teardown),

@@ -1034,6 +1034,111 @@ test_save_failures(void **state)
 	kt_free(kt);
 }
 
+/* st of path: a regular 0600 file of uid and gid holding image. */
+static void
+assert_saved_as(const scratch *s, uid_t uid, gid_t gid, const uint8_t *image,
+    size_t image_len)
+{
+	uint8_t disk[4096];
+	char names[1024];
+	struct stat st;
+
+	assert_int_equal(lstat(s->path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	assert_int_equal(read_file(s->path, disk, sizeof(disk)), image_len);
+	assert_memory_equal(disk, image, image_len);
+	list_dir(s->dir, names, sizeof(names));
+	assert_string_equal(names, "krb5.keytab");
+}
+
+static void
+test_save_owned(void **state)
+{
+	kt_keytab *kt = build_varied();
+	uint8_t *image = NULL;
+	size_t image_len = 0;
+	mode_t old_umask = umask(0);
+	scratch s;
+	(void)state;
+
+	scratch_make(&s);
+	assert_int_equal(kt_serialize(kt, &image, &image_len), LETHE_OK);
+	write_file(s.path, "old contents", 0644);
+
+	/* Our own uid and gid: always allowed; replaces a 0644 file. */
+	assert_int_equal(kt_save_owned(kt, s.path, geteuid(), getegid()), LETHE_OK);
+	assert_saved_as(&s, geteuid(), getegid(), image, image_len);
+	assert_int_equal(kt_save_owned(kt, s.path, KT_OWNER_KEEP, getegid()),
+	    LETHE_OK);
+	assert_saved_as(&s, geteuid(), getegid(), image, image_len);
+
+	if (geteuid() == 0) {
+		/* Root hands the file to others, the owner before the rename. */
+		assert_int_equal(kt_save_owned(kt, s.path, 4242, 4343), LETHE_OK);
+		assert_saved_as(&s, 4242, 4343, image, image_len);
+		/* KEEP: a new file, so root's uid; only the group given. */
+		assert_int_equal(kt_save_owned(kt, s.path, KT_OWNER_KEEP, 4444),
+		    LETHE_OK);
+		assert_saved_as(&s, 0, 4444, image, image_len);
+		assert_int_equal(kt_save_owned(kt, s.path, 4545, KT_GROUP_KEEP),
+		    LETHE_OK);
+		assert_saved_as(&s, 4545, getegid(), image, image_len);
+	} else {
+		/* A user may not give a file away: refused, nothing changed. */
+		write_file(s.path, "old contents", 0644);
+		assert_int_equal(kt_save_owned(kt, s.path, 0, KT_GROUP_KEEP),
+		    LETHE_ERR_IO);
+		assert_untouched(&s, "krb5.keytab");
+	}
+	/* Both KEEP: kt_save(), the process's own ids. */
+	assert_int_equal(kt_save_owned(kt, s.path, KT_OWNER_KEEP, KT_GROUP_KEEP),
+	    LETHE_OK);
+	assert_saved_as(&s, geteuid(), getegid(), image, image_len);
+
+	umask(old_umask);
+	kt_image_free(image, image_len);
+	scratch_remove(&s);
+	kt_free(kt);
+}
+
+static void
+test_save_owned_failures(void **state)
+{
+	kt_keytab *kt = build_varied();
+	char path[1024];
+	scratch s;
+	(void)state;
+
+	scratch_make(&s);
+	write_file(s.path, "old contents", 0644);
+	snprintf(path, sizeof(path), "%s/missing/krb5.keytab", s.dir);
+	assert_int_equal(kt_save_owned(kt, path, geteuid(), getegid()),
+	    LETHE_ERR_IO);
+	snprintf(path, sizeof(path), "%s/", s.dir);
+	assert_int_equal(kt_save_owned(kt, path, geteuid(), getegid()),
+	    LETHE_ERR_INVALID_ARG);
+	snprintf(path, sizeof(path), "%s/..", s.dir);
+	assert_int_equal(kt_save_owned(kt, path, geteuid(), getegid()),
+	    LETHE_ERR_INVALID_ARG);
+	assert_untouched(&s, "krb5.keytab");
+	/* Rename onto a non-empty directory fails: the temp file goes. */
+	snprintf(path, sizeof(path), "%s/adir", s.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/adir/sub", s.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/adir", s.dir);
+	assert_int_equal(kt_save_owned(kt, path, geteuid(), getegid()),
+	    LETHE_ERR_IO);
+	assert_untouched(&s, "adir,krb5.keytab");
+	snprintf(path, sizeof(path), "%s/adir/sub", s.dir);
+	assert_int_equal(rmdir(path), 0);
+	scratch_remove(&s);
+	kt_free(kt);
+}
+
 static void
 test_load_failures(void **state)
 {
@@ -1086,6 +1191,8 @@ main(void)
 		cmocka_unit_test(test_save_replaces_symlink),
 		cmocka_unit_test(test_save_failures),
 		cmocka_unit_test(test_load_failures),
+		cmocka_unit_test(test_save_owned),
+		cmocka_unit_test(test_save_owned_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
