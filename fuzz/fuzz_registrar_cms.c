@@ -60,6 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reg_verified v;
 	reg_sealed_keys sk;
 	enum reg_result result;
+	uint8_t *peeked = NULL;
+	size_t peeked_len = 0;
 
 	if (size < 1)
 		return 0;
@@ -79,5 +81,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		reg_verified_clear(&v);
 	}
+	/* The unverified peek the registrar uses to echo a refused nonce. */
+	if (reg_peek_content(data + 1, size - 1, types[data[0] % 4], &peeked,
+	    &peeked_len) == LETHE_OK && (peeked == NULL || peeked_len == 0))
+		abort();
+	free(peeked);
 	return 0;
 }

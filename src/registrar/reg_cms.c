@@ -365,6 +365,35 @@ cleanup:
 	return rc;
 }
 
+lethe_status
+reg_peek_content(const uint8_t *der, size_t len, enum reg_content_type ct, uint8_t **out,
+    size_t *out_len)
+{
+	CMS_ContentInfo *cms = NULL;
+	ASN1_OCTET_STRING **content;
+	uint8_t *copy;
+	int n;
+	lethe_status rc;
+
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(der != NULL, LETHE_ERR_INVALID_ARG);
+	GUARD_GOTO(rc, parse_cms(der, len, NID_pkcs7_signed, ct, &cms));
+	content = CMS_get0_content(cms);
+	ENSURE_GOTO(rc, content != NULL && *content != NULL, LETHE_ERR_FORMAT);
+	n = ASN1_STRING_length(*content);
+	ENSURE_GOTO(rc, n > 0, LETHE_ERR_FORMAT);
+	copy = malloc((size_t)n);
+	ENSURE_GOTO(rc, copy != NULL, LETHE_ERR_NOMEM);
+	memcpy(copy, ASN1_STRING_get0_data(*content), (size_t)n);
+	*out = copy;
+	*out_len = (size_t)n;
+cleanup:
+	ERR_clear_error();
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
 /* The single signer's certificate (a new reference), found among the CMS certs. */
 static lethe_status
 signed_data_signer(CMS_ContentInfo *cms, X509 **signer)

@@ -50,6 +50,8 @@ typedef struct reg_check {
 	size_t der_len;
 	bool decoded;                   /* req holds the request */
 	reg_request req;
+	bool has_echo_nonce;            /* an unverified request's nonce, to echo */
+	uint8_t echo_nonce[REG_NONCE_LEN];
 	reg_verified v;
 	reg_sealed_keys sealed;
 	int result;
@@ -253,6 +255,28 @@ enctype_list_text(const store_reg_policy *p, char *out, size_t cap)
 
 /* ------------------------------------------------------------ the checks */
 
+/*
+ * Keep the nonce of a request whose signature or signer was refused, read
+ * without trusting it, so the signed refusal echoes it and the agent can
+ * match it to its request and report the KDC's reason. Nothing else of the
+ * unverified content is used.
+ */
+static void
+keep_unverified_nonce(reg_check *chk)
+{
+	uint8_t *content = NULL;
+	size_t len = 0;
+	reg_request req;
+
+	if (reg_peek_content(chk->der, chk->der_len, REG_CT_REQUEST, &content, &len) != LETHE_OK)
+		return;
+	if (reg_request_decode(content, len, &req) == LETHE_OK) {
+		memcpy(chk->echo_nonce, req.nonce, REG_NONCE_LEN);
+		chk->has_echo_nonce = true;
+	}
+	free(content);
+}
+
 /* size, CMS structure, signature, chain or pin; then the content's DER. */
 static int
 check_signed(reg_check *chk)
@@ -269,6 +293,8 @@ check_signed(reg_check *chk)
 	    &verdict);
 	if (rc != LETHE_OK)
 		return fail(chk, REG_INTERNAL, "the KDC could not check the signature; try again");
+	if (verdict == REG_BAD_SIGNATURE || verdict == REG_CERT_EXPIRED || verdict == REG_UNTRUSTED)
+		keep_unverified_nonce(chk);
 	switch (verdict) {
 	case REG_OK:
 		break;
@@ -651,6 +677,8 @@ make_reply(reg_service *svc, const reg_check *chk, uint8_t **out, size_t *out_le
 	memset(&rep, 0, sizeof(rep));
 	if (chk->decoded)
 		memcpy(rep.nonce, chk->req.nonce, REG_NONCE_LEN);
+	else if (chk->has_echo_nonce)
+		memcpy(rep.nonce, chk->echo_nonce, REG_NONCE_LEN);
 	rep.result = chk->result;
 	snprintf(rep.text, sizeof(rep.text), "%s", chk->text);
 	rep.server_time = chk->now;

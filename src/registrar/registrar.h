@@ -258,6 +258,15 @@ lethe_status reg_verify(const uint8_t *der, size_t len, enum reg_content_type ex
     const reg_trust *trust, int64_t now, reg_verified *v, enum reg_result *result);
 
 /*
+ * The content of a SignedData of type ct WITHOUT checking its signature
+ * or signer: only for echoing a refused request's nonce, never for a
+ * decision. *out (freed by the caller) receives a copy. LETHE_ERR_FORMAT
+ * when der is not such a SignedData with its content inside.
+ */
+lethe_status reg_peek_content(const uint8_t *der, size_t len, enum reg_content_type ct,
+    uint8_t **out, size_t *out_len);
+
+/*
  * Encrypt keys to recipient as a DER ContentInfo(AuthEnvelopedData,
  * AES-256-GCM), content type REG_CT_SEALED_KEYS: ECDH (kari) for an EC
  * certificate, RSA-OAEP (ktri) for RSA. *out is freed by the caller.

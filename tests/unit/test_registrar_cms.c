@@ -291,6 +291,35 @@ test_seal_open_bytes(void **state)
 	reg_identity_free(id);
 }
 
+/* The content of an untrusted signer's message can be read, only by peeking. */
+static void
+test_peek_content(void **state)
+{
+	X509_STORE *anchors = rtp_store(&pki->ca);
+	reg_verified v;
+	uint8_t *der, *seen = NULL;
+	size_t len, seen_len = 0;
+
+	(void)state;
+	der = sign_as(&pki->untrusted, REG_CT_REQUEST, &len);
+	assert_int_equal(verify_with(der, len, REG_CT_REQUEST, anchors, NULL, pki->now, &v),
+	    REG_UNTRUSTED);
+	reg_verified_clear(&v);
+	assert_int_equal(reg_peek_content(der, len, REG_CT_REQUEST, &seen, &seen_len),
+	    LETHE_OK);
+	assert_int_equal(seen_len, sizeof(content));
+	assert_memory_equal(seen, content, sizeof(content));
+	free(seen);
+	/* Another content type, a truncated message, sealed keys: no content. */
+	assert_int_equal(reg_peek_content(der, len, REG_CT_REPLY, &seen, &seen_len),
+	    LETHE_ERR_FORMAT);
+	assert_null(seen);
+	assert_int_equal(reg_peek_content(der, len - 1, REG_CT_REQUEST, &seen, &seen_len),
+	    LETHE_ERR_FORMAT);
+	free(der);
+	X509_STORE_free(anchors);
+}
+
 static void
 test_open_wrong_key(void **state)
 {
@@ -510,6 +539,7 @@ main(void)
 		cmocka_unit_test(test_verify_untrusted_expired_pinned),
 		cmocka_unit_test(test_seal_open),
 		cmocka_unit_test(test_seal_open_bytes),
+		cmocka_unit_test(test_peek_content),
 		cmocka_unit_test(test_open_wrong_key),
 		cmocka_unit_test(test_identity_loading),
 		cmocka_unit_test(test_names_principal),
