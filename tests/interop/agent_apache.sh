@@ -13,6 +13,8 @@ set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
 . "$HERE/kdc_lib.sh"
+# shellcheck source=lib/agent.sh
+. "$HERE/lib/agent.sh"
 # shellcheck source=lib/mit_client.sh
 . "$HERE/lib/mit_client.sh"
 # shellcheck source=lib/apache.sh
@@ -44,29 +46,14 @@ AGENT_PID=
 lethe_realm_create "$S/realm" "$REALM" "$ADMIN"
 lethe_realm_add_user alice "$ALICE_PW"
 mkdir -p "$S/srv/kt"
-lethe_realm_admin issue-cert --principal "$SVC" --dns localhost \
-	--key-out "$S/srv/server.key" --cert-out "$S/srv/server.pem"
-lethe_realm_admin export-ca -o "$S/srv/ca.pem"
-lethe_realm_admin export-kdc-cert -o "$S/srv/kdc.pem"
+lethe_agent_identity "$S/srv" "$SVC" localhost
 REG_PORT=$(lethe_free_port)
 lethe_kdc_start "$KDC" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
 mit_client_setup "$S/client" "$REALM" 127.0.0.1 "$LETHE_KDC_PORT" udp
 CCACHE=$MIT_CLIENT_CCACHE
 KEYTAB=$S/srv/kt/http.keytab
-cat >"$S/srv/agent.conf" <<CONF
-principal = $SVC
-certificate = server.pem
-key = server.key
-kdc_ca = ca.pem
-kdc = 127.0.0.1:$REG_PORT
-kdc_cert = kdc.pem
-keytab = kt/http.keytab
-keytab_owner = $OWNER
-state_dir = state
-rotation = ${ROTATION}s
-overlap = 1s
-max_ticket_life = 30s
-CONF
+lethe_agent_conf "$S/srv/agent.conf" "$SVC" "$REG_PORT" "keytab = kt/http.keytab" \
+	"keytab_owner = $OWNER" "rotation = ${ROTATION}s" "overlap = 1s" "max_ticket_life = 30s"
 
 # ---- helpers -------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
 . "$HERE/kdc_lib.sh"
+# shellcheck source=lib/agent.sh
+. "$HERE/lib/agent.sh"
 
 KDC=${1:?usage: agent_pubkey.sh LETHE_KDC LETHE_ADMIN LETHE_AGENT LETHE_CLIENT}
 ADMIN=${2:?usage: agent_pubkey.sh LETHE_KDC LETHE_ADMIN LETHE_AGENT LETHE_CLIENT}
@@ -35,28 +37,13 @@ S=$LETHE_SCRATCH
 lethe_realm_create "$S/realm" "$REALM" "$ADMIN"
 lethe_realm_add_user alice "$ALICE_PW"
 printf '%s\n' "$ALICE_PW" >"$S/alice.pw"
-mkdir -p "$S/srv"
-lethe_realm_admin issue-cert --principal "$SVC@$REALM" --dns pk.lethe.test \
-	--key-out "$S/srv/server.key" --cert-out "$S/srv/server.pem"
-lethe_realm_admin export-ca -o "$S/srv/ca.pem"
-lethe_realm_admin export-kdc-cert -o "$S/srv/kdc.pem"
+lethe_agent_identity "$S/srv" "$SVC@$REALM" pk.lethe.test
 lethe_realm_admin service-policy "$SVC" --pubkey-tickets on --classic-key off
 REG_PORT=$(lethe_free_port)
 lethe_kdc_start "$KDC" "refresh_interval = 1s" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
 
-cat >"$S/srv/agent.conf" <<CONF
-principal = $SVC@$REALM
-certificate = server.pem
-key = server.key
-kdc_ca = ca.pem
-kdc = 127.0.0.1:$REG_PORT
-kdc_cert = kdc.pem
-keytab = service.keytab
-state_dir = state
-rotation = ${ROTATION}s
-overlap = 0s
-max_ticket_life = 1h
-CONF
+lethe_agent_conf "$S/srv/agent.conf" "$SVC@$REALM" "$REG_PORT" "keytab = service.keytab" \
+	"rotation = ${ROTATION}s" "overlap = 0s" "max_ticket_life = 1h"
 
 agent_once() {
 	timeout "$TOOL_TIMEOUT" "$AGENT" -c "$S/srv/agent.conf" once >"$S/agent.out" 2>&1 ||

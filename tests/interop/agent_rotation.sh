@@ -14,6 +14,8 @@ set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
 . "$HERE/kdc_lib.sh"
+# shellcheck source=lib/agent.sh
+. "$HERE/lib/agent.sh"
 # shellcheck source=lib/mit_client.sh
 . "$HERE/lib/mit_client.sh"
 
@@ -40,28 +42,13 @@ GSS_PID=
 # ---- the realm, the server's identity, the KDC -------------------------------
 lethe_realm_create "$S/realm" "$REALM" "$ADMIN"
 lethe_realm_add_user alice "$ALICE_PW"
-mkdir -p "$S/srv"
-lethe_realm_admin issue-cert --principal "$SVC" --dns server.lethe.test \
-	--key-out "$S/srv/server.key" --cert-out "$S/srv/server.pem"
-lethe_realm_admin export-ca -o "$S/srv/ca.pem"
-lethe_realm_admin export-kdc-cert -o "$S/srv/kdc.pem"
+lethe_agent_identity "$S/srv" "$SVC" server.lethe.test
 REG_PORT=$(lethe_free_port)
 lethe_kdc_start "$KDC" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
 mit_client_setup "$S/client" "$REALM" 127.0.0.1 "$LETHE_KDC_PORT" udp
 KEYTAB=$S/srv/server.keytab
-cat >"$S/srv/agent.conf" <<CONF
-principal = $SVC
-certificate = server.pem
-key = server.key
-kdc_ca = ca.pem
-kdc = 127.0.0.1:$REG_PORT
-kdc_cert = kdc.pem
-keytab = server.keytab
-state_dir = state
-rotation = ${ROTATION}s
-overlap = 1s
-max_ticket_life = ${MAX_LIFE}s
-CONF
+lethe_agent_conf "$S/srv/agent.conf" "$SVC" "$REG_PORT" "keytab = server.keytab" \
+	"rotation = ${ROTATION}s" "overlap = 1s" "max_ticket_life = ${MAX_LIFE}s"
 
 # ---- helpers -------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
 . "$HERE/kdc_lib.sh"
+# shellcheck source=lib/agent.sh
+. "$HERE/lib/agent.sh"
 
 USAGE="usage: kmp_rotation.sh LETHE_KDC LETHE_ADMIN LETHE_AGENT LETHE_KMP"
 KDC=${1:?$USAGE}
@@ -41,26 +43,13 @@ lethe_realm_add_user mta1 "$MTA_PW"
 printf '%s\n' "$MTA_PW" >"$S/mta1.pw"
 lethe_realm_add_user mta2 'mta2: only in a keytab'
 lethe_realm_admin export-keytab mta2 -k "$S/mta2.keytab"
-mkdir -p "$S/srv"
-lethe_realm_admin issue-cert --principal "$SERVICE" --dns cms.lethe.test \
-	--key-out "$S/srv/server.key" --cert-out "$S/srv/server.pem"
-lethe_realm_admin export-ca -o "$S/srv/ca.pem"
-lethe_realm_admin export-kdc-cert -o "$S/srv/kdc.pem"
+lethe_agent_identity "$S/srv" "$SERVICE" cms.lethe.test
 chmod 600 "$S/srv/server.key"
 REG_PORT=$(lethe_free_port)
 lethe_kdc_start "$KDC" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
 KEYTAB=$S/srv/state.keytab
-{
-	echo "principal = $SERVICE"
-	echo "certificate = server.pem"
-	echo "key = server.key"
-	echo "kdc_ca = ca.pem"
-	echo "kdc = 127.0.0.1:$REG_PORT"
-	echo "kdc_cert = kdc.pem"
-	echo "keytab = state.keytab"
-	echo "state_dir = state"
-	echo "max_ticket_life = 10h"
-} >"$S/srv/agent.conf"
+lethe_agent_conf "$S/srv/agent.conf" "$SERVICE" "$REG_PORT" "keytab = state.keytab" \
+	"max_ticket_life = 10h"
 
 # ---- processes started here, stopped by PID -----------------------------------
 PIDS=()
