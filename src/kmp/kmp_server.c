@@ -22,6 +22,8 @@ enum peer_state {
 typedef struct srv_peer {
 	bool in_use;
 	bool woken;                     /* operator asked: keep it keyed */
+	bool state_unknown;             /* woken with a Wake Up: the client may have
+	                                   lost its SA, so retries are Wake Ups too */
 	kmp_peer peer;
 	enum peer_state state;
 	uint32_t nonce;                 /* outstanding trigger nonce */
@@ -422,6 +424,7 @@ kmp_server_wake(kmp_server *srv, const kmp_peer *peer, int64_t now_ms)
 
 	GUARD(peer_get(srv, peer, &p));
 	p->woken = true;
+	p->state_unknown = false;
 	return start_trigger(srv, p, true, now_ms);
 }
 
@@ -432,6 +435,7 @@ kmp_server_wake_up(kmp_server *srv, const kmp_peer *peer, int64_t now_ms)
 
 	GUARD(peer_get(srv, peer, &p));
 	p->woken = true;
+	p->state_unknown = true;
 	return start_trigger(srv, p, false, now_ms);
 }
 
@@ -464,6 +468,7 @@ promote_pending(kmp_server *srv, srv_peer *p)
 	kmp_sa_clear(&p->pending);
 	srv->st.sas_live++;
 	p->state = PS_IDLE;
+	p->state_unknown = false;       /* an exchange completed: the client holds this SA */
 	p->next_rekey_ms = p->woken ? rekey_time(srv, p) : INT64_MAX;
 }
 
@@ -511,7 +516,7 @@ tick_peer(kmp_server *srv, srv_peer *p, int64_t now_ms)
 	if (p->woken && p->state == PS_IDLE && p->next_rekey_ms <= now_ms) {
 		p->next_rekey_ms = INT64_MAX;
 		srv->st.rekeys++;
-		if (start_trigger(srv, p, true, now_ms) != LETHE_OK)
+		if (start_trigger(srv, p, !p->state_unknown, now_ms) != LETHE_OK)
 			p->next_rekey_ms = now_ms + wake_window_ms(srv);
 	}
 }
