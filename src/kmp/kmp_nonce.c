@@ -1,10 +1,14 @@
-/* The server's table of outstanding Wake Up / Rekey nonces (kmp_role.h). */
+/*
+ * The server's table of outstanding Wake Up / Rekey nonces, and the keyed
+ * hash index of peer addresses it finds them with (kmp_role.h).
+ */
 #include "kmp/kmp_role.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 bool
 kmp_peer_eq(const kmp_peer *a, const kmp_peer *b)
@@ -41,22 +45,159 @@ kmp_peer_name(const kmp_io *io, const kmp_peer *peer, char *buf, size_t cap)
 	buf[o] = '\0';
 }
 
+/* ------------------------------------------------------------ peer index */
+
+/*
+ * NH (the universal hash of UMAC) over the zero-padded address with the
+ * index's random key, plus the length; then a bijective mix so that the
+ * low bits pick the bucket.
+ */
+static size_t
+bucket_of(const kmp_peer_index *ix, const kmp_peer *peer)
+{
+	uint8_t buf[KMP_PEER_HASH_WORDS * 4] = { 0 };
+	uint32_t w[KMP_PEER_HASH_WORDS];
+	uint64_t h = 0;
+	size_t i, len = peer->len <= KMP_PEER_MAX ? peer->len : KMP_PEER_MAX;
+
+	memcpy(buf, peer->addr, len);
+	for (i = 0; i < KMP_PEER_HASH_WORDS; i++)
+		w[i] = ((uint32_t)buf[4 * i] | (uint32_t)buf[4 * i + 1] << 8 |
+		    (uint32_t)buf[4 * i + 2] << 16 | (uint32_t)buf[4 * i + 3] << 24) +
+		    ix->hash_key[i];
+	for (i = 0; i < KMP_PEER_HASH_WORDS; i += 2)
+		h += (uint64_t)w[i] * w[i + 1];
+	h += (uint64_t)len * ix->hash_len_key;
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	return (size_t)h & (ix->nbuckets - 1);
+}
+
+lethe_status
+kmp_peer_index_init(kmp_peer_index *ix, size_t cap)
+{
+	size_t i, n = 1;
+	lethe_status rc;
+
+	memset(ix, 0, sizeof(*ix));
+	ENSURE(cap > 0 && cap <= KMP_NONCE_TABLE_MAX, LETHE_ERR_INVALID_ARG);
+	while (n < cap)
+		n *= 2;
+	ix->peers = calloc(cap, sizeof(*ix->peers));
+	ix->next = calloc(cap, sizeof(*ix->next));
+	ix->buckets = calloc(n, sizeof(*ix->buckets));
+	ENSURE_GOTO(rc, ix->peers != NULL && ix->next != NULL && ix->buckets != NULL,
+	    LETHE_ERR_NOMEM);
+	ENSURE_GOTO(rc, RAND_bytes((unsigned char *)ix->hash_key,
+	    sizeof(ix->hash_key)) == 1, LETHE_ERR_CRYPTO);
+	ENSURE_GOTO(rc, RAND_bytes((unsigned char *)&ix->hash_len_key,
+	    sizeof(ix->hash_len_key)) == 1, LETHE_ERR_CRYPTO);
+	for (i = 0; i < n; i++)
+		ix->buckets[i] = KMP_PEER_NONE;
+	ix->nbuckets = n;
+	ix->cap = cap;
+	return LETHE_OK;
+cleanup:
+	kmp_peer_index_free(ix);
+	return rc;
+}
+
+void
+kmp_peer_index_free(kmp_peer_index *ix)
+{
+	free(ix->peers);
+	free(ix->next);
+	free(ix->buckets);
+	OPENSSL_cleanse(ix, sizeof(*ix));
+}
+
+uint32_t
+kmp_peer_index_find(const kmp_peer_index *ix, const kmp_peer *peer)
+{
+	uint32_t i;
+
+	if (ix->cap == 0 || peer->len == 0)
+		return KMP_PEER_NONE;
+	for (i = ix->buckets[bucket_of(ix, peer)]; i != KMP_PEER_NONE; i = ix->next[i])
+		if (kmp_peer_eq(&ix->peers[i], peer))
+			return i;
+	return KMP_PEER_NONE;
+}
+
+lethe_status
+kmp_peer_index_add(kmp_peer_index *ix, const kmp_peer *peer, uint32_t slot)
+{
+	size_t b;
+
+	ENSURE(slot < ix->cap && ix->peers[slot].len == 0, LETHE_ERR_INVALID_ARG);
+	ENSURE(peer->len > 0 && peer->len <= KMP_PEER_MAX, LETHE_ERR_INVALID_ARG);
+	ENSURE(kmp_peer_index_find(ix, peer) == KMP_PEER_NONE, LETHE_ERR_INVALID_ARG);
+	ix->peers[slot] = *peer;
+	b = bucket_of(ix, peer);
+	ix->next[slot] = ix->buckets[b];
+	ix->buckets[b] = slot;
+	return LETHE_OK;
+}
+
+void
+kmp_peer_index_remove(kmp_peer_index *ix, uint32_t slot)
+{
+	uint32_t *link;
+
+	if (slot >= ix->cap || ix->peers[slot].len == 0)
+		return;
+	link = &ix->buckets[bucket_of(ix, &ix->peers[slot])];
+	while (*link != slot)
+		link = &ix->next[*link];
+	*link = ix->next[slot];
+	ix->next[slot] = KMP_PEER_NONE;
+	memset(&ix->peers[slot], 0, sizeof(ix->peers[slot]));
+}
+
+/* ------------------------------------------------------------ nonce table */
+
 lethe_status
 kmp_nonce_table_init(kmp_nonce_table *t, size_t cap)
 {
+	size_t i;
+	lethe_status rc;
+
 	memset(t, 0, sizeof(*t));
-	ENSURE(cap > 0 && cap <= KMP_NONCE_TABLE_MAX, LETHE_ERR_INVALID_ARG);
+	t->free_head = KMP_PEER_NONE;
+	GUARD(kmp_peer_index_init(&t->index, cap));
 	t->slots = calloc(cap, sizeof(*t->slots));
-	ENSURE(t->slots != NULL, LETHE_ERR_NOMEM);
+	t->free_next = calloc(cap, sizeof(*t->free_next));
+	ENSURE_GOTO(rc, t->slots != NULL && t->free_next != NULL, LETHE_ERR_NOMEM);
+	for (i = 0; i < cap; i++)
+		t->free_next[i] = i + 1 < cap ? (uint32_t)(i + 1) : KMP_PEER_NONE;
+	t->free_head = 0;
 	t->cap = cap;
 	return LETHE_OK;
+cleanup:
+	kmp_nonce_table_free(t);
+	return rc;
 }
 
 void
 kmp_nonce_table_free(kmp_nonce_table *t)
 {
+	kmp_peer_index_free(&t->index);
 	free(t->slots);
-	memset(t, 0, sizeof(*t));
+	free(t->free_next);
+	OPENSSL_cleanse(t, sizeof(*t));
+	t->free_head = KMP_PEER_NONE;
+}
+
+/* Forget slot idx (in use) and put it on the free list. */
+static void
+remove_slot(kmp_nonce_table *t, uint32_t idx)
+{
+	kmp_peer_index_remove(&t->index, idx);
+	memset(&t->slots[idx], 0, sizeof(t->slots[idx]));
+	t->free_next[idx] = t->free_head;
+	t->free_head = idx;
+	t->count--;
 }
 
 /* Free every slot whose expiry has passed. */
@@ -65,23 +206,28 @@ kmp_nonce_expire(kmp_nonce_table *t, int64_t now_ms)
 {
 	size_t i;
 
-	for (i = 0; i < t->cap; i++) {
-		if (t->slots[i].in_use && t->slots[i].expires_ms <= now_ms) {
-			memset(&t->slots[i], 0, sizeof(t->slots[i]));
-			t->count--;
-		}
-	}
+	for (i = 0; i < t->cap; i++)
+		if (t->slots[i].in_use && t->slots[i].expires_ms <= now_ms)
+			remove_slot(t, (uint32_t)i);
 }
 
-static kmp_nonce_entry *
-find_peer(kmp_nonce_table *t, const kmp_peer *peer)
+/* Take a free slot for peer and index it. */
+static lethe_status
+insert_slot(kmp_nonce_table *t, const kmp_peer *peer, int64_t now_ms, uint32_t *out)
 {
-	size_t i;
+	uint32_t idx;
 
-	for (i = 0; i < t->cap; i++)
-		if (t->slots[i].in_use && kmp_peer_eq(&t->slots[i].peer, peer))
-			return &t->slots[i];
-	return NULL;
+	if (t->free_head == KMP_PEER_NONE)
+		kmp_nonce_expire(t, now_ms);
+	ENSURE(t->free_head != KMP_PEER_NONE, LETHE_ERR_TOO_BIG);
+	idx = t->free_head;
+	GUARD(kmp_peer_index_add(&t->index, peer, idx));
+	t->free_head = t->free_next[idx];
+	t->slots[idx].peer = *peer;
+	t->slots[idx].in_use = true;
+	t->count++;
+	*out = idx;
+	return LETHE_OK;
 }
 
 lethe_status
@@ -89,24 +235,17 @@ kmp_nonce_put(kmp_nonce_table *t, const kmp_peer *peer, uint32_t nonce,
     int64_t expires_ms, int64_t now_ms)
 {
 	kmp_nonce_entry *e;
-	size_t i;
+	uint32_t idx;
 
 	ENSURE(nonce != KMP_NONCE_CLIENT_INITIATED, LETHE_ERR_INVALID_ARG);
 	ENSURE(expires_ms > now_ms, LETHE_ERR_INVALID_ARG);
-	e = find_peer(t, peer);
-	if (e == NULL) {
-		kmp_nonce_expire(t, now_ms);
-		for (i = 0; i < t->cap && e == NULL; i++)
-			if (!t->slots[i].in_use)
-				e = &t->slots[i];
-		ENSURE(e != NULL, LETHE_ERR_TOO_BIG);
-		t->count++;
-	}
-	memset(e, 0, sizeof(*e));
-	e->peer = *peer;
+	ENSURE(peer->len > 0 && peer->len <= KMP_PEER_MAX, LETHE_ERR_INVALID_ARG);
+	idx = kmp_peer_index_find(&t->index, peer);
+	if (idx == KMP_PEER_NONE)
+		GUARD(insert_slot(t, peer, now_ms, &idx));
+	e = &t->slots[idx];
 	e->nonce = nonce;
 	e->expires_ms = expires_ms;
-	e->in_use = true;
 	return LETHE_OK;
 }
 
@@ -114,12 +253,15 @@ lethe_status
 kmp_nonce_match(kmp_nonce_table *t, const kmp_peer *peer, uint32_t nonce,
     int64_t now_ms)
 {
-	kmp_nonce_entry *e = find_peer(t, peer);
+	uint32_t idx = kmp_peer_index_find(&t->index, peer);
+	const kmp_nonce_entry *e;
 	uint8_t want[4], got[4];
 	size_t i;
 
 	ENSURE(nonce != KMP_NONCE_CLIENT_INITIATED, LETHE_ERR_NOT_FOUND);
-	ENSURE(e != NULL && e->expires_ms > now_ms, LETHE_ERR_NOT_FOUND);
+	ENSURE(idx != KMP_PEER_NONE, LETHE_ERR_NOT_FOUND);
+	e = &t->slots[idx];
+	ENSURE(e->expires_ms > now_ms, LETHE_ERR_NOT_FOUND);
 	for (i = 0; i < 4; i++) {
 		want[i] = (uint8_t)(e->nonce >> (24 - 8 * i));
 		got[i] = (uint8_t)(nonce >> (24 - 8 * i));
@@ -140,12 +282,10 @@ kmp_nonce_take(kmp_nonce_table *t, const kmp_peer *peer, uint32_t nonce,
 void
 kmp_nonce_drop(kmp_nonce_table *t, const kmp_peer *peer)
 {
-	kmp_nonce_entry *e = find_peer(t, peer);
+	uint32_t idx = kmp_peer_index_find(&t->index, peer);
 
-	if (e != NULL) {
-		memset(e, 0, sizeof(*e));
-		t->count--;
-	}
+	if (idx != KMP_PEER_NONE)
+		remove_slot(t, idx);
 }
 
 size_t

@@ -76,6 +76,44 @@ typedef struct kmp_io {
 void kmp_peer_name(const kmp_io *io, const kmp_peer *peer, char *buf,
     size_t cap);
 
+/* ----------------------------------------------------------- peer index */
+
+#define KMP_PEER_NONE UINT32_MAX  /* no slot */
+#define KMP_PEER_HASH_WORDS 8u    /* 32-bit hash key words: KMP_PEER_MAX padded */
+
+/*
+ * Finds the caller's slot number (0..cap-1) of a peer address: chained
+ * buckets over a hash of the address keyed with random words drawn at
+ * init, so that an attacker cannot choose addresses that share a bucket
+ * and a lookup costs the same however many peers are indexed.
+ */
+typedef struct kmp_peer_index {
+	kmp_peer *peers;          /* per slot: its address; len 0 when unused */
+	uint32_t *next;           /* per slot: the next slot in its bucket */
+	uint32_t *buckets;        /* nbuckets chain heads */
+	size_t nbuckets;          /* a power of two, >= cap */
+	size_t cap;
+	uint32_t hash_key[KMP_PEER_HASH_WORDS];
+	uint64_t hash_len_key;
+} kmp_peer_index;
+
+/* An empty index of cap (1..KMP_NONCE_TABLE_MAX) slots, a fresh random hash key. */
+lethe_status kmp_peer_index_init(kmp_peer_index *ix, size_t cap);
+void kmp_peer_index_free(kmp_peer_index *ix);
+
+/* The slot that holds peer, or KMP_PEER_NONE. */
+uint32_t kmp_peer_index_find(const kmp_peer_index *ix, const kmp_peer *peer);
+
+/*
+ * Record that slot holds peer. LETHE_ERR_INVALID_ARG when slot is out of
+ * range or taken, or peer is malformed or already indexed.
+ */
+lethe_status kmp_peer_index_add(kmp_peer_index *ix, const kmp_peer *peer,
+    uint32_t slot);
+
+/* Forget what slot holds; nothing when it holds nothing. */
+void kmp_peer_index_remove(kmp_peer_index *ix, uint32_t slot);
+
 /* ----------------------------------------------------------- nonce table */
 
 #define KMP_NONCE_TABLE_MAX 65536u
@@ -88,21 +126,28 @@ typedef struct kmp_nonce_entry {
 	bool in_use;
 } kmp_nonce_entry;
 
-/* At most cap outstanding nonces, one per client address. */
+/*
+ * At most cap outstanding nonces, one per client address, found through
+ * a kmp_peer_index: a lookup costs the same however many clients wait.
+ */
 typedef struct kmp_nonce_table {
-	kmp_nonce_entry *slots;
+	kmp_nonce_entry *slots;   /* cap entries */
+	kmp_peer_index index;     /* peer -> slot */
+	uint32_t *free_next;      /* per unused slot: the next unused one */
+	uint32_t free_head;       /* first unused slot, or KMP_PEER_NONE */
 	size_t cap;
 	size_t count;
 } kmp_nonce_table;
 
-/* An empty table for cap (1..KMP_NONCE_TABLE_MAX) clients. */
+/* An empty table for cap (1..KMP_NONCE_TABLE_MAX) clients, a fresh random hash key. */
 lethe_status kmp_nonce_table_init(kmp_nonce_table *t, size_t cap);
 void kmp_nonce_table_free(kmp_nonce_table *t);
 
 /*
  * Record nonce (never KMP_NONCE_CLIENT_INITIATED) for peer until
  * expires_ms, replacing peer's previous nonce. Expired entries are
- * reclaimed first; LETHE_ERR_TOO_BIG when every slot holds a live nonce.
+ * reclaimed when every slot is taken; LETHE_ERR_TOO_BIG when every slot
+ * then still holds a live nonce.
  */
 lethe_status kmp_nonce_put(kmp_nonce_table *t, const kmp_peer *peer,
     uint32_t nonce, int64_t expires_ms, int64_t now_ms);

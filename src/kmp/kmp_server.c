@@ -58,6 +58,7 @@ struct kmp_server {
 	kmp_nonce_table nonces;
 	srv_peer *peers;
 	size_t npeers;
+	kmp_peer_index index;           /* address -> peers[] slot */
 	uint64_t ci_tokens_ms;          /* token bucket, in token-milliseconds */
 	int64_t ci_last_ms;
 	bool ci_started;
@@ -102,12 +103,9 @@ srv_send(kmp_server *srv, const kmp_peer *to, const uint8_t *msg, size_t len)
 static srv_peer *
 peer_find(kmp_server *srv, const kmp_peer *peer)
 {
-	size_t i;
+	uint32_t i = kmp_peer_index_find(&srv->index, peer);
 
-	for (i = 0; i < srv->npeers; i++)
-		if (srv->peers[i].in_use && kmp_peer_eq(&srv->peers[i].peer, peer))
-			return &srv->peers[i];
-	return NULL;
+	return i != KMP_PEER_NONE ? &srv->peers[i] : NULL;
 }
 
 static void
@@ -149,6 +147,7 @@ static lethe_status
 peer_get(kmp_server *srv, const kmp_peer *peer, srv_peer **out)
 {
 	srv_peer *p = peer_find(srv, peer), *spare = NULL;
+	uint32_t slot;
 	size_t i;
 
 	if (p == NULL) {
@@ -159,9 +158,13 @@ peer_get(kmp_server *srv, const kmp_peer *peer, srv_peer **out)
 			if (peer_reclaimable(&srv->peers[i]))
 				spare = &srv->peers[i];
 		ENSURE(spare != NULL, LETHE_ERR_TOO_BIG);
-		if (spare->in_use)
+		slot = (uint32_t)(spare - srv->peers);
+		if (spare->in_use) {
+			kmp_peer_index_remove(&srv->index, slot);
 			peer_clear(srv, spare);
+		}
 		memset(spare, 0, sizeof(*spare));
+		GUARD(kmp_peer_index_add(&srv->index, peer, slot));
 		spare->in_use = true;
 		spare->peer = *peer;
 		spare->next_rekey_ms = INT64_MAX;
@@ -306,6 +309,7 @@ kmp_server_new(const kmp_server_config *cfg, const kmp_io *io, acc_ctx *acc,
 		srv->cfg.snmp.user_name = lbytes_make(srv->user_name, cfg->snmp.user_name.len);
 	}
 	GUARD_GOTO(rc, kmp_nonce_table_init(&srv->nonces, srv->cfg.max_clients));
+	GUARD_GOTO(rc, kmp_peer_index_init(&srv->index, srv->cfg.max_clients));
 	srv->io = *io;
 	srv->acc = acc;
 	srv->ci_tokens_ms = (uint64_t)srv->cfg.ci_burst * 1000;
@@ -328,6 +332,7 @@ kmp_server_free(kmp_server *srv)
 			peer_clear(srv, &srv->peers[i]);
 	free(srv->peers);
 	kmp_nonce_table_free(&srv->nonces);
+	kmp_peer_index_free(&srv->index);
 	if (srv->buf != NULL)
 		OPENSSL_cleanse(srv->buf, KMP_MAX_MSG_LEN);
 	free(srv->buf);

@@ -50,6 +50,234 @@ test_nonce_table(void **state)
 	assert_int_equal(kmp_nonce_table_init(&t, 0), LETHE_ERR_INVALID_ARG);
 }
 
+/* The peer index alone: slots given by the caller, refusals, reuse. */
+static void
+test_peer_index(void **state)
+{
+	kmp_peer_index ix;
+	kmp_peer a, b, a6, empty;
+
+	(void)state;
+	memset(&empty, 0, sizeof(empty));
+	assert_int_equal(kmp_peer_set(&a, "\x0a\x00\x00\x01\x00\x58", 6), LETHE_OK);
+	assert_int_equal(kmp_peer_set(&b, "\x0a\x00\x00\x02\x00\x58", 6), LETHE_OK);
+	/* Same bytes, one longer: another peer. */
+	assert_int_equal(kmp_peer_set(&a6, "\x0a\x00\x00\x01\x00\x58\x00", 7), LETHE_OK);
+	assert_int_equal(kmp_peer_index_init(&ix, 0), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(kmp_peer_index_init(&ix, KMP_NONCE_TABLE_MAX + 1), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(kmp_peer_index_init(&ix, 3), LETHE_OK);
+	assert_int_equal(ix.nbuckets, 4);
+	assert_int_equal(kmp_peer_index_find(&ix, &a), KMP_PEER_NONE);
+	assert_int_equal(kmp_peer_index_add(&ix, &a, 2), LETHE_OK);
+	assert_int_equal(kmp_peer_index_add(&ix, &b, 0), LETHE_OK);
+	assert_int_equal(kmp_peer_index_find(&ix, &a), 2);
+	assert_int_equal(kmp_peer_index_find(&ix, &b), 0);
+	assert_int_equal(kmp_peer_index_find(&ix, &a6), KMP_PEER_NONE);
+	assert_int_equal(kmp_peer_index_find(&ix, &empty), KMP_PEER_NONE);
+	/* Taken slot, out of range, already indexed, malformed. */
+	assert_int_equal(kmp_peer_index_add(&ix, &a6, 2), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(kmp_peer_index_add(&ix, &a6, 3), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(kmp_peer_index_add(&ix, &a, 1), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(kmp_peer_index_add(&ix, &empty, 1), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(kmp_peer_index_add(&ix, &a6, 1), LETHE_OK);
+	assert_int_equal(kmp_peer_index_find(&ix, &a6), 1);
+	/* Removing frees the slot and the address; unused or out of range: nothing. */
+	kmp_peer_index_remove(&ix, 2);
+	kmp_peer_index_remove(&ix, 2);
+	kmp_peer_index_remove(&ix, 7);
+	assert_int_equal(kmp_peer_index_find(&ix, &a), KMP_PEER_NONE);
+	assert_int_equal(kmp_peer_index_find(&ix, &b), 0);
+	assert_int_equal(kmp_peer_index_find(&ix, &a6), 1);
+	assert_int_equal(kmp_peer_index_add(&ix, &a, 2), LETHE_OK);
+	assert_int_equal(kmp_peer_index_find(&ix, &a), 2);
+	kmp_peer_index_free(&ix);
+	assert_int_equal(ix.cap, 0);
+	assert_int_equal(kmp_peer_index_find(&ix, &a), KMP_PEER_NONE);
+}
+
+#define MANY_PEERS 10000u
+
+/* Peer i of the many-peers tests: an IPv4 address and port, 6 bytes. */
+static void
+many_peer(kmp_peer *p, uint32_t i)
+{
+	uint8_t addr[6] = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i,
+		(uint8_t)(i >> 3), 0x58 };
+
+	assert_int_equal(kmp_peer_set(p, addr, sizeof(addr)), LETHE_OK);
+}
+
+static uint32_t
+many_nonce(uint32_t i)
+{
+	return 0x5a000000u | (i + 1);
+}
+
+/* The longest bucket chain. */
+static size_t
+longest_chain(const kmp_peer_index *ix)
+{
+	size_t b, n, best = 0;
+	uint32_t i;
+
+	for (b = 0; b < ix->nbuckets; b++) {
+		n = 0;
+		for (i = ix->buckets[b]; i != KMP_PEER_NONE; i = ix->next[i])
+			n++;
+		if (n > best)
+			best = n;
+	}
+	return best;
+}
+
+static void
+test_nonce_many_peers(void **state)
+{
+	kmp_nonce_table t;
+	kmp_peer p, extra;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(kmp_nonce_table_init(&t, MANY_PEERS), LETHE_OK);
+	/* Even peers lapse at 100, odd ones at 200. */
+	for (i = 0; i < MANY_PEERS; i++) {
+		many_peer(&p, i);
+		assert_int_equal(kmp_nonce_put(&t, &p, many_nonce(i), i % 2 ? 200 : 100, 0),
+		    LETHE_OK);
+	}
+	assert_int_equal(kmp_nonce_count(&t), MANY_PEERS);
+	/* Spread: 10,000 keyed hashes over 16,384 buckets, no long chain. */
+	assert_int_equal(t.index.nbuckets, 16384);
+	assert_in_range(longest_chain(&t.index), 1, 12);
+	/* Full of live nonces. */
+	many_peer(&extra, MANY_PEERS);
+	assert_int_equal(kmp_nonce_put(&t, &extra, 1, 300, 50), LETHE_ERR_TOO_BIG);
+	assert_int_equal(kmp_nonce_count(&t), MANY_PEERS);
+	for (i = 0; i < MANY_PEERS; i++) {
+		many_peer(&p, i);
+		assert_int_equal(kmp_nonce_match(&t, &p, many_nonce(i), 50), LETHE_OK);
+		assert_int_equal(kmp_nonce_match(&t, &p, many_nonce(i) ^ 1, 50),
+		    LETHE_ERR_NOT_FOUND);
+		assert_int_equal(kmp_nonce_match(&t, &p, many_nonce((i + 1) % MANY_PEERS), 50),
+		    LETHE_ERR_NOT_FOUND);
+	}
+	assert_int_equal(kmp_nonce_match(&t, &extra, many_nonce(MANY_PEERS), 50),
+	    LETHE_ERR_NOT_FOUND);
+	/* Expiry frees the even half, and only it. */
+	kmp_nonce_expire(&t, 100);
+	assert_int_equal(kmp_nonce_count(&t), MANY_PEERS / 2);
+	for (i = 0; i < MANY_PEERS; i++) {
+		many_peer(&p, i);
+		assert_int_equal(kmp_nonce_match(&t, &p, many_nonce(i), 150),
+		    i % 2 ? LETHE_OK : LETHE_ERR_NOT_FOUND);
+	}
+	/* Freed slots take new peers. */
+	assert_int_equal(kmp_nonce_put(&t, &extra, 7, 300, 150), LETHE_OK);
+	assert_int_equal(kmp_nonce_match(&t, &extra, 7, 150), LETHE_OK);
+	/* Take (used once) every odd peer whose index is 1 mod 4, drop the others. */
+	for (i = 1; i < MANY_PEERS; i += 2) {
+		many_peer(&p, i);
+		if (i % 4 == 1) {
+			assert_int_equal(kmp_nonce_take(&t, &p, many_nonce(i), 150), LETHE_OK);
+			assert_int_equal(kmp_nonce_take(&t, &p, many_nonce(i), 150),
+			    LETHE_ERR_NOT_FOUND);
+		} else {
+			kmp_nonce_drop(&t, &p);
+			assert_int_equal(kmp_nonce_match(&t, &p, many_nonce(i), 150),
+			    LETHE_ERR_NOT_FOUND);
+		}
+	}
+	assert_int_equal(kmp_nonce_count(&t), 1);
+	assert_int_equal(kmp_nonce_match(&t, &extra, 7, 150), LETHE_OK);
+	/* Every slot can be filled again. */
+	for (i = 0; i < MANY_PEERS - 1; i++) {
+		many_peer(&p, i);
+		assert_int_equal(kmp_nonce_put(&t, &p, many_nonce(i), 400, 150), LETHE_OK);
+	}
+	assert_int_equal(kmp_nonce_count(&t), MANY_PEERS);
+	many_peer(&p, MANY_PEERS + 1);
+	assert_int_equal(kmp_nonce_put(&t, &p, 9, 400, 150), LETHE_ERR_TOO_BIG);
+	/* At 300 extra lapses: a full table reclaims it for the newcomer. */
+	assert_int_equal(kmp_nonce_put(&t, &p, 9, 400, 300), LETHE_OK);
+	assert_int_equal(kmp_nonce_match(&t, &extra, 7, 300), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(kmp_nonce_match(&t, &p, 9, 300), LETHE_OK);
+	kmp_nonce_table_free(&t);
+}
+
+/* Two tables draw different hash keys. */
+static void
+test_nonce_hash_key_random(void **state)
+{
+	kmp_nonce_table a, b;
+
+	(void)state;
+	assert_int_equal(kmp_nonce_table_init(&a, 8), LETHE_OK);
+	assert_int_equal(kmp_nonce_table_init(&b, 8), LETHE_OK);
+	assert_memory_not_equal(a.index.hash_key, b.index.hash_key, sizeof(a.index.hash_key));
+	kmp_nonce_table_free(&a);
+	kmp_nonce_table_free(&b);
+}
+
+/*
+ * Every entry in one chain: with an all-zero hash key, addresses whose
+ * first four bytes are zero hash alike (NH multiplies word 0 by word 1).
+ */
+static void
+test_nonce_collisions(void **state)
+{
+	enum { N = 64 };
+	kmp_nonce_table t;
+	kmp_peer p[N], q;
+	size_t heads = 0, b;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(kmp_nonce_table_init(&t, N), LETHE_OK);
+	memset(t.index.hash_key, 0, sizeof(t.index.hash_key));
+	t.index.hash_len_key = 0;
+	for (i = 0; i < N; i++) {
+		uint8_t addr[8] = { 0, 0, 0, 0, (uint8_t)i, 1, 2, 3 };
+
+		assert_int_equal(kmp_peer_set(&p[i], addr, sizeof(addr)), LETHE_OK);
+		assert_int_equal(kmp_nonce_put(&t, &p[i], 1000 + i, 100 + (i % 3), 0), LETHE_OK);
+	}
+	for (b = 0; b < t.index.nbuckets; b++)
+		heads += t.index.buckets[b] != KMP_PEER_NONE;
+	assert_int_equal(heads, 1);
+	assert_int_equal(longest_chain(&t.index), N);
+	/* Same length, same bucket, not in the table. */
+	{
+		uint8_t addr[8] = { 0, 0, 0, 0, N, 1, 2, 3 };
+		assert_int_equal(kmp_peer_set(&q, addr, sizeof(addr)), LETHE_OK);
+	}
+	assert_int_equal(kmp_nonce_match(&t, &q, 1000 + N, 0), LETHE_ERR_NOT_FOUND);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(kmp_nonce_match(&t, &p[i], 1000 + i, 0), LETHE_OK);
+		assert_int_equal(kmp_nonce_match(&t, &p[i], 1001 + i, 0), LETHE_ERR_NOT_FOUND);
+	}
+	/* Unlink from the head, the middle and the tail of the chain. */
+	kmp_nonce_drop(&t, &p[N - 1]);
+	kmp_nonce_drop(&t, &p[N / 2]);
+	kmp_nonce_drop(&t, &p[0]);
+	assert_int_equal(kmp_nonce_count(&t), N - 3);
+	assert_int_equal(longest_chain(&t.index), N - 3);
+	/* Expiry at 100 unlinks every third one still there (i % 3 == 0). */
+	kmp_nonce_expire(&t, 100);
+	for (i = 0; i < N; i++) {
+		bool live = i != 0 && i != N / 2 && i != N - 1 && i % 3 != 0;
+		assert_int_equal(kmp_nonce_match(&t, &p[i], 1000 + i, 100),
+		    live ? LETHE_OK : LETHE_ERR_NOT_FOUND);
+	}
+	assert_int_equal(longest_chain(&t.index), kmp_nonce_count(&t));
+	/* Removed entries come back, in the same chain. */
+	assert_int_equal(kmp_nonce_put(&t, &p[0], 5, 500, 100), LETHE_OK);
+	assert_int_equal(kmp_nonce_put(&t, &q, 6, 500, 100), LETHE_OK);
+	assert_int_equal(kmp_nonce_match(&t, &p[0], 5, 100), LETHE_OK);
+	assert_int_equal(kmp_nonce_match(&t, &q, 6, 100), LETHE_OK);
+	assert_int_equal(longest_chain(&t.index), kmp_nonce_count(&t));
+	kmp_nonce_table_free(&t);
+}
+
 static const uint8_t zeros[8];
 
 static lethe_status
@@ -430,6 +658,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nonce_table),
+		cmocka_unit_test(test_peer_index),
+		cmocka_unit_test(test_nonce_many_peers),
+		cmocka_unit_test(test_nonce_hash_key_random),
+		cmocka_unit_test(test_nonce_collisions),
 		cmocka_unit_test(test_nonce_fresh_never_zero),
 		cmocka_unit_test_setup_teardown(test_wake_up_scripted_nonce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_up_backoff, setup, teardown),
