@@ -1,6 +1,7 @@
 /* The KDC's immutable in-memory view of the realm. */
 #include "kdc/snapshot.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,8 @@ struct kdc_snapshot {
 	size_t nslots;            /* a power of two, >= 2 * count */
 	uint64_t seed;            /* hash key, random per snapshot */
 	const kdc_principal *tgs;
+	size_t keys_shared;       /* key objects taken from a live snapshot */
+	size_t keys_derived;      /* key objects made for this one */
 };
 
 /* ------------------------------------------------------------ hashing */
@@ -74,6 +77,216 @@ static bool
 name_matches(const kdc_principal *p, const krb_principal_name *name, lbytes realm)
 {
 	return krb_principal_realm_eq(&p->pname, p->realm, name, realm);
+}
+
+/* ------------------------------------------------------------ shared keys */
+
+/*
+ * A key object and what identifies it. The registry below indexes the
+ * objects that live snapshots hold, without owning them: refs counts the
+ * snapshots, and the last release unlinks, wipes and frees the object.
+ * Workers never touch the registry; they read kdc_key.key.
+ */
+struct kdc_shared_key {
+	kc_key *key;
+	char *principal;
+	enum store_principal_kind pkind;
+	uint32_t kvno;
+	int32_t enctype;
+	enum store_key_kind kind;
+	uint64_t hash;
+	size_t refs;                      /* under shared_mu */
+	struct kdc_shared_key *next;      /* its bucket's chain */
+};
+
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kdc_shared_key **shared_buckets;  /* NULL when no key is alive */
+static size_t shared_nbuckets;                   /* a power of two, or 0 */
+static size_t shared_count;
+static uint64_t shared_seed;                     /* drawn with the buckets */
+
+/* Keyed FNV-1a over what identifies a key, the bytes left out. Under shared_mu. */
+static uint64_t
+shared_hash(const char *principal, uint32_t kvno, int32_t enctype)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ shared_seed;
+	size_t len = strlen(principal);
+
+	h = fnv_len(h, len);
+	h = fnv_bytes(h, (const uint8_t *)principal, len);
+	h = fnv_len(h, kvno);
+	h = fnv_len(h, (uint32_t)enctype);
+	h ^= h >> 29;
+	return h;
+}
+
+static bool
+shared_matches(const struct kdc_shared_key *sk, uint64_t hash, const char *principal,
+    enum store_principal_kind pkind, const store_key *in)
+{
+	lbytes have;
+
+	if (sk->hash != hash || sk->kvno != in->kvno || sk->enctype != in->enctype ||
+	    sk->kind != in->kind || sk->pkind != pkind || strcmp(sk->principal, principal) != 0)
+		return false;
+	have = kc_key_bytes(sk->key);
+	return have.len == in->key_len &&
+	    CRYPTO_memcmp(have.data, in->key, in->key_len) == 0;
+}
+
+/* A live object for this key with one more reference, or NULL. Under shared_mu. */
+static struct kdc_shared_key *
+shared_take_locked(const char *principal, enum store_principal_kind pkind, const store_key *in)
+{
+	struct kdc_shared_key *sk;
+	uint64_t hash;
+
+	if (shared_nbuckets == 0)
+		return NULL;
+	hash = shared_hash(principal, in->kvno, in->enctype);
+	for (sk = shared_buckets[hash & (shared_nbuckets - 1)]; sk != NULL; sk = sk->next) {
+		if (shared_matches(sk, hash, principal, pkind, in)) {
+			sk->refs++;
+			return sk;
+		}
+	}
+	return NULL;
+}
+
+/* Room for one more object: the first buckets (and seed), or twice as many. */
+static lethe_status
+shared_grow_locked(void)
+{
+	struct kdc_shared_key **nb, *sk, *next;
+	size_t n;
+
+	if (shared_count < shared_nbuckets)
+		return LETHE_OK;
+	ENSURE(shared_nbuckets <= SIZE_MAX / 2 / sizeof(*nb), LETHE_ERR_TOO_BIG);
+	n = shared_nbuckets != 0 ? shared_nbuckets * 2 : 64;
+	nb = calloc(n, sizeof(*nb));
+	ENSURE(nb != NULL, LETHE_ERR_NOMEM);
+	if (shared_nbuckets == 0 &&
+	    RAND_bytes((unsigned char *)&shared_seed, sizeof(shared_seed)) != 1) {
+		free(nb);
+		return LETHE_ERR_CRYPTO;
+	}
+	for (size_t b = 0; b < shared_nbuckets; b++) {
+		for (sk = shared_buckets[b]; sk != NULL; sk = next) {
+			next = sk->next;
+			sk->next = nb[sk->hash & (n - 1)];
+			nb[sk->hash & (n - 1)] = sk;
+		}
+	}
+	free(shared_buckets);
+	shared_buckets = nb;
+	shared_nbuckets = n;
+	return LETHE_OK;
+}
+
+static void
+shared_destroy(struct kdc_shared_key *sk)
+{
+	if (sk == NULL)
+		return;
+	kc_key_free(sk->key);
+	free(sk->principal);
+	OPENSSL_cleanse(sk, sizeof(*sk));
+	free(sk);
+}
+
+/* Drop one reference; the last one unlinks and frees. Under shared_mu. */
+static void
+shared_release_locked(struct kdc_shared_key *sk)
+{
+	struct kdc_shared_key **link;
+
+	if (--sk->refs != 0)
+		return;
+	link = &shared_buckets[sk->hash & (shared_nbuckets - 1)];
+	while (*link != sk)
+		link = &(*link)->next;
+	*link = sk->next;
+	shared_destroy(sk);
+	if (--shared_count == 0) {
+		free(shared_buckets);
+		shared_buckets = NULL;
+		shared_nbuckets = 0;
+		OPENSSL_cleanse(&shared_seed, sizeof(shared_seed));
+	}
+}
+
+/* A new object for in (its derived keys computed), not yet in the registry. */
+static lethe_status
+shared_make(const char *principal, enum store_principal_kind pkind, const store_key *in,
+    struct kdc_shared_key **out)
+{
+	struct kdc_shared_key *sk = calloc(1, sizeof(*sk));
+	lethe_status rc;
+
+	*out = NULL;
+	ENSURE(sk != NULL, LETHE_ERR_NOMEM);
+	*sk = (struct kdc_shared_key){ .pkind = pkind, .kvno = in->kvno,
+		.enctype = in->enctype, .kind = in->kind, .refs = 1 };
+	sk->principal = strdup(principal);
+	ENSURE_GOTO(rc, sk->principal != NULL, LETHE_ERR_NOMEM);
+	GUARD_GOTO(rc, kdc_key_object(in->enctype, lbytes_make(in->key, in->key_len), pkind,
+	    &sk->key));
+	*out = sk;
+	sk = NULL;
+cleanup:
+	shared_destroy(sk);
+	return rc;
+}
+
+/*
+ * A reference on the key object for in: a live one when a snapshot holds
+ * it (*shared set), else a new one, derived outside the lock.
+ */
+static lethe_status
+shared_acquire(const char *principal, enum store_principal_kind pkind, const store_key *in,
+    struct kdc_shared_key **out, bool *shared)
+{
+	struct kdc_shared_key *sk, *made = NULL;
+	lethe_status rc = LETHE_OK;
+
+	*out = NULL;
+	pthread_mutex_lock(&shared_mu);
+	sk = shared_take_locked(principal, pkind, in);
+	pthread_mutex_unlock(&shared_mu);
+	*shared = sk != NULL;
+	if (sk != NULL) {
+		*out = sk;
+		return LETHE_OK;
+	}
+	GUARD(shared_make(principal, pkind, in, &made));
+	pthread_mutex_lock(&shared_mu);
+	/* Another build may have made the same one meanwhile. */
+	sk = shared_take_locked(principal, pkind, in);
+	if (sk == NULL && (rc = shared_grow_locked()) == LETHE_OK) {
+		made->hash = shared_hash(principal, in->kvno, in->enctype);
+		made->next = shared_buckets[made->hash & (shared_nbuckets - 1)];
+		shared_buckets[made->hash & (shared_nbuckets - 1)] = made;
+		shared_count++;
+		sk = made;
+		made = NULL;
+	}
+	pthread_mutex_unlock(&shared_mu);
+	shared_destroy(made);
+	GUARD(rc);
+	*out = sk;
+	return LETHE_OK;
+}
+
+size_t
+kdc_snapshot_live_keys(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&shared_mu);
+	n = shared_count;
+	pthread_mutex_unlock(&shared_mu);
+	return n;
 }
 
 /* ------------------------------------------------------------ building */
@@ -150,6 +363,8 @@ static lethe_status
 add_key(kdc_snapshot *snap, const kdc_principal *p, const store_key *in, kdc_key *k,
     bool *used)
 {
+	bool shared;
+
 	*used = false;
 	*k = (kdc_key){ .kvno = in->kvno, .enctype = in->enctype, .kind = in->kind,
 		.use_until = in->use_until, .accept_until = in->accept_until };
@@ -160,8 +375,13 @@ add_key(kdc_snapshot *snap, const kdc_principal *p, const store_key *in, kdc_key
 	else
 		GUARD(default_salt(&snap->arena, p, &k->salt));
 	set_s2kparams(k, in->s2k_iterations);
-	GUARD(kdc_key_object(in->enctype, lbytes_make(in->key, in->key_len), p->kind,
-	    &k->key));
+	ENSURE(in->key_len <= sizeof(in->key), LETHE_ERR_INVALID_ARG);
+	GUARD(shared_acquire(p->name, p->kind, in, &k->shared, &shared));
+	k->key = k->shared->key;
+	if (shared)
+		snap->keys_shared++;
+	else
+		snap->keys_derived++;
 	*used = true;
 	return LETHE_OK;
 }
@@ -428,10 +648,15 @@ kdc_snapshot_free(kdc_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
+	pthread_mutex_lock(&shared_mu);
 	for (size_t i = 0; i < snap->count; i++) {
 		const kdc_principal *p = &snap->principals[i];
 		for (size_t k = 0; k < p->nkeys; k++)
-			kc_key_free(p->keys[k].key);
+			shared_release_locked(p->keys[k].shared);
+	}
+	pthread_mutex_unlock(&shared_mu);
+	for (size_t i = 0; i < snap->count; i++) {
+		const kdc_principal *p = &snap->principals[i];
 		if (p->pubkey != NULL)
 			X509_free(p->pubkey->cert);
 	}
@@ -472,6 +697,18 @@ size_t
 kdc_snapshot_skipped(const kdc_snapshot *snap)
 {
 	return snap->skipped;
+}
+
+size_t
+kdc_snapshot_keys_shared(const kdc_snapshot *snap)
+{
+	return snap->keys_shared;
+}
+
+size_t
+kdc_snapshot_keys_derived(const kdc_snapshot *snap)
+{
+	return snap->keys_derived;
 }
 
 const kdc_principal *

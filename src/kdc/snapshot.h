@@ -15,6 +15,13 @@
  * target, from principals in memory (kdc_snapshot_build); both take the
  * same store_* structures. Key bytes are copied into the crypto objects;
  * the snapshot wipes everything secret when freed.
+ *
+ * A rebuild does not derive again the keys that a live snapshot already
+ * holds: a key of the same principal (and principal kind), kvno, enctype,
+ * key kind and bytes (compared in constant time) is shared, reference
+ * counted, between the snapshots; the last one freed wipes and frees it.
+ * So a registration costs a rebuild the new key's derivation, not the
+ * realm's. Shared objects are never written after they are built.
  */
 #ifndef LETHE_KDC_SNAPSHOT_H
 #define LETHE_KDC_SNAPSHOT_H
@@ -31,11 +38,15 @@
 
 #include <openssl/x509.h>
 
+struct kdc_shared_key;
+
 /* One key of a principal. */
 typedef struct kdc_key {
 	uint32_t kvno;
 	int32_t enctype;
-	kc_key *key;          /* with its derived-key cache */
+	kc_key *key;              /* with its derived-key cache; may be shared with
+	                             other snapshots (read-only once built) */
+	struct kdc_shared_key *shared; /* the reference this snapshot holds on key */
 	lbytes salt;              /* the salt in force (the default one made explicit) */
 	bool has_s2kparams;       /* iterations differ from the enctype's default */
 	uint8_t s2kparams[4];     /* big-endian iteration count */
@@ -93,7 +104,11 @@ lethe_status kdc_snapshot_load(store *s, kdc_snapshot **out);
 lethe_status kdc_snapshot_set_service(kdc_snapshot *snap, const char *name,
     bool classic_key_allowed, X509 *pubkey_cert);
 
-/* Wipe every key and free the snapshot. NULL is allowed. */
+/*
+ * Release the snapshot's references on its keys (a key no other snapshot
+ * holds is wiped and freed) and free the rest, wiping salts and names.
+ * No reader may still use snap. NULL is allowed.
+ */
 void kdc_snapshot_free(kdc_snapshot *snap);
 
 /* The realm policy the snapshot was built with. */
@@ -108,6 +123,13 @@ uint64_t kdc_snapshot_generation(const kdc_snapshot *snap);
 /* Number of principals, and of principals or keys left out while building. */
 size_t kdc_snapshot_count(const kdc_snapshot *snap);
 size_t kdc_snapshot_skipped(const kdc_snapshot *snap);
+
+/* Keys of the snapshot taken from a live snapshot, and keys derived for it. */
+size_t kdc_snapshot_keys_shared(const kdc_snapshot *snap);
+size_t kdc_snapshot_keys_derived(const kdc_snapshot *snap);
+
+/* Key objects alive in the process, shared or not (tests, diagnostics). */
+size_t kdc_snapshot_live_keys(void);
 
 /*
  * The principal called name@realm (components compared byte for byte,

@@ -6,7 +6,10 @@
  *
  * The realm policy, registration policy, rules, trust anchors and the
  * KDC credential are cached and read again when the store's generation
- * changes (a registration changes it too, which costs one reload).
+ * changes (a registration changes it too). The parsed credential and
+ * anchors are kept across such a reload when the store's bytes for them
+ * are unchanged (same SHA-256), so a registration does not cost the next
+ * one a PEM parse of the KDC key and of every anchor.
  */
 #include "registrar/service.h"
 
@@ -18,7 +21,9 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "base/log.h"
@@ -34,6 +39,10 @@ typedef struct svc_cache {
 	const char **pins;              /* views into rules (kind spki) */
 	size_t npins;
 	reg_identity *kdc;
+	uint8_t anchors_sha256[SHA256_DIGEST_LENGTH];   /* of the stored anchors */
+	uint8_t kdc_sha256[SHA256_DIGEST_LENGTH];       /* of the stored credential */
+	bool anchors_reused;            /* anchors and kdc are borrowed from the */
+	bool kdc_reused;                /* previous cache until the load succeeds */
 } svc_cache;
 
 struct reg_service {
@@ -70,13 +79,65 @@ cache_clear(svc_cache *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* SHA-256 over n (length, bytes) pairs, so that no two lists hash alike by accident. */
 static lethe_status
-cache_load_anchors(store *st, svc_cache *c)
+digest_parts(const lbytes *parts, size_t n, uint8_t out[SHA256_DIGEST_LENGTH])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	lethe_status rc = LETHE_ERR_CRYPTO;
+	uint8_t len[8];
+
+	ENSURE(ctx != NULL, LETHE_ERR_NOMEM);
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t b = 0; b < sizeof(len); b++)
+			len[b] = (uint8_t)((uint64_t)parts[i].len >> (56 - 8 * b));
+		if (EVP_DigestUpdate(ctx, len, sizeof(len)) != 1 ||
+		    (parts[i].len != 0 && EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) != 1))
+			goto cleanup;
+	}
+	if (EVP_DigestFinal_ex(ctx, out, NULL) == 1)
+		rc = LETHE_OK;
+cleanup:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+static lethe_status
+anchors_digest(const store_anchors *list, uint8_t out[SHA256_DIGEST_LENGTH])
+{
+	lbytes *parts;
+	lethe_status rc;
+
+	ENSURE(list->count <= SIZE_MAX / 2 / sizeof(*parts) - 1, LETHE_ERR_TOO_BIG);
+	parts = calloc(2 * list->count + 1, sizeof(*parts));
+	ENSURE(parts != NULL, LETHE_ERR_NOMEM);
+	for (size_t i = 0; i < list->count; i++) {
+		parts[2 * i] = lbytes_make(list->entries[i].name, strlen(list->entries[i].name));
+		parts[2 * i + 1] = lbytes_make(list->entries[i].cert_pem,
+		    list->entries[i].cert_pem_len);
+	}
+	rc = digest_parts(parts, 2 * list->count, out);
+	free(parts);
+	return rc;
+}
+
+/* The anchors: prev's parsed store when the stored ones are unchanged. */
+static lethe_status
+cache_load_anchors(store *st, const svc_cache *prev, svc_cache *c)
 {
 	store_anchors *list = NULL;
 	lethe_status rc;
 
 	GUARD(store_anchor_list(st, &list));
+	GUARD_GOTO(rc, anchors_digest(list, c->anchors_sha256));
+	if (prev != NULL && prev->kdc != NULL && CRYPTO_memcmp(prev->anchors_sha256,
+	    c->anchors_sha256, sizeof(c->anchors_sha256)) == 0) {
+		c->anchors = prev->anchors;
+		c->anchors_reused = true;
+		goto cleanup;
+	}
 	for (size_t i = 0; i < list->count; i++) {
 		rc = reg_trust_add_pem(&c->anchors, list->entries[i].cert_pem,
 		    list->entries[i].cert_pem_len);
@@ -84,8 +145,10 @@ cache_load_anchors(store *st, svc_cache *c)
 			log_warnx("registrar: trust anchor %s: %s (skipped)", list->entries[i].name,
 			    lethe_status_str(rc));
 	}
+	rc = LETHE_OK;
+cleanup:
 	store_anchors_free(list);
-	return LETHE_OK;
+	return rc;
 }
 
 static lethe_status
@@ -103,21 +166,49 @@ cache_load_rules(store *st, svc_cache *c)
 	return LETHE_OK;
 }
 
+/* The KDC credential: prev's parsed identity when the stored one is unchanged. */
 static lethe_status
-cache_load_kdc(store *st, svc_cache *c)
+cache_load_kdc(store *st, const svc_cache *prev, svc_cache *c)
 {
 	store_credential *cred = NULL;
+	lbytes parts[2];
 	lethe_status rc;
 
 	GUARD(store_credential_get(st, STORE_CRED_KDC, &cred));
+	parts[0] = lbytes_make(cred->cert_pem, cred->cert_pem_len);
+	parts[1] = lbytes_make(cred->key_pem, cred->key_pem_len);
+	GUARD_GOTO(rc, digest_parts(parts, 2, c->kdc_sha256));
+	if (prev != NULL && prev->kdc != NULL && CRYPTO_memcmp(prev->kdc_sha256,
+	    c->kdc_sha256, sizeof(c->kdc_sha256)) == 0) {
+		c->kdc = prev->kdc;
+		c->kdc_reused = true;
+		goto cleanup;
+	}
 	rc = reg_identity_from_pem(cred->cert_pem, cred->cert_pem_len, (const char *)cred->key_pem,
 	    cred->key_pem_len, &c->kdc);
+cleanup:
 	store_credential_free(cred);
 	return rc;
 }
 
+/* Drop the references borrowed from the previous cache (not freed here). */
+static void
+cache_unborrow(svc_cache *c)
+{
+	if (c->anchors_reused)
+		c->anchors = NULL;
+	if (c->kdc_reused)
+		c->kdc = NULL;
+	c->anchors_reused = false;
+	c->kdc_reused = false;
+}
+
+/*
+ * Read everything for a new cache into *out. What it reuses from prev
+ * (may be NULL) moves to *out on success, and stays in prev on failure.
+ */
 static lethe_status
-cache_load(store *st, svc_cache *out)
+cache_load(store *st, svc_cache *prev, svc_cache *out)
 {
 	svc_cache c;
 	lethe_status rc;
@@ -126,11 +217,18 @@ cache_load(store *st, svc_cache *out)
 	GUARD_GOTO(rc, store_realm_policy_get(st, &c.realm));
 	GUARD_GOTO(rc, store_reg_policy_get(st, &c.policy));
 	GUARD_GOTO(rc, cache_load_rules(st, &c));
-	GUARD_GOTO(rc, cache_load_anchors(st, &c));
-	GUARD_GOTO(rc, cache_load_kdc(st, &c));
+	GUARD_GOTO(rc, cache_load_anchors(st, prev, &c));
+	GUARD_GOTO(rc, cache_load_kdc(st, prev, &c));
+	if (c.anchors_reused)
+		prev->anchors = NULL;
+	if (c.kdc_reused)
+		prev->kdc = NULL;
+	c.anchors_reused = false;
+	c.kdc_reused = false;
 	*out = c;
 	memset(&c, 0, sizeof(c));
 cleanup:
+	cache_unborrow(&c);
 	cache_clear(&c);
 	return rc;
 }
@@ -146,7 +244,7 @@ svc_refresh(reg_service *svc)
 	GUARD(store_generation(svc->st, &gen));
 	if (gen == svc->generation && svc->cache.kdc != NULL)
 		return LETHE_OK;
-	rc = cache_load(svc->st, &fresh);
+	rc = cache_load(svc->st, &svc->cache, &fresh);
 	if (rc != LETHE_OK) {
 		log_warnx("registrar: reading policy and credentials: %s (%s)",
 		    lethe_status_str(rc), store_errmsg(svc->st));

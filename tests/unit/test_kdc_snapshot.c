@@ -1,6 +1,7 @@
 /* The KDC snapshot: building, lookup, keys and salts, and loading from a store. */
 #include "test_kdc_fixture.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,270 @@ test_empty(void **state)
 	kdc_snapshot_free(NULL);
 }
 
+/* ------------------------------------------------------------ rebuilds */
+
+static store_principal *
+find_in(store_principal *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	fail_msg("no %s in the fixture", name);
+	return NULL;
+}
+
+static size_t
+usable_keys(const kdc_snapshot *snap, const store_principal *list, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const kdc_principal *p = kdc_snapshot_lookup_str(snap, list[i].name);
+		if (p != NULL)
+			total += p->nkeys;
+	}
+	return total;
+}
+
+/* key encrypts, under usage, what a fresh object of want's bytes decrypts. */
+static void
+assert_key_works(kc_key *key, const store_key *want, uint32_t usage)
+{
+	static const uint8_t msg[] = "still usable after the old snapshot went";
+	uint8_t ct[256], pt[256];
+	size_t ct_len, pt_len;
+	kc_key *fresh;
+
+	assert_true(lbytes_ct_eq(kc_key_bytes(key), lbytes_make(want->key, want->key_len)));
+	assert_int_equal(kc_key_new(want->enctype, lbytes_make(want->key, want->key_len), &fresh),
+	    LETHE_OK);
+	assert_int_equal(kc_encrypt(key, usage, lbytes_make(msg, sizeof(msg)), ct, sizeof(ct),
+	    &ct_len), LETHE_OK);
+	assert_int_equal(kc_decrypt(fresh, usage, lbytes_make(ct, ct_len), pt, sizeof(pt),
+	    &pt_len), LETHE_OK);
+	assert_int_equal(pt_len, sizeof(msg));
+	assert_memory_equal(pt, msg, sizeof(msg));
+	/* And not under another usage. */
+	assert_int_not_equal(kc_decrypt(fresh, usage + 1, lbytes_make(ct, ct_len), pt,
+	    sizeof(pt), &pt_len), LETHE_OK);
+	kc_key_free(fresh);
+}
+
+/*
+ * Rebuild with alice's newest key changed, a key added to the service, the
+ * krbtgt's oldest key removed, carol's key given to a new principal, and
+ * bob's key window moved: the unchanged key objects are shared, the
+ * others are not, and the new snapshot outlives the old one.
+ */
+static void
+test_rebuild_shares_unchanged_keys(void **state)
+{
+	store_realm_policy pol;
+	store_principal *list, *alice, *svc, *tgs, *carol, *bob;
+	kdc_snapshot *a, *b;
+	const kdc_principal *pa, *pb;
+	size_t n, total_a;
+	store_key removed;
+
+	(void)state;
+	assert_int_equal(kdc_snapshot_live_keys(), 0);
+	t_realm_principals(&pol, &list, &n);
+	assert_int_equal(kdc_snapshot_build(&pol, list, n, 1, &a), LETHE_OK);
+	total_a = usable_keys(a, list, n);
+	assert_true(total_a > 10);
+	assert_int_equal(kdc_snapshot_keys_derived(a), total_a);
+	assert_int_equal(kdc_snapshot_keys_shared(a), 0);
+	assert_int_equal(kdc_snapshot_live_keys(), total_a);
+
+	/* The changes. */
+	list = realloc(list, (n + 1) * sizeof(*list));
+	assert_non_null(list);
+	alice = find_in(list, n, "alice@" T_REALM);
+	alice->keys[0].key[5] ^= 0x40;
+	svc = find_in(list, n, T_SERVICE "@" T_REALM);
+	svc->keys = realloc(svc->keys, (svc->nkeys + 1) * sizeof(*svc->keys));
+	assert_non_null(svc->keys);
+	memmove(&svc->keys[1], &svc->keys[0], svc->nkeys * sizeof(*svc->keys));
+	svc->nkeys++;
+	svc->keys[0] = (store_key){ .kvno = T_SERVICE_KVNO + 1, .enctype = 18, .key_len = 32,
+		.kind = STORE_KEY_LONG_TERM };
+	memset(svc->keys[0].key, 0x77, 32);
+	tgs = find_in(list, n, "krbtgt/" T_REALM "@" T_REALM);
+	removed = tgs->keys[--tgs->nkeys];
+	assert_int_equal(removed.kvno, 1);
+	carol = find_in(list, n, "carol@" T_REALM);
+	list[n] = (store_principal){ .name = strdup("carol2@" T_REALM), .kind = STORE_KIND_USER,
+		.attributes = STORE_ATTR_DEFAULT_USER };
+	list[n].keys = calloc(1, sizeof(store_key));
+	assert_non_null(list[n].name);
+	assert_non_null(list[n].keys);
+	list[n].keys[0] = carol->keys[0];
+	list[n].nkeys = 1;
+	bob = find_in(list, n, "bob@" T_REALM);
+	bob->keys[0].use_until = T_NOW + 5;
+
+	assert_int_equal(kdc_snapshot_build(&pol, list, n + 1, 2, &b), LETHE_OK);
+	/* total_a - 1 removed + 1 added + 1 carol2; derived: alice's, the service's, carol2's. */
+	assert_int_equal(usable_keys(b, list, n + 1), total_a + 1);
+	assert_int_equal(kdc_snapshot_keys_derived(b), 3);
+	assert_int_equal(kdc_snapshot_keys_shared(b), total_a - 2);
+	assert_int_equal(kdc_snapshot_live_keys(), total_a + 3);
+	for (size_t i = 0; i < n; i++) {
+		pa = kdc_snapshot_lookup_str(a, list[i].name);
+		pb = kdc_snapshot_lookup_str(b, list[i].name);
+		assert_non_null(pb);
+		for (size_t k = 0; k < pb->nkeys; k++) {
+			const kdc_key *kb = &pb->keys[k];
+			const kdc_key *ka = kdc_principal_key(pa, kb->kvno, kb->enctype);
+			bool changed = (&list[i] == alice && k == 0) || (&list[i] == svc && k == 0);
+
+			if (changed)
+				assert_true(ka == NULL || ka->key != kb->key);
+			else
+				assert_ptr_equal(ka->key, kb->key);
+		}
+	}
+	/* Same bytes under another name: its own object. */
+	pa = kdc_snapshot_lookup_str(b, "carol@" T_REALM);
+	pb = kdc_snapshot_lookup_str(b, "carol2@" T_REALM);
+	assert_ptr_not_equal(pa->keys[0].key, pb->keys[0].key);
+	assert_true(lbytes_ct_eq(kc_key_bytes(pa->keys[0].key), kc_key_bytes(pb->keys[0].key)));
+	/* The removed key is gone from b, still in a. */
+	assert_null(kdc_principal_key(kdc_snapshot_tgs(b), 1, 18));
+	assert_non_null(kdc_principal_key(kdc_snapshot_tgs(a), 1, 18));
+	/* A shared object, with b's own window. */
+	pa = kdc_snapshot_lookup_str(a, "bob@" T_REALM);
+	pb = kdc_snapshot_lookup_str(b, "bob@" T_REALM);
+	assert_ptr_equal(pa->keys[0].key, pb->keys[0].key);
+	assert_int_equal(pa->keys[0].use_until, 0);
+	assert_int_equal(pb->keys[0].use_until, T_NOW + 5);
+
+	/* The old snapshot goes: its removed and replaced keys with it. */
+	kdc_snapshot_free(a);
+	assert_int_equal(kdc_snapshot_live_keys(), total_a + 1);
+	for (size_t i = 0; i < n + 1; i++) {
+		pb = kdc_snapshot_lookup_str(b, list[i].name);
+		for (size_t k = 0; k < pb->nkeys; k++) {
+			const store_key *want = NULL;
+
+			for (size_t j = 0; j < list[i].nkeys && want == NULL; j++)
+				if (list[i].keys[j].kvno == pb->keys[k].kvno &&
+				    list[i].keys[j].enctype == pb->keys[k].enctype)
+					want = &list[i].keys[j];
+			assert_non_null(want);
+			assert_key_works(pb->keys[k].key, want,
+			    pb->kind == STORE_KIND_USER ? KRB_KU_AS_REP_ENC_PART : KRB_KU_TICKET);
+		}
+	}
+	kdc_snapshot_free(b);
+	assert_int_equal(kdc_snapshot_live_keys(), 0);
+	tgs->nkeys++;                   /* the removed key's salt is freed with the list */
+	t_realm_principals_free(list, n + 1);
+}
+
+/* A principal kind or key kind that changed is not the same key object. */
+static void
+test_rebuild_kind_changed(void **state)
+{
+	store_realm_policy pol;
+	store_principal *list, *alice, *svc;
+	kdc_snapshot *a, *b;
+	size_t n;
+
+	(void)state;
+	t_realm_principals(&pol, &list, &n);
+	assert_int_equal(kdc_snapshot_build(&pol, list, n, 1, &a), LETHE_OK);
+	alice = find_in(list, n, "alice@" T_REALM);
+	alice->kind = STORE_KIND_SERVICE;
+	svc = find_in(list, n, T_SERVICE "@" T_REALM);
+	svc->keys[0].kind = STORE_KEY_TEMPORARY;
+	assert_int_equal(kdc_snapshot_build(&pol, list, n, 2, &b), LETHE_OK);
+	assert_int_equal(kdc_snapshot_keys_derived(b), alice->nkeys + 1);
+	assert_ptr_not_equal(kdc_snapshot_lookup_str(a, "alice@" T_REALM)->keys[0].key,
+	    kdc_snapshot_lookup_str(b, "alice@" T_REALM)->keys[0].key);
+	assert_ptr_not_equal(kdc_snapshot_lookup_str(a, T_SERVICE "@" T_REALM)->keys[0].key,
+	    kdc_snapshot_lookup_str(b, T_SERVICE "@" T_REALM)->keys[0].key);
+	assert_ptr_equal(kdc_snapshot_lookup_str(a, T_SERVICE "@" T_REALM)->keys[1].key,
+	    kdc_snapshot_lookup_str(b, T_SERVICE "@" T_REALM)->keys[1].key);
+	kdc_snapshot_free(b);
+	kdc_snapshot_free(a);
+	assert_int_equal(kdc_snapshot_live_keys(), 0);
+	t_realm_principals_free(list, n);
+}
+
+/* A failed build releases what it took; the live snapshot keeps its keys. */
+static void
+test_rebuild_failure_releases(void **state)
+{
+	store_realm_policy pol;
+	store_principal *list;
+	kdc_snapshot *a, *b = NULL;
+	size_t n, total_a;
+
+	(void)state;
+	t_realm_principals(&pol, &list, &n);
+	assert_int_equal(kdc_snapshot_build(&pol, list, n, 1, &a), LETHE_OK);
+	total_a = kdc_snapshot_live_keys();
+	/* The last principal gets a key longer than any enctype's: refused. */
+	list[n - 1].keys[0].key_len = STORE_MAX_KEY_LEN + 1;
+	assert_int_not_equal(kdc_snapshot_build(&pol, list, n, 2, &b), LETHE_OK);
+	assert_null(b);
+	assert_int_equal(kdc_snapshot_live_keys(), total_a);
+	assert_non_null(kdc_snapshot_lookup_str(a, "alice@" T_REALM)->keys[0].key);
+	kdc_snapshot_free(a);
+	assert_int_equal(kdc_snapshot_live_keys(), 0);
+	t_realm_principals_free(list, n);
+}
+
+/* Builders on two threads share and release concurrently (ASan/TSan). */
+typedef struct {
+	const store_realm_policy *pol;
+	const store_principal *list;
+	size_t n;
+	size_t shared;
+} builder_arg;
+
+static void *
+builder(void *arg)
+{
+	builder_arg *ba = arg;
+	kdc_snapshot *prev = NULL, *snap;
+
+	for (int i = 0; i < 40; i++) {
+		if (kdc_snapshot_build(ba->pol, ba->list, ba->n, (uint64_t)i, &snap) != LETHE_OK)
+			break;
+		ba->shared += kdc_snapshot_keys_shared(snap);
+		kdc_snapshot_free(prev);
+		prev = snap;
+	}
+	kdc_snapshot_free(prev);
+	kc_thread_cleanup();
+	return NULL;
+}
+
+static void
+test_rebuild_two_threads(void **state)
+{
+	store_realm_policy pol;
+	store_principal *list;
+	pthread_t t1, t2;
+	builder_arg a1, a2;
+	size_t n;
+
+	(void)state;
+	t_realm_principals(&pol, &list, &n);
+	a1 = (builder_arg){ &pol, list, n, 0 };
+	a2 = a1;
+	assert_int_equal(pthread_create(&t1, NULL, builder, &a1), 0);
+	assert_int_equal(pthread_create(&t2, NULL, builder, &a2), 0);
+	assert_int_equal(pthread_join(t1, NULL), 0);
+	assert_int_equal(pthread_join(t2, NULL), 0);
+	/* 39 rebuilds each shared every key of the one before. */
+	assert_true(a1.shared >= 39 * 10 && a2.shared >= 39 * 10);
+	assert_int_equal(kdc_snapshot_live_keys(), 0);
+	t_realm_principals_free(list, n);
+}
+
 /* From a real store: the same principals, the store's generation. */
 static void
 test_load_from_store(void **state)
@@ -193,6 +458,69 @@ test_load_from_store(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Reloads from a store: a registration-like change derives one key, shares the rest. */
+static void
+test_reload_from_store_shares(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], path[300];
+	store_realm_policy pol;
+	store_principal *list, extra;
+	store_master_key mk;
+	store *s;
+	kdc_snapshot *a, *b;
+	size_t n, total_a;
+	const kdc_principal *pa, *pb;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/lethe-test-kdc-XXXXXX", tmp != NULL ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/realm.db", dir);
+	assert_int_equal(store_master_key_generate(&mk), LETHE_OK);
+	t_realm_principals(&pol, &list, &n);
+	assert_int_equal(store_create(path, &mk, &pol, &s, NULL, 0, NULL), LETHE_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_principal_add(s, &list[i]), LETHE_OK);
+	assert_int_equal(kdc_snapshot_load(s, &a), LETHE_OK);
+	total_a = kdc_snapshot_keys_derived(a);
+	assert_int_equal(kdc_snapshot_keys_shared(a), 0);
+	assert_int_equal(kdc_snapshot_live_keys(), total_a);
+	/* Nothing changed: everything shared. */
+	assert_int_equal(kdc_snapshot_load(s, &b), LETHE_OK);
+	assert_int_equal(kdc_snapshot_keys_derived(b), 0);
+	assert_int_equal(kdc_snapshot_keys_shared(b), total_a);
+	kdc_snapshot_free(b);
+	/* One new principal with one key. */
+	extra = list[n - 1];
+	extra.name = "grace@" T_REALM;
+	extra.keys[0].key[0] ^= 1;
+	assert_int_equal(store_principal_add(s, &extra), LETHE_OK);
+	extra.keys[0].key[0] ^= 1;
+	assert_int_equal(kdc_snapshot_load(s, &b), LETHE_OK);
+	assert_int_equal(kdc_snapshot_keys_derived(b), 1);
+	assert_int_equal(kdc_snapshot_keys_shared(b), total_a);
+	assert_int_equal(kdc_snapshot_live_keys(), total_a + 1);
+	pa = kdc_snapshot_lookup_str(a, "alice@" T_REALM);
+	pb = kdc_snapshot_lookup_str(b, "alice@" T_REALM);
+	assert_ptr_equal(pa->keys[0].key, pb->keys[0].key);
+	kdc_snapshot_free(a);
+	pb = kdc_snapshot_lookup_str(b, "grace@" T_REALM);
+	assert_non_null(pb);
+	extra.keys[0].key[0] ^= 1;
+	assert_key_works(pb->keys[0].key, &extra.keys[0], KRB_KU_AS_REP_ENC_PART);
+	extra.keys[0].key[0] ^= 1;
+	pb = kdc_snapshot_lookup_str(b, "alice@" T_REALM);
+	assert_key_works(pb->keys[1].key, &find_in(list, n, "alice@" T_REALM)->keys[1],
+	    KRB_KU_AS_REP_ENC_PART);
+	kdc_snapshot_free(b);
+	assert_int_equal(kdc_snapshot_live_keys(), 0);
+	store_close(s);
+	store_master_key_wipe(&mk);
+	t_realm_principals_free(list, n);
+	store_remove(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -202,6 +530,11 @@ main(void)
 		cmocka_unit_test(test_keys_and_salts),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_load_from_store),
+		cmocka_unit_test(test_rebuild_shares_unchanged_keys),
+		cmocka_unit_test(test_rebuild_kind_changed),
+		cmocka_unit_test(test_rebuild_failure_releases),
+		cmocka_unit_test(test_rebuild_two_threads),
+		cmocka_unit_test(test_reload_from_store_shares),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -582,6 +582,121 @@ test_register_dns_san_two_enctypes(void **state)
 	tcert_free(&web);
 }
 
+/* Handle s, expect success, and return the certificate that signed the reply. */
+static X509 *
+ok_reply_signer(fx *f, const spec *s)
+{
+	reg_trust trust = { f->ca_store, NULL, 0 };
+	uint8_t *der, *reply = NULL;
+	size_t len, reply_len = 0;
+	reg_outcome o;
+	reg_verified v;
+	enum reg_result verdict;
+	X509 *signer;
+
+	make_request(s, &der, &len);
+	assert_int_equal(reg_service_handle(f->svc, "test", der, len, f->now, &reply, &reply_len,
+	    &o), LETHE_OK);
+	if (o.result != REG_OK)
+		print_error("expected OK, got %s: %s\n", reg_result_str(o.result), o.text);
+	assert_int_equal(o.result, REG_OK);
+	assert_int_equal(reg_verify(reply, reply_len, REG_CT_REPLY, &trust, f->now, &v,
+	    &verdict), LETHE_OK);
+	assert_int_equal(verdict, REG_OK);
+	signer = v.signer;
+	assert_int_equal(X509_up_ref(signer), 1);
+	reg_verified_clear(&v);
+	free(der);
+	free(reply);
+	return signer;
+}
+
+/*
+ * Registrations in a row (each changes the store's generation) keep being
+ * answered by the KDC credential; once the stored credential is replaced,
+ * the next request is opened and answered with the new one, and keys
+ * sealed to the old certificate are refused.
+ */
+static void
+test_kdc_credential_replaced(void **state)
+{
+	fx *f = *state;
+	cert_spec cs = { "krbtgt/LETHE.TEST@LETHE.TEST", NULL, false, -DAY, 30 * DAY,
+	    "krbtgt", REALM, REALM, NULL };
+	char *cp, *kp;
+	tcert kdc2;
+	X509 *signer;
+	spec s;
+
+	for (uint32_t kvno = 7; kvno < 10; kvno++) {
+		spec_default(f, &s);
+		s.keys[0].kvno = kvno;
+		s.sealed.keys[0].kvno = kvno;
+		signer = ok_reply_signer(f, &s);
+		assert_int_equal(X509_cmp(signer, f->kdc.cert), 0);
+		X509_free(signer);
+	}
+	cs.issuer = &f->ca;
+	make_cert(&cs, &kdc2);
+	cp = cert_pem(kdc2.cert);
+	kp = key_pem(kdc2.key);
+	assert_int_equal(store_credential_put(f->st, STORE_CRED_KDC, lbytes_make(cp, strlen(cp)),
+	    lbytes_make(kp, strlen(kp)), f->now + 30 * DAY), LETHE_OK);
+	/* Sealed to the old certificate: no longer opens. */
+	spec_default(f, &s);
+	s.keys[0].kvno = s.sealed.keys[0].kvno = 10;
+	expect_spec_refusal(f, &s, REG_SEALED_KEYS);
+	/* Sealed to the new one: stored, and answered by it. */
+	s.seal_to = kdc2.cert;
+	assert_int_equal(RAND_bytes(s.nonce, sizeof(s.nonce)), 1);
+	signer = ok_reply_signer(f, &s);
+	assert_int_equal(X509_cmp(signer, kdc2.cert), 0);
+	assert_int_not_equal(X509_cmp(signer, f->kdc.cert), 0);
+	X509_free(signer);
+	free(cp);
+	OPENSSL_cleanse(kp, strlen(kp));
+	free(kp);
+	tcert_free(&kdc2);
+}
+
+/* A trust anchor added to the store is used at once; removed, it is no longer. */
+static void
+test_anchor_added_then_removed(void **state)
+{
+	fx *f = *state;
+	cert_spec ocs = { "Other CA", NULL, true, -DAY, DAY, NULL, NULL, NULL, NULL };
+	cert_spec cs = { "server", NULL, false, -DAY, DAY, "host", "server.lethe.test", REALM,
+	    NULL };
+	tcert other, srv;
+	reg_identity *id;
+	char *pem;
+	spec s;
+
+	make_cert(&ocs, &other);
+	cs.issuer = &other;
+	make_cert(&cs, &srv);
+	id = identity_of(&srv, &other);
+	spec_default(f, &s);
+	s.signer = id;
+	expect_spec_refusal(f, &s, REG_UNTRUSTED);
+	pem = cert_pem(other.cert);
+	assert_int_equal(store_anchor_add(f->st, "other", lbytes_make(pem, strlen(pem))), LETHE_OK);
+	expect_ok(f, &s);
+	/* The realm CA is still trusted too, after the registration's reload. */
+	spec_default(f, &s);
+	s.keys[0].kvno = s.sealed.keys[0].kvno = 8;
+	expect_ok(f, &s);
+	assert_int_equal(store_anchor_remove(f->st, "other"), LETHE_OK);
+	spec_default(f, &s);
+	s.keys[0].kvno = s.sealed.keys[0].kvno = 9;
+	s.signer = id;
+	expect_spec_refusal(f, &s, REG_UNTRUSTED);
+	reg_identity_free(id);
+	free(pem);
+	tcert_free(&other);
+	tcert_free(&srv);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -1232,6 +1347,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_dns_san_two_enctypes, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_kdc_credential_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_added_then_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_signature, setup, teardown),
