@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "base/log.h"
+#include "kmp/kmp_xfrm.h"
 #include "kmp/lethe_kmp.h"
 
 #define MAX_WAKE 64
@@ -28,6 +29,7 @@ typedef struct opts {
 	kmp_doi doi;
 	int verbosity;
 	int64_t run_for_s;              /* 0: until SIGTERM */
+	const char *xfrm_out;           /* --xfrm-out: the SA as ip-xfrm words */
 	/* server */
 	const char *keytab;
 	const char *principal;
@@ -69,11 +71,12 @@ usage(void)
 	fprintf(stderr,
 	    "usage: lethe-kmp server -k KEYTAB -p PRINCIPAL [-l ADDR[:PORT]] [-w CLIENT[:PORT]]...\n"
 	    "                 [--doi ipsec|snmpv3] [--lifetime S] [--grace S] [--no-ack]\n"
-	    "                 [--reestablish] [--suite AUTH:ENC]... [--run-for S] [-v]\n"
+	    "                 [--reestablish] [--suite AUTH:ENC]... [--run-for S]\n"
+	    "                 [--xfrm-out FILE] [-v]\n"
 	    "       lethe-kmp client -P PRINCIPAL (-k KEYTAB | --password-file F) --kdc HOST:PORT\n"
 	    "                 --realm R -s SERVER[:PORT] [-l ADDR[:PORT]] [--service PRINCIPAL]\n"
 	    "                 [--initiate] [--reestablish] [--ping N] [--exit-after-sa] [--doi ...]\n"
-	    "                 [--run-for S] [-v]\n");
+	    "                 [--run-for S] [--xfrm-out FILE] [-v]\n");
 	exit(2);
 }
 
@@ -127,6 +130,7 @@ parse_opts(int argc, char **argv, opts *o)
 		{ "ping", required_argument, NULL, 'n' },
 		{ "exit-after-sa", no_argument, NULL, 'X' },
 		{ "run-for", required_argument, NULL, 'T' },
+		{ "xfrm-out", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -170,11 +174,12 @@ parse_opts(int argc, char **argv, opts *o)
 		case 'n': o->pings = parse_u32(optarg); break;
 		case 'X': o->exit_after_sa = true; break;
 		case 'T': o->run_for_s = parse_u32(optarg); break;
+		case 'x': o->xfrm_out = optarg; break;
 		case 'v': o->verbosity++; break;
 		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (o->xfrm_out != NULL && o->doi != KMP_DOI_IPSEC))
 		usage();
 }
 
@@ -211,6 +216,9 @@ typedef struct loop {
 	unsigned pings_sent;
 	unsigned pongs_ok;
 	bool done;
+	uint32_t xfrm_in_spi;           /* the SA last written to --xfrm-out */
+	uint32_t xfrm_out_spi;
+	int64_t xfrm_established_ms;
 } loop;
 
 static void
@@ -313,6 +321,35 @@ client_progress(loop *l)
 		l->done = true;
 }
 
+/*
+ * --xfrm-out: write sa (with peer) when it is live and not the one written
+ * last (SPIs and establishment time tell SAs apart). A failed write is
+ * logged and retried at the next check.
+ */
+static void
+xfrm_check(loop *l, const kmp_sa *sa, const kmp_peer *peer)
+{
+	char name[80];
+	lethe_status rc;
+
+	if (l->o->xfrm_out == NULL || sa == NULL || !sa->live)
+		return;
+	if (sa->in.spi == l->xfrm_in_spi && sa->out.spi == l->xfrm_out_spi &&
+	    sa->established_ms == l->xfrm_established_ms)
+		return;
+	lkmp_peer_name(NULL, peer, name, sizeof(name));
+	if ((rc = kmp_xfrm_write(sa, name, l->o->xfrm_out)) != LETHE_OK) {
+		log_warnx("event=kmp_xfrm_write_failed path=%s error=%s",
+		    l->o->xfrm_out, lethe_status_str(rc));
+		return;
+	}
+	l->xfrm_in_spi = sa->in.spi;
+	l->xfrm_out_spi = sa->out.spi;
+	l->xfrm_established_ms = sa->established_ms;
+	log_info("event=kmp_xfrm_written path=%s peer=%s spi_in=0x%08x spi_out=0x%08x",
+	    l->o->xfrm_out, name, (unsigned)sa->in.spi, (unsigned)sa->out.spi);
+}
+
 /* One datagram; false when none was waiting. */
 static bool
 receive_one(loop *l, int64_t now)
@@ -330,10 +367,13 @@ receive_one(loop *l, int64_t now)
 		return true;
 	if (buf[0] == LKMP_TEST_CHANNEL_TAG)
 		channel_receive(l, &from, buf, (size_t)n);
-	else if (l->srv != NULL)
+	else if (l->srv != NULL) {
 		kmp_server_receive(l->srv, &from, buf, (size_t)n, now);
-	else
+		xfrm_check(l, kmp_server_sa(l->srv, &from), &from);
+	} else {
 		kmp_client_receive(l->cli, &from, buf, (size_t)n, now);
+		xfrm_check(l, kmp_client_sa(l->cli), &l->server_peer);
+	}
 	return true;
 }
 
