@@ -13,6 +13,8 @@
 
 #include <openssl/crypto.h>
 
+#include "base/conf.h"
+
 static bool
 cache_has(const agent_keyreq_cache *c, const uint8_t *nonce)
 {
@@ -124,24 +126,6 @@ agent_listen(const lethe_sockaddr *addr, int *fd)
 	return LETHE_OK;
 }
 
-static void
-peer_text(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(out, cap, "%s:%u", host, port);
-}
-
 lethe_status
 agent_accept_frame(int lfd, unsigned timeout_ms, uint8_t **msg, size_t *len,
     char *peer, size_t peer_len)
@@ -157,7 +141,7 @@ agent_accept_frame(int lfd, unsigned timeout_ms, uint8_t **msg, size_t *len,
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
 		    errno == ECONNABORTED) ? LETHE_ERR_NOT_FOUND : LETHE_ERR_IO;
 	(void)fcntl(c, F_SETFD, FD_CLOEXEC);
-	peer_text(&ss, peer, peer_len);
+	lethe_sockaddr_str((const struct sockaddr *)&ss, sl, peer, peer_len);
 	rc = reg_read_frame(c, REG_MAX_MESSAGE, timeout_ms, msg, len);
 	close(c);
 	return rc;

@@ -747,6 +747,27 @@ parse_addr_list(const char *list, uint16_t default_port, lethe_sockaddr *out, si
 	return true;
 }
 
+void
+lethe_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (cap == 0)
+		return;
+	if (sa != NULL && sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, cap, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (sa != NULL && sa->sa_family == AF_INET6 &&
+	    len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, cap, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(buf, cap, "(unknown)");
+	}
+}
+
 lethe_status
 lethe_conf_parse_addrs(const char *list, uint16_t default_port, lethe_sockaddr *out,
     size_t cap, size_t *n, lethe_conf_error *err)

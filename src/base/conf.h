@@ -130,6 +130,12 @@ lethe_status lethe_conf_get_addrs(const lethe_conf *conf, const char *section,
     const char *key, const char *def, uint16_t default_port, lethe_sockaddr *out,
     size_t cap, size_t *n, lethe_conf_error *err);
 
+/*
+ * "192.0.2.1:88" or "[2001:db8::1]:88" into buf (cap >= 64 recommended),
+ * "(unknown)" for another family or a short length.
+ */
+void lethe_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
+
 /* Parse one address list (as lethe_conf_get_addrs) outside any file. */
 lethe_status lethe_conf_parse_addrs(const char *list, uint16_t default_port,
     lethe_sockaddr *out, size_t cap, size_t *n, lethe_conf_error *err);

@@ -352,7 +352,7 @@ log_request(const kdc_request *r, unsigned result, uint64_t usec)
 	log_event ev;
 
 	log_event_begin(&ev, "kdc_req");
-	kdc_net_addr_str(r->info->peer, r->info->peer_len, peer, sizeof(peer));
+	lethe_sockaddr_str(r->info->peer, r->info->peer_len, peer, sizeof(peer));
 	log_event_str(&ev, "peer", peer);
 	log_event_str(&ev, "transport", r->info->transport == KDC_TRANSPORT_TCP ? "tcp" : "udp");
 	log_event_str(&ev, "type", kdc_req_type_name(r->type));

@@ -46,27 +46,6 @@ kdc_net_config_defaults(kdc_net_config *cfg)
 	cfg->handle_signals = true;
 }
 
-void
-kdc_net_addr_str(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (cap == 0)
-		return;
-	if (sa != NULL && sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, cap, "%s:%u", host, ntohs(sin->sin_port));
-	} else if (sa != NULL && sa->sa_family == AF_INET6 &&
-	    len >= sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(buf, cap, "[%s]:%u", host, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, cap, "(unknown)");
-	}
-}
-
 /* ------------------------------------------------------------ validation */
 
 static bool
@@ -205,7 +184,7 @@ open_socket(const lethe_sockaddr *addr, uint16_t port, bool tcp, bool pktinfo, i
 cleanup:
 	if (fd >= 0) {
 		int saved = errno;
-		kdc_net_addr_str((struct sockaddr *)&a.ss, a.len, name, sizeof(name));
+		lethe_sockaddr_str((struct sockaddr *)&a.ss, a.len, name, sizeof(name));
 		log_warn("cannot listen on %s %s", tcp ? "tcp" : "udp", name);
 		close(fd);
 		errno = saved;
@@ -231,7 +210,7 @@ probe_port(const lethe_sockaddr *a, bool tcp)
 		GUARD_GOTO(rc, set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1));
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
 		int saved = errno;
-		kdc_net_addr_str((const struct sockaddr *)&a->ss, a->len, name, sizeof(name));
+		lethe_sockaddr_str((const struct sockaddr *)&a->ss, a->len, name, sizeof(name));
 		log_warn("cannot listen on %s %s", tcp ? "tcp" : "udp", name);
 		errno = saved;
 		rc = LETHE_ERR_IO;

@@ -156,7 +156,4 @@ lethe_status kdc_net_get_stats(const kdc_net *net, unsigned worker, kdc_net_stat
 /* Close the sockets and free everything. Not while kdc_net_run runs. */
 void kdc_net_free(kdc_net *net);
 
-/* "192.0.2.1:88" or "[2001:db8::1]:88" into buf (cap >= 64 recommended). */
-void kdc_net_addr_str(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
-
 #endif

@@ -381,7 +381,7 @@ log_listening(const kdcd *d)
 		const lethe_sockaddr *a = t == 0 ? d->cfg.udp : d->cfg.tcp;
 		size_t n = t == 0 ? d->cfg.n_udp : d->cfg.n_tcp;
 		for (size_t i = 0; i < n && used < sizeof(line); i++) {
-			kdc_net_addr_str((const struct sockaddr *)&a[i].ss, a[i].len, addr,
+			lethe_sockaddr_str((const struct sockaddr *)&a[i].ss, a[i].len, addr,
 			    sizeof(addr));
 			if (kdc_net_local_port(d->net, t == 0 ? KDC_TRANSPORT_UDP : KDC_TRANSPORT_TCP,
 			    i, &port) != LETHE_OK)
@@ -391,7 +391,7 @@ log_listening(const kdcd *d)
 		}
 	}
 	if (d->reg != NULL && used < sizeof(line)) {
-		kdc_net_addr_str((const struct sockaddr *)&d->cfg.reg_addr.ss, d->cfg.reg_addr.len,
+		lethe_sockaddr_str((const struct sockaddr *)&d->cfg.reg_addr.ss, d->cfg.reg_addr.len,
 		    addr, sizeof(addr));
 		snprintf(line + used, sizeof(line) - used, " registrar %s/tcp(port %u)", addr,
 		    (unsigned)reg_listener_port(d->reg));

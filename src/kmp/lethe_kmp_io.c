@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "base/conf.h"
 #include "keytab/keytab.h"
 
 lethe_status
@@ -97,22 +98,11 @@ void
 lkmp_peer_name(void *ctx, const kmp_peer *peer, char *buf, size_t cap)
 {
 	struct sockaddr_storage ss;
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
 
 	(void)ctx;
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, peer->addr, peer->len);
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		port = ntohs(s4->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		port = ntohs(s6->sin6_port);
-	}
-	snprintf(buf, cap, "%s:%u", host, port);
+	lethe_sockaddr_str((const struct sockaddr *)&ss, peer->len, buf, cap);
 }
 
 /* ------------------------------------------------------------ tickets */

@@ -79,22 +79,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN], serv[8];   /* numeric forms only */
-
-	if (getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv),
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(out, cap, "?");
-		return;
-	}
-	if (sa->sa_family == AF_INET6)
-		snprintf(out, cap, "[%s]:%s", host, serv);
-	else
-		snprintf(out, cap, "%s:%s", host, serv);
-}
-
 static lethe_status
 set_nonblock(int fd)
 {
@@ -444,7 +428,7 @@ accept_all(reg_listener *l)
 		c->fd = fd;
 		c->state = CONN_READ_LEN;
 		c->deadline_ms = now_ms() + l->cfg.timeout_ms;
-		addr_text((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
+		lethe_sockaddr_str((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
 		l->nconns++;
 	}
 }
@@ -482,7 +466,7 @@ start_keyreq(reg_listener *l, reg_conn *c, const char *principal)
 		    lethe_status_str(rc));
 		goto cleanup;
 	}
-	addr_text((const struct sockaddr *)&dest.ss, dest.len, c->peer, sizeof(c->peer));
+	lethe_sockaddr_str((const struct sockaddr *)&dest.ss, dest.len, c->peer, sizeof(c->peer));
 	c->fd = socket(dest.ss.ss_family, SOCK_STREAM, 0);
 	if (c->fd < 0 || set_nonblock(c->fd) != LETHE_OK ||
 	    conn_set_reply(c, msg, msg_len) != LETHE_OK) {

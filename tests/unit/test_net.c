@@ -1056,12 +1056,12 @@ test_addr_str(void **state)
 	char buf[64];
 	(void)state;
 
-	kdc_net_addr_str((struct sockaddr *)&a.ss, a.len, buf, sizeof(buf));
+	lethe_sockaddr_str((struct sockaddr *)&a.ss, a.len, buf, sizeof(buf));
 	assert_string_equal(buf, "192.0.2.7:88");
 	a = addr6("2001:db8::1", 750);
-	kdc_net_addr_str((struct sockaddr *)&a.ss, a.len, buf, sizeof(buf));
+	lethe_sockaddr_str((struct sockaddr *)&a.ss, a.len, buf, sizeof(buf));
 	assert_string_equal(buf, "[2001:db8::1]:750");
-	kdc_net_addr_str((struct sockaddr *)&a.ss, 4, buf, sizeof(buf));
+	lethe_sockaddr_str((struct sockaddr *)&a.ss, 4, buf, sizeof(buf));
 	assert_string_equal(buf, "(unknown)");
 }
 
