@@ -141,68 +141,23 @@ reg_read_frame(int fd, size_t max, unsigned timeout_ms, uint8_t **out, size_t *o
 	return LETHE_OK;
 }
 
-/* Port text "1".."65535", digits only. */
-static bool
-parse_port(const char *s, uint16_t *port)
-{
-	unsigned long v = 0;
-
-	if (*s == '\0' || strlen(s) > 5)
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (unsigned long)(*s - '0');
-	}
-	if (v == 0 || v > 65535)
-		return false;
-	*port = (uint16_t)v;
-	return true;
-}
-
 lethe_status
 reg_parse_endpoint(const char *text, lethe_sockaddr *out)
 {
-	char host[64];
-	const char *colon, *start = text;
-	size_t hlen;
+	size_t n = 0;
 	uint16_t port;
-	bool v6;
 
 	memset(out, 0, sizeof(*out));
 	ENSURE(text != NULL, LETHE_ERR_INVALID_ARG);
-	v6 = text[0] == '[';
-	if (v6) {
-		const char *close = strchr(text, ']');
-
-		ENSURE(close != NULL && close[1] == ':', LETHE_ERR_FORMAT);
-		start = text + 1;
-		colon = close + 1;
-		hlen = (size_t)(close - start);
-	} else {
-		colon = strrchr(text, ':');
-		ENSURE(colon != NULL, LETHE_ERR_FORMAT);
-		hlen = (size_t)(colon - text);
-	}
-	ENSURE(hlen != 0 && hlen < sizeof(host), LETHE_ERR_FORMAT);
-	memcpy(host, start, hlen);
-	host[hlen] = '\0';
-	ENSURE(parse_port(colon + 1, &port), LETHE_ERR_FORMAT);
-	if (v6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->ss;
-
-		ENSURE(inet_pton(AF_INET6, host, &a->sin6_addr) == 1, LETHE_ERR_FORMAT);
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		out->len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&out->ss;
-
-		ENSURE(inet_pton(AF_INET, host, &a->sin_addr) == 1, LETHE_ERR_FORMAT);
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		out->len = sizeof(*a);
-	}
+	/* One address, nothing around it: no list, no blanks. */
+	ENSURE(text[strcspn(text, ", \t")] == '\0', LETHE_ERR_FORMAT);
+	/* The configuration's address syntax; without ":port" the port is 0, refused. */
+	GUARD(lethe_conf_parse_addrs(text, 0, out, 1, &n, NULL));
+	ENSURE(n == 1, LETHE_ERR_FORMAT);
+	port = out->ss.ss_family == AF_INET6 ?
+	    ntohs(((const struct sockaddr_in6 *)&out->ss)->sin6_port) :
+	    ntohs(((const struct sockaddr_in *)&out->ss)->sin_port);
+	ENSURE(port != 0, LETHE_ERR_FORMAT);
 	return LETHE_OK;
 }
 
