@@ -14,37 +14,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/wait.h"
+
 #define KCL_UDP_MAX 65536u       /* largest datagram we accept */
-
-/* Milliseconds on the monotonic clock. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait until fd is ready for events; LETHE_ERR_IO with errno ETIMEDOUT at deadline (ms). */
-static lethe_status
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return LETHE_ERR_IO;
-		}
-		int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (n > 0)
-			return LETHE_OK;
-		if (n < 0 && errno != EINTR)
-			return LETHE_ERR_IO;
-	}
-}
 
 /* Copy a decimal port 1..65535 from text into port[6]. */
 static lethe_status
@@ -121,7 +93,7 @@ open_socket(const kcl_kdc *kdc, int type, int64_t deadline, int *fd)
 		socklen_t elen = sizeof(err);
 
 		ENSURE_GOTO(rc, errno == EINPROGRESS, LETHE_ERR_IO);
-		GUARD_GOTO(rc, wait_fd(s, POLLOUT, deadline));
+		GUARD_GOTO(rc, lethe_wait_fd(s, POLLOUT, deadline));
 		ENSURE_GOTO(rc, getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0,
 			    LETHE_ERR_IO);
 	}
@@ -145,7 +117,7 @@ write_all(int fd, const uint8_t *data, size_t len, int64_t deadline)
 			continue;
 		}
 		ENSURE(n < 0 && (errno == EAGAIN || errno == EINTR), LETHE_ERR_IO);
-		GUARD(wait_fd(fd, POLLOUT, deadline));
+		GUARD(lethe_wait_fd(fd, POLLOUT, deadline));
 	}
 	return LETHE_OK;
 }
@@ -163,7 +135,7 @@ read_all(int fd, uint8_t *data, size_t len, int64_t deadline)
 		}
 		ENSURE(n != 0, LETHE_ERR_IO);      /* peer closed early */
 		ENSURE(errno == EAGAIN || errno == EINTR, LETHE_ERR_IO);
-		GUARD(wait_fd(fd, POLLIN, deadline));
+		GUARD(lethe_wait_fd(fd, POLLIN, deadline));
 	}
 	return LETHE_OK;
 }
@@ -194,7 +166,7 @@ static lethe_status
 exchange_tcp(const kcl_kdc *kdc, const uint8_t *req, size_t req_len,
 	     uint8_t **rep, size_t *rep_len)
 {
-	int64_t deadline = now_ms() + kdc->timeout_ms;
+	int64_t deadline = lethe_now_ms() + kdc->timeout_ms;
 	uint8_t hdr[4], *buf = NULL;
 	size_t len = 0;
 	int fd = -1;
@@ -233,7 +205,7 @@ udp_wait_reply(int fd, uint8_t *buf, size_t cap, int64_t deadline, size_t *got)
 		if (n == 0 || errno == EINTR)
 			continue;
 		ENSURE(errno == EAGAIN, LETHE_ERR_IO);   /* ECONNREFUSED: nobody listens */
-		GUARD(wait_fd(fd, POLLIN, deadline));
+		GUARD(lethe_wait_fd(fd, POLLIN, deadline));
 	}
 }
 
@@ -241,7 +213,7 @@ static lethe_status
 exchange_udp(const kcl_kdc *kdc, const uint8_t *req, size_t req_len,
 	     uint8_t **rep, size_t *rep_len)
 {
-	int64_t deadline = now_ms() + kdc->timeout_ms;
+	int64_t deadline = lethe_now_ms() + kdc->timeout_ms;
 	uint8_t *buf = NULL;
 	size_t got = 0;
 	int fd = -1, tries = kdc->udp_tries > 0 ? kdc->udp_tries : 1;
@@ -251,7 +223,7 @@ exchange_udp(const kcl_kdc *kdc, const uint8_t *req, size_t req_len,
 	buf = malloc(KCL_UDP_MAX);
 	ENSURE_GOTO(rc, buf != NULL, LETHE_ERR_NOMEM);
 	for (int i = 0; i < tries; i++) {
-		deadline = now_ms() + kdc->timeout_ms;
+		deadline = lethe_now_ms() + kdc->timeout_ms;
 		ENSURE_GOTO(rc, send(fd, req, req_len, 0) == (ssize_t)req_len, LETHE_ERR_IO);
 		rc = udp_wait_reply(fd, buf, KCL_UDP_MAX, deadline, &got);
 		if (rc != LETHE_ERR_IO || errno != ETIMEDOUT)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/wait.h"
 #include "crypto/crypto.h"
 #include "registrar/registrar.h"
 
@@ -69,15 +70,6 @@ struct reg_listener {
 	struct pollfd *pfds;    /* 3 + max_conns */
 	listen_counters ctr;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static lethe_status
 set_nonblock(int fd)
@@ -427,7 +419,7 @@ accept_all(reg_listener *l)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->state = CONN_READ_LEN;
-		c->deadline_ms = now_ms() + l->cfg.timeout_ms;
+		c->deadline_ms = lethe_now_ms() + l->cfg.timeout_ms;
 		lethe_sockaddr_str((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
 		l->nconns++;
 	}
@@ -474,7 +466,7 @@ start_keyreq(reg_listener *l, reg_conn *c, const char *principal)
 		goto cleanup;
 	}
 	c->outgoing = true;
-	c->deadline_ms = now_ms() + l->cfg.timeout_ms;
+	c->deadline_ms = lethe_now_ms() + l->cfg.timeout_ms;
 	l->nconns++;
 	if (connect(c->fd, (const struct sockaddr *)&dest.ss, dest.len) == 0)
 		c->state = CONN_WRITE;
@@ -541,7 +533,7 @@ listener_main(void *arg)
 
 	for (;;) {
 		n = build_pollfds(l);
-		ready = poll(l->pfds, n, poll_timeout(l, now_ms()));
+		ready = poll(l->pfds, n, poll_timeout(l, lethe_now_ms()));
 		if (ready < 0 && errno != EINTR) {
 			log_warn("registrar: poll");
 			break;
@@ -552,7 +544,7 @@ listener_main(void *arg)
 			if (l->pfds[3 + i].revents != 0 && l->conns[i].fd >= 0)
 				conn_event(l, &l->conns[i], l->pfds[3 + i].revents);
 		}
-		expire(l, now_ms());
+		expire(l, lethe_now_ms());
 		if (ready > 0 && (l->pfds[1].revents & POLLIN))
 			accept_all(l);
 		if (ready > 0 && (l->pfds[2].revents & POLLIN))

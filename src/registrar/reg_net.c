@@ -14,36 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait until fd is ready for events or the deadline passes (ETIMEDOUT). */
-static lethe_status
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left;
-	int n;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return LETHE_ERR_IO;
-		}
-		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (n > 0)
-			return LETHE_OK;
-		if (n < 0 && errno != EINTR)
-			return LETHE_ERR_IO;
-	}
-}
+#include "base/wait.h"
 
 /* Send buf[0..len) before the deadline. */
 static lethe_status
@@ -52,7 +23,7 @@ send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 	ssize_t n;
 
 	while (len > 0) {
-		GUARD(wait_fd(fd, POLLOUT, deadline));
+		GUARD(lethe_wait_fd(fd, POLLOUT, deadline));
 		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
@@ -72,7 +43,7 @@ recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
 	ssize_t n;
 
 	while (len > 0) {
-		GUARD(wait_fd(fd, POLLIN, deadline));
+		GUARD(lethe_wait_fd(fd, POLLIN, deadline));
 		n = recv(fd, buf, len, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
@@ -102,7 +73,7 @@ reg_frame_length(const uint8_t hdr[REG_FRAME_HEADER_LEN], size_t max, size_t *le
 lethe_status
 reg_write_frame(int fd, const uint8_t *msg, size_t len, unsigned timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = lethe_now_ms() + timeout_ms;
 	uint8_t hdr[REG_FRAME_HEADER_LEN];
 
 	ENSURE(fd >= 0 && msg != NULL, LETHE_ERR_INVALID_ARG);
@@ -118,7 +89,7 @@ reg_write_frame(int fd, const uint8_t *msg, size_t len, unsigned timeout_ms)
 lethe_status
 reg_read_frame(int fd, size_t max, unsigned timeout_ms, uint8_t **out, size_t *out_len)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = lethe_now_ms() + timeout_ms;
 	uint8_t hdr[REG_FRAME_HEADER_LEN];
 	uint8_t *buf;
 	size_t len;
@@ -175,7 +146,7 @@ connect_by(const lethe_sockaddr *addr, int64_t deadline, int *out)
 	ENSURE(fd >= 0, LETHE_ERR_IO);
 	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0) {
 		ENSURE_GOTO(rc, errno == EINPROGRESS || errno == EINTR, LETHE_ERR_IO);
-		GUARD_GOTO(rc, wait_fd(fd, POLLOUT, deadline));
+		GUARD_GOTO(rc, lethe_wait_fd(fd, POLLOUT, deadline));
 		ENSURE_GOTO(rc, getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0,
 		    LETHE_ERR_IO);
 		if (err != 0) {
@@ -204,7 +175,7 @@ reg_client_exchange_addr(const lethe_sockaddr *addr, const uint8_t *req, size_t 
 
 	*reply = NULL;
 	*reply_len = 0;
-	GUARD(connect_by(addr, now_ms() + timeout_ms, &fd));
+	GUARD(connect_by(addr, lethe_now_ms() + timeout_ms, &fd));
 	GUARD_GOTO(rc, reg_write_frame(fd, req, req_len, timeout_ms));
 	rc = reg_read_frame(fd, REG_MAX_MESSAGE, timeout_ms, reply, reply_len);
 cleanup:
@@ -231,7 +202,7 @@ wait_peer_close(int fd, int64_t deadline)
 	uint8_t sink[256];
 	ssize_t n;
 
-	while (wait_fd(fd, POLLIN, deadline) == LETHE_OK) {
+	while (lethe_wait_fd(fd, POLLIN, deadline) == LETHE_OK) {
 		n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN &&
 		    errno != EWOULDBLOCK))
@@ -246,10 +217,10 @@ reg_send_oneway(const lethe_sockaddr *addr, const uint8_t *msg, size_t len,
 	int fd = -1;
 	lethe_status rc;
 
-	GUARD(connect_by(addr, now_ms() + timeout_ms, &fd));
+	GUARD(connect_by(addr, lethe_now_ms() + timeout_ms, &fd));
 	GUARD_GOTO(rc, reg_write_frame(fd, msg, len, timeout_ms));
 	shutdown(fd, SHUT_WR);
-	wait_peer_close(fd, now_ms() + timeout_ms);
+	wait_peer_close(fd, lethe_now_ms() + timeout_ms);
 cleanup:
 	close(fd);
 	return rc;

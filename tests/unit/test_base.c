@@ -5,8 +5,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include "base/bytes.h"
 #include "base/status.h"
+#include "base/wait.h"
 
 static void
 test_status_strings(void **state)
@@ -56,6 +61,27 @@ test_bytes_compare(void **state)
 	assert_false(lbytes_ct_eq(LBYTES_LIT("key"), LBYTES_LIT("keys")));
 }
 
+/* A pipe with nothing in it times out at the deadline; once written, it is ready. */
+static void
+test_wait_fd(void **state)
+{
+	int p[2];
+	int64_t start;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	start = lethe_now_ms();
+	assert_int_equal(lethe_wait_fd(p[0], POLLIN, start + 50), LETHE_ERR_IO);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_true(lethe_now_ms() >= start + 50);
+	assert_int_equal(lethe_wait_fd(p[0], POLLIN, start - 1), LETHE_ERR_IO);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(lethe_wait_fd(p[0], POLLIN, lethe_now_ms() + 1000), LETHE_OK);
+	assert_int_equal(lethe_wait_fd(p[1], POLLOUT, lethe_now_ms() + 1000), LETHE_OK);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
@@ -63,6 +89,7 @@ main(void)
 		cmocka_unit_test(test_status_strings),
 		cmocka_unit_test(test_arena_budget_and_reset),
 		cmocka_unit_test(test_bytes_compare),
+		cmocka_unit_test(test_wait_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
