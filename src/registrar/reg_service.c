@@ -699,6 +699,9 @@ map_store_outcome(reg_check *chk, enum store_reg_outcome o)
 	case STORE_REG_NOT_ALLOWED:
 		return fail(chk, REG_NOT_ALLOWED, "%s is a user or krbtgt principal: it takes no "
 		    "temporary keys", chk->req.principal);
+	case STORE_REG_TOO_MANY_KEYS:
+		return fail(chk, REG_POLICY, "principal %s holds too many live keys; wait for "
+		    "old keys to expire", chk->req.principal);
 	}
 	return fail(chk, REG_INTERNAL, "the KDC's store gave an unknown answer");
 }

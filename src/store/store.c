@@ -197,12 +197,13 @@ lethe_status
 store_txn_begin(store *s, bool write)
 {
 	ENSURE(!s->in_txn, LETHE_ERR_INVALID_ARG);
+	store_notes_clear(s);
 	GUARD(s->ops->begin(s, write));
 	s->in_txn = true;
 	return LETHE_OK;
 }
 
-/* End a read transaction. */
+/* Commit without a new generation (a read, or a write of no realm data). */
 lethe_status
 store_txn_end(store *s)
 {
@@ -211,27 +212,34 @@ store_txn_end(store *s)
 	if (rc != LETHE_OK)
 		s->ops->rollback(s);
 	s->in_txn = false;
+	store_notes_clear(s);
 	return rc;
 }
 
-/* Bump the generation and commit a write transaction. */
+/* Bump the generation, write the noted changes to the feed and commit. */
 lethe_status
 store_txn_commit(store *s)
 {
-	static const char sql[] =
+	static const char bump_sql[] =
 	    "UPDATE generation SET value = value + 1 WHERE id = 1";
-	int64_t changed = 0;
+	static const char read_sql[] = "SELECT value FROM generation WHERE id = 1";
+	int64_t changed = 0, gen = -1;
 	lethe_status rc;
 
-	rc = s->ops->exec(s, sql, NULL, 0, NULL, NULL, &changed);
-	if (rc == LETHE_OK && changed != 1)
+	rc = s->ops->exec(s, bump_sql, NULL, 0, NULL, NULL, &changed);
+	if (rc == LETHE_OK)
+		rc = s->ops->exec(s, read_sql, NULL, 0, store_int_cb, &gen, NULL);
+	if (rc == LETHE_OK && (changed != 1 || gen < 1))
 		rc = store_fail(s, LETHE_ERR_FORMAT, STORE_E_DATABASE,
 		    "the generation row is missing");
+	if (rc == LETHE_OK)
+		rc = store_feed_write(s, gen, now_seconds());
 	if (rc == LETHE_OK)
 		rc = s->ops->commit(s);
 	if (rc != LETHE_OK)
 		s->ops->rollback(s);
 	s->in_txn = false;
+	store_notes_clear(s);
 	return rc;
 }
 
@@ -242,6 +250,7 @@ store_txn_abort(store *s)
 	if (s->in_txn)
 		s->ops->rollback(s);
 	s->in_txn = false;
+	store_notes_clear(s);
 }
 
 /* ------------------------------------------------------------ realm */
@@ -453,6 +462,7 @@ store_release(store *s)
 		return;
 	store_txn_abort(s);
 	s->ops->close(s);
+	store_notes_clear(s);
 	OPENSSL_cleanse(s->seal_key, sizeof(s->seal_key));
 	free(s);
 }
@@ -518,6 +528,8 @@ store_create(const char *path, const store_master_key *mk,
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, insert_realm(s, &row));
 	GUARD_GOTO(rc, store_schema_add_v2(s, &row.policy));
+	GUARD_GOTO(rc, store_schema_add_v3(s, 0));
+	store_note_change(s, NULL);
 	GUARD_GOTO(rc, store_txn_commit(s));
 	*out = s;
 	s = NULL;
@@ -535,7 +547,7 @@ cleanup:
 }
 
 /*
- * Read the schema version (1 or 2, into *version) and the realm row;
+ * Read the schema version (1 to 3, into *version) and the realm row;
  * check the master key.
  */
 static lethe_status
@@ -784,15 +796,19 @@ key_from_row(store *s, const char *name, const db_value *c, store_key *k)
 
 /* ------------------------------------------------------------ principals */
 
-/* Columns of a principal (0..9) and, from a LEFT JOIN, of a key (10..19). */
+/*
+ * Columns of a principal (0..9) and, from a LEFT JOIN, of a key (10..20).
+ * k.id (never NULL in a key row) tells a key row from "no key", so a key
+ * row with a NULL column is read, and reported, rather than skipped.
+ */
 #define PRINCIPAL_KEY_SELECT                                                 \
 	"SELECT p.id, p.name, p.kind, p.attributes, p.max_life, p.max_renew, "  \
 	"p.created_at, p.modified_at, p.password_changed_at, p.expires_at, "    \
-	"k.kvno, k.enctype, k.key_blob, k.salt, k.s2k_iterations, k.kind, "     \
-	"k.registered_at, k.use_until, k.accept_until, k.registered_by "        \
+	"k.id, k.kvno, k.enctype, k.key_blob, k.salt, k.s2k_iterations, "       \
+	"k.kind, k.registered_at, k.use_until, k.accept_until, k.registered_by " \
 	"FROM principals p LEFT JOIN keys k ON k.principal_id = p.id "
 #define PRINCIPAL_KEY_ORDER " ORDER BY p.id, k.kvno DESC, k.id"
-#define PRINCIPAL_KEY_COLUMNS 20
+#define PRINCIPAL_KEY_COLUMNS 21
 
 /* Rows of PRINCIPAL_KEY_SELECT folded into principals, one at a time. */
 typedef struct collector {
@@ -801,7 +817,12 @@ typedef struct collector {
 	store_principal *cur;
 	size_t keys_cap;
 	store_principal_cb cb;    /* NULL: keep the (only) principal in cur */
+	store_principal_err_cb err_cb;
 	void *ctx;
+	bool bad;                 /* cur_id could not be read: skip its rows */
+	lethe_status bad_rc;
+	char bad_name[STORE_MAX_NAME_LEN + 1];
+	char bad_why[STORE_ERRMSG_LEN];
 } collector;
 
 static lethe_status
@@ -857,12 +878,22 @@ grow_keys(collector *col)
 	return LETHE_OK;
 }
 
-/* Hand the finished principal to the callback (and free it), if any. */
+/*
+ * Hand the finished principal to the callback (and free it), or the one
+ * that could not be read to the error callback.
+ */
 static lethe_status
 collector_flush(collector *col)
 {
 	lethe_status rc = LETHE_OK;
 
+	if (col->bad) {
+		if (col->err_cb != NULL)
+			col->err_cb(col->ctx, col->bad_name, col->bad_rc,
+			    col->bad_why);
+		col->bad = false;
+		return LETHE_OK;
+	}
 	if (col->cur == NULL || col->cb == NULL)
 		return LETHE_OK;
 	rc = col->cb(col->ctx, col->cur);
@@ -872,26 +903,70 @@ collector_flush(collector *col)
 	return rc;
 }
 
+/*
+ * Principal cur_id (name column c[1]) failed with rc. A walk notes it,
+ * drops what was read and goes on (out of memory stops it); a lookup of
+ * one principal fails.
+ */
+static lethe_status
+collector_bad(collector *col, const db_value *c, lethe_status rc)
+{
+	store *s = col->s;
+
+	if (col->cb == NULL || rc == LETHE_ERR_NOMEM)
+		return rc;
+	if (col->cur != NULL)
+		snprintf(col->bad_name, sizeof(col->bad_name), "%s", col->cur->name);
+	else if (c[1].type == DB_TEXT && c[1].len > 0 &&
+	    c[1].len <= STORE_MAX_NAME_LEN && memchr(c[1].data, '\0', c[1].len) == NULL)
+		snprintf(col->bad_name, sizeof(col->bad_name), "%.*s",
+		    (int)c[1].len, (const char *)c[1].data);
+	else
+		snprintf(col->bad_name, sizeof(col->bad_name), "principal id %lld",
+		    (long long)col->cur_id);
+	if (s->err_kind != STORE_E_NONE)
+		snprintf(col->bad_why, sizeof(col->bad_why), "%s", s->errmsg);
+	else if (rc == LETHE_ERR_TOO_BIG)
+		snprintf(col->bad_why, sizeof(col->bad_why), "more than %u keys",
+		    STORE_MAX_KEYS);
+	else
+		snprintf(col->bad_why, sizeof(col->bad_why), "a principal or key "
+		    "row is damaged (%s)", lethe_status_str(rc));
+	store_clear_error(s);
+	store_principal_free(col->cur);
+	col->cur = NULL;
+	col->keys_cap = 0;
+	col->bad = true;
+	col->bad_rc = rc;
+	return LETHE_OK;
+}
+
 static lethe_status
 collector_row(void *ctx, const db_value *c, size_t n)
 {
 	collector *col = ctx;
 	store_key *k;
+	lethe_status rc;
 
 	ENSURE(n == PRINCIPAL_KEY_COLUMNS && c[0].type == DB_INT, LETHE_ERR_FORMAT);
-	if (col->cur == NULL || c[0].i != col->cur_id) {
+	if ((col->cur == NULL && !col->bad) || c[0].i != col->cur_id) {
 		ENSURE(col->cur == NULL || col->cb != NULL, LETHE_ERR_FORMAT);
 		GUARD(collector_flush(col));
-		GUARD(principal_from_row(c, &col->cur));
 		col->cur_id = c[0].i;
+		rc = principal_from_row(c, &col->cur);
+		if (rc != LETHE_OK)
+			return collector_bad(col, c, rc);
 	}
-	if (c[10].type == DB_NULL)
+	if (col->bad || c[10].type == DB_NULL)
 		return LETHE_OK;
-	GUARD(grow_keys(col));
-	k = &col->cur->keys[col->cur->nkeys];
-	memset(k, 0, sizeof(*k));
-	col->cur->nkeys++;
-	return key_from_row(col->s, col->cur->name, &c[10], k);
+	rc = grow_keys(col);
+	if (rc == LETHE_OK) {
+		k = &col->cur->keys[col->cur->nkeys];
+		memset(k, 0, sizeof(*k));
+		col->cur->nkeys++;
+		rc = key_from_row(col->s, col->cur->name, &c[11], k);
+	}
+	return rc == LETHE_OK ? rc : collector_bad(col, c, rc);
 }
 
 /* Map a collector failure that came without a message. */
@@ -936,9 +1011,16 @@ lethe_status
 store_principal_foreach(store *s, store_principal_cb cb, void *ctx,
     uint64_t *generation)
 {
+	return store_principal_foreach_ex(s, cb, NULL, ctx, generation);
+}
+
+lethe_status
+store_principal_foreach_ex(store *s, store_principal_cb cb,
+    store_principal_err_cb err_cb, void *ctx, uint64_t *generation)
+{
 	static const char gen_sql[] = "SELECT value FROM generation WHERE id = 1";
 	static const char sql[] = PRINCIPAL_KEY_SELECT PRINCIPAL_KEY_ORDER;
-	collector col = { .s = s, .cb = cb, .ctx = ctx };
+	collector col = { .s = s, .cb = cb, .err_cb = err_cb, .ctx = ctx };
 	int64_t gen = -1;
 	lethe_status rc;
 
@@ -1046,6 +1128,7 @@ store_principal_add(store *s, const store_principal *p)
 	for (size_t i = 0; i < p->nkeys; i++)
 		GUARD_GOTO(rc, store_insert_key(s, id, p->name, &p->keys[i],
 		    p->keys[i].kvno, p->keys[i].kind, now));
+	store_note_change(s, p->name);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -1119,6 +1202,7 @@ store_principal_rekey(store *s, const char *name, const store_key *keys,
 		    STORE_KEY_LONG_TERM, now));
 	GUARD_GOTO(rc, prune_long_term(s, pid, s->policy.kvnos_kept));
 	GUARD_GOTO(rc, store_touch_principal(s, pid, now, true));
+	store_note_change(s, name);
 	GUARD_GOTO(rc, store_txn_commit(s));
 	if (new_kvno != NULL)
 		*new_kvno = kvno;
@@ -1149,6 +1233,7 @@ store_keys_add(store *s, const char *name, const store_key *keys, size_t nkeys)
 		GUARD_GOTO(rc, rc);
 	}
 	GUARD_GOTO(rc, store_touch_principal(s, pid, now, false));
+	store_note_change(s, name);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -1158,20 +1243,16 @@ cleanup:
 lethe_status
 store_keys_purge_expired(store *s, int64_t now, size_t *deleted)
 {
-	static const char sql[] =
-	    "DELETE FROM keys WHERE kind = 'temporary' AND accept_until <> 0 "
-	    "AND accept_until < $1";
-	db_value param = db_int(now);
-	int64_t changes = 0;
+	size_t count = 0;
 	lethe_status rc;
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
 	store_clear_error(s);
 	GUARD_GOTO(rc, store_txn_begin(s, true));
-	GUARD_GOTO(rc, s->ops->exec(s, sql, &param, 1, NULL, NULL, &changes));
-	GUARD_GOTO(rc, store_txn_commit(s));
+	GUARD_GOTO(rc, store_delete_expired_keys(s, now, &count, NULL));
+	GUARD_GOTO(rc, count > 0 ? store_txn_commit(s) : store_txn_end(s));
 	if (deleted != NULL)
-		*deleted = (size_t)changes;
+		*deleted = count;
 cleanup:
 	store_txn_abort(s);
 	return rc;
@@ -1189,6 +1270,7 @@ change_principal(store *s, const char *name, const char *sql,
 	GUARD_GOTO(rc, s->ops->exec(s, sql, params, nparams, NULL, NULL, &changes));
 	ENSURE_GOTO(rc, changes == 1, store_fail(s, LETHE_ERR_NOT_FOUND,
 	    STORE_E_NOT_FOUND, "principal %s not found", name));
+	store_note_change(s, name);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -1371,6 +1453,7 @@ store_credential_put(store *s, const char *name, lbytes cert_pem, lbytes key_pem
 	params[4] = db_int(now_seconds());
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, sql, params, 5, NULL, NULL, NULL));
+	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);

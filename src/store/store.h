@@ -9,10 +9,12 @@
  * row does not decrypt. A check value in the realm row makes a wrong master
  * key fail at open time.
  *
- * Every change runs in one transaction (all or nothing) and bumps the
- * store's generation counter, which the KDC polls to know when to rebuild
- * its snapshot. Structures handed out hold decrypted keys: release them
- * with their store_*_free function, which wipes the key bytes.
+ * Every change runs in one transaction (all or nothing), bumps the
+ * store's generation counter and records in the change feed which
+ * principals it touched (store_changes_since), so the KDC can apply only
+ * what changed to its snapshot. Structures handed out hold decrypted
+ * keys: release them with their store_*_free function, which wipes the
+ * key bytes.
  *
  * Errors common to every function: LETHE_ERR_INVALID_ARG (a contract
  * broken: NULL, over-long or non-canonical name, bad enctype...),
@@ -27,7 +29,7 @@
 #ifndef LETHE_STORE_STORE_H
 #define LETHE_STORE_STORE_H
 
-/* API v2: ready */
+/* API v3: ready */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -185,14 +187,20 @@ enum store_principal_kind {
 #define STORE_ATTR_OK_AS_DELEGATE    (1u << 7)
 #define STORE_ATTR_ALL               0xffu
 
-/* Attributes a new principal of each kind gets unless told otherwise. */
+/*
+ * Attributes a new principal of each kind gets unless told otherwise:
+ * every kind requires pre-authentication; a user is no ticket's server
+ * unless an admin clears no_service. DEFAULT_SERVICE serves service,
+ * krbtgt and agent principals.
+ */
 #define STORE_ATTR_DEFAULT_USER                                          \
 	(STORE_ATTR_REQUIRES_PREAUTH | STORE_ATTR_ALLOW_FORWARDABLE |    \
 	 STORE_ATTR_ALLOW_RENEWABLE | STORE_ATTR_ALLOW_PROXIABLE |       \
-	 STORE_ATTR_ALLOW_POSTDATED)
+	 STORE_ATTR_ALLOW_POSTDATED | STORE_ATTR_NO_SERVICE)
 #define STORE_ATTR_DEFAULT_SERVICE                                       \
-	(STORE_ATTR_ALLOW_FORWARDABLE | STORE_ATTR_ALLOW_RENEWABLE |     \
-	 STORE_ATTR_ALLOW_PROXIABLE | STORE_ATTR_ALLOW_POSTDATED)
+	(STORE_ATTR_REQUIRES_PREAUTH | STORE_ATTR_ALLOW_FORWARDABLE |    \
+	 STORE_ATTR_ALLOW_RENEWABLE | STORE_ATTR_ALLOW_PROXIABLE |       \
+	 STORE_ATTR_ALLOW_POSTDATED)
 
 enum store_key_kind {
 	STORE_KEY_LONG_TERM = 1,  /* password or random key, no end of use */
@@ -270,8 +278,11 @@ lethe_status store_keys_add(store *s, const char *name, const store_key *keys,
     size_t nkeys);
 
 /*
- * Delete every temporary key whose accept_until is non-zero and earlier
- * than now. *deleted (may be NULL) receives how many rows went.
+ * Delete every temporary key whose accept_until is non-zero and at most
+ * now (the audit's "expired"); each principal that lost a key is a change
+ * in the feed. *deleted (may be NULL) receives how many rows went. The
+ * deleted bytes may linger in the database files: store_maintain() also
+ * checkpoints.
  */
 lethe_status store_keys_purge_expired(store *s, int64_t now, size_t *deleted);
 
@@ -303,20 +314,93 @@ lethe_status store_principal_list(store *s, store_name_list **out);
 void store_name_list_free(store_name_list *list);
 
 /*
- * Called once per principal by store_principal_foreach(). p (with its
+ * Called once per principal by store_principal_foreach_ex(). p (with its
  * decrypted keys) is borrowed: it is wiped and freed when cb returns, so
  * copy what you keep. A status other than LETHE_OK stops the iteration
- * and is returned by store_principal_foreach().
+ * and is returned by store_principal_foreach_ex().
  */
 typedef lethe_status (*store_principal_cb)(void *ctx, const store_principal *p);
 
 /*
+ * Called instead of cb for a principal that could not be read (a damaged
+ * row, a key that does not decrypt, more than STORE_MAX_KEYS keys): name
+ * (its name, or "principal id N" when the name itself is unreadable), rc
+ * and why (a message, never key bytes) are valid during the call only.
+ */
+typedef void (*store_principal_err_cb)(void *ctx, const char *name,
+    lethe_status rc, const char *why);
+
+/*
  * Visit every principal with its decrypted keys, in one read transaction:
  * a consistent view whose generation is written to *generation (may be
- * NULL). This is how the KDC builds its snapshot.
+ * NULL). One principal that cannot be read never stops the walk: it is
+ * left out and handed to err_cb (may be NULL), and the walk goes on.
+ * Fails only when the store cannot be read at all, on LETHE_ERR_NOMEM,
+ * or with cb's own status. This is how the KDC builds its snapshot.
  */
+lethe_status store_principal_foreach_ex(store *s, store_principal_cb cb,
+    store_principal_err_cb err_cb, void *ctx, uint64_t *generation);
+
+/* store_principal_foreach_ex() without an error callback. */
 lethe_status store_principal_foreach(store *s, store_principal_cb cb, void *ctx,
     uint64_t *generation);
+
+/* ---------------------------------------------------------- change feed */
+
+/* One committed change: the principal it touched, or a realm-wide one. */
+typedef struct store_change {
+	uint64_t generation;
+	char *principal;          /* canonical name, or NULL: realm-wide */
+} store_change;
+
+typedef struct store_changes {
+	uint64_t generation;      /* the store's generation in the same read transaction */
+	bool complete;            /* false: the caller must reload everything (a realm-wide
+	                             change, since < the feed floor, or more than max rows) */
+	store_change *entries;    /* generation > since, ascending; names deduplicated is fine */
+	size_t count;
+} store_changes;
+
+#define STORE_FEED_KEEP_SECONDS (24 * 3600) /* store_maintain() keeps a day */
+
+/*
+ * The changes committed after generation `since`, in one read transaction
+ * (one indexed query on the feed). since equal to the generation:
+ * complete, count 0. Incomplete (count 0): a realm-wide change in the
+ * range, since below the feed floor (trimmed by store_maintain()) or
+ * above the generation, or more than max rows. Free with
+ * store_changes_free().
+ */
+lethe_status store_changes_since(store *s, uint64_t since, size_t max,
+    store_changes **out);
+
+/* Free what store_changes_since() returned. NULL is allowed. */
+void store_changes_free(store_changes *c);
+
+/* ---------------------------------------------------------- maintenance */
+
+/* What store_maintain() did. */
+typedef struct store_maint_report {
+	size_t keys_deleted;      /* temporary keys past accept_until */
+	size_t nonces_deleted;    /* expired registration nonces */
+	size_t changes_trimmed;   /* feed rows older than STORE_FEED_KEEP_SECONDS */
+	size_t principals_touched; /* principals that lost a key */
+	bool checkpointed;        /* deleted key bytes left the files */
+	bool checkpoint_busy;     /* keys went but a reader kept the checkpoint
+	                             from finishing: run again later */
+} store_maint_report;
+
+/*
+ * In one write transaction: delete temporary keys with a non-zero
+ * accept_until <= now (a change in the feed for each principal), expired
+ * nonces, and feed rows older than now - STORE_FEED_KEEP_SECONDS
+ * (raising the feed floor). Commits only when a row went; the generation
+ * moves only when a key went (nonces and old feed rows are no realm
+ * data). Then, if a key went, checkpoints the backend so the deleted
+ * sealed bytes leave the files (a few short tries while readers hold
+ * it; then checkpoint_busy, not an error). *out may be NULL.
+ */
+lethe_status store_maintain(store *s, int64_t now, store_maint_report *out);
 
 /* Lower-case name of a kind ("user", "service", "krbtgt", "agent"). */
 const char *store_principal_kind_name(enum store_principal_kind kind);
@@ -515,9 +599,11 @@ enum store_reg_outcome {
 	STORE_REG_REPLAY,         /* the nonce is in seen_nonces */
 	STORE_REG_KVNO_EXISTS,    /* the principal already has one of the kvnos */
 	STORE_REG_NOT_ALLOWED,    /* the principal is a user or krbtgt */
+	STORE_REG_TOO_MANY_KEYS,  /* its live keys and the new ones exceed
+	                             STORE_MAX_KEYS */
 };
 
-/* "ok", "replay", "kvno-exists", "not-allowed". */
+/* "ok", "replay", "kvno-exists", "not-allowed", "too-many-keys". */
 const char *store_reg_outcome_name(enum store_reg_outcome outcome);
 
 typedef struct store_registration {
@@ -545,9 +631,12 @@ typedef struct store_registration {
  * principal (STORE_REG_NOT_ALLOWED); create the principal as
  * STORE_KIND_AGENT with STORE_ATTR_DEFAULT_SERVICE if absent; refuse if
  * any of the kvnos is used by the principal, whatever the enctype or key
- * kind (STORE_REG_KVNO_EXISTS); insert the keys as STORE_KEY_TEMPORARY
- * (encrypted at rest, registered_at = now, registered_by); upsert the
- * agents row; bump the generation. Returns LETHE_OK with *outcome set
+ * kind (STORE_REG_KVNO_EXISTS); delete the principal's temporary keys
+ * whose accept_until <= now; refuse if its remaining keys and the new ones
+ * exceed STORE_MAX_KEYS (STORE_REG_TOO_MANY_KEYS); insert the keys as
+ * STORE_KEY_TEMPORARY (encrypted at rest, registered_at = now,
+ * registered_by); upsert the agents row; bump the generation (a change
+ * of the principal in the feed). Returns LETHE_OK with *outcome set
  * for a decision (anything but STORE_REG_OK leaves the store exactly as
  * it was), or an error status (nothing changed either) for a broken
  * contract or a store failure.
@@ -562,7 +651,10 @@ lethe_status store_register_keys(store *s, const store_registration *r,
 lethe_status store_nonce_seen(store *s, const uint8_t nonce[STORE_NONCE_LEN],
     int64_t now, bool *seen);
 
-/* Delete the nonces that expired by now. *deleted may be NULL. */
+/*
+ * Delete the nonces that expired by now. *deleted may be NULL. Nonces are
+ * no realm data: the generation stays.
+ */
 lethe_status store_nonces_purge(store *s, int64_t now, size_t *deleted);
 
 /* ---- agents: the last registration of each agent-managed principal */

@@ -14,11 +14,12 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 2   /* 1: without the registration tables */
+#define STORE_SCHEMA_VERSION 3   /* 1: no registration tables; 2: no change feed */
 #define STORE_KDF_SALT_LEN   16u
 #define STORE_SEAL_KEY_LEN   32u
 #define STORE_CHECK_LEN      32u
 #define STORE_ERRMSG_LEN     256u
+#define STORE_MAX_NOTED      64u  /* names one write transaction notes; more: realm-wide */
 
 #if defined(__GNUC__)
 #define LETHE_STORE_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -94,6 +95,14 @@ typedef struct store_backend_ops {
 	 */
 	lethe_status (*exec)(store *s, const char *sql, const db_value *params,
 	    size_t nparams, db_row_cb cb, void *ctx, int64_t *changes);
+	/*
+	 * Outside any transaction: make rows deleted by committed transactions
+	 * leave the backend's files, waiting briefly for readers. *busy true:
+	 * a reader kept it from finishing (not an error; try again later).
+	 * SQLite: a truncating WAL checkpoint (secure_delete has zeroed the
+	 * freed cells). A server backend may do nothing, or VACUUM.
+	 */
+	lethe_status (*checkpoint)(store *s, bool *busy);
 } store_backend_ops;
 
 extern const store_backend_ops store_sqlite_ops;
@@ -106,6 +115,10 @@ struct store {
 	store_realm_policy policy;
 	enum store_error_kind err_kind;
 	char errmsg[STORE_ERRMSG_LEN];
+	/* The change feed: principals the open write transaction touched. */
+	char *noted[STORE_MAX_NOTED];
+	size_t nnoted;
+	bool noted_realm;                      /* a realm-wide change too */
 };
 
 /* Record a failure on s (printf-style message) and return rc. */
@@ -151,11 +164,32 @@ lethe_status store_cred_aad(const char *name, uint8_t *buf, size_t cap, size_t *
 
 /* ---- shared by store.c, store_reg.c and store_audit.c ---- */
 
-/* Transactions: begin, end a read one, bump the generation and commit, abort. */
+/*
+ * Transactions: begin; end (commit without a new generation: a read, or
+ * a write that changed no realm data); commit a write (bump the
+ * generation and write the noted changes to the feed); abort.
+ */
 lethe_status store_txn_begin(store *s, bool write);
 lethe_status store_txn_end(store *s);
 lethe_status store_txn_commit(store *s);
 void store_txn_abort(store *s);
+
+/*
+ * Note that the open write transaction changes principal name (NULL: a
+ * realm-wide change). Never fails: past STORE_MAX_NOTED names, or out of
+ * memory, the change becomes realm-wide. A commit that noted nothing
+ * writes a realm-wide row.
+ */
+void store_note_change(store *s, const char *name);
+
+/* Forget the noted changes (store_feed.c). */
+void store_notes_clear(store *s);
+
+/*
+ * Write the noted changes as feed rows of generation gen at time now,
+ * inside the committing transaction (store_feed.c).
+ */
+lethe_status store_feed_write(store *s, int64_t gen, int64_t now);
 
 /* Forget the last failure. */
 void store_clear_error(store *s);
@@ -201,7 +235,21 @@ lethe_status store_touch_principal(store *s, int64_t pid, int64_t now,
  */
 lethe_status store_schema_add_v2(store *s, const store_realm_policy *realm);
 
-/* Upgrade an open v1 store to v2 in one write transaction (store_reg.c). */
+/*
+ * Schema v3 (store_reg.c): the changes table and the feed row with its
+ * floor at generation floor_gen, inside the caller's write transaction.
+ */
+lethe_status store_schema_add_v3(store *s, int64_t floor_gen);
+
+/* Upgrade an open v1 or v2 store to v3 in one write transaction (store_reg.c). */
 lethe_status store_schema_upgrade(store *s);
+
+/*
+ * Note every principal holding a temporary key whose accept_until is
+ * non-zero and <= now, then delete those keys, inside the caller's write
+ * transaction; *deleted and *principals (may be NULL) receive the counts.
+ */
+lethe_status store_delete_expired_keys(store *s, int64_t now, size_t *deleted,
+    size_t *principals);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * Schema v2 of the store: trust anchors, registration rules and policy,
- * per-service policy, and the upgrade of a v1 store. The registration
- * transaction and the agents table are in store_register.c.
+ * per-service policy; schema v3's feed tables; and the upgrade of a v1 or
+ * v2 store. The registration transaction and the agents table are in
+ * store_register.c, the change feed in store_feed.c.
  */
 #include "store/store_internal.h"
 
@@ -57,6 +58,23 @@ static const char *const v2_tables[] = {
 	"  spki_sha256 TEXT NOT NULL,\n"
 	"  cert_pem TEXT,\n"
 	"  last_registered_at INTEGER NOT NULL\n"
+	")",
+};
+
+/*
+ * The v3 tables: the change feed (principal NULL: realm-wide) and its
+ * floor, the generation below which the feed was trimmed.
+ */
+static const char *const v3_tables[] = {
+	"CREATE TABLE changes (\n"
+	"  generation INTEGER NOT NULL,\n"
+	"  principal TEXT,\n"
+	"  changed_at INTEGER NOT NULL\n"
+	")",
+	"CREATE INDEX changes_generation ON changes (generation)",
+	"CREATE TABLE feed (\n"
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+	"  floor_generation INTEGER NOT NULL CHECK (floor_generation >= 0)\n"
 	")",
 };
 
@@ -186,12 +204,45 @@ store_schema_add_v2(store *s, const store_realm_policy *realm)
 }
 
 lethe_status
+store_schema_add_v3(store *s, int64_t floor_gen)
+{
+	static const char floor_sql[] =
+	    "INSERT INTO feed (id, floor_generation) VALUES (1, $1)";
+	db_value param = db_int(floor_gen);
+
+	for (size_t i = 0; i < sizeof(v3_tables) / sizeof(v3_tables[0]); i++)
+		GUARD(s->ops->exec(s, v3_tables[i], NULL, 0, NULL, NULL, NULL));
+	return s->ops->exec(s, floor_sql, &param, 1, NULL, NULL, NULL);
+}
+
+/*
+ * v3's security defaults on existing principals: users are no ticket's
+ * server, and every other kind requires pre-authentication.
+ */
+static lethe_status
+migrate_attributes_v3(store *s)
+{
+	static const char user_sql[] =
+	    "UPDATE principals SET attributes = attributes | $1 "
+	    "WHERE kind = 'user'";
+	static const char other_sql[] =
+	    "UPDATE principals SET attributes = attributes | $1 "
+	    "WHERE kind IN ('service', 'agent', 'krbtgt')";
+	db_value no_service = db_int(STORE_ATTR_NO_SERVICE);
+	db_value preauth = db_int(STORE_ATTR_REQUIRES_PREAUTH);
+
+	GUARD(s->ops->exec(s, user_sql, &no_service, 1, NULL, NULL, NULL));
+	return s->ops->exec(s, other_sql, &preauth, 1, NULL, NULL, NULL);
+}
+
+lethe_status
 store_schema_upgrade(store *s)
 {
 	static const char version_sql[] = "SELECT version FROM schema_version";
+	static const char gen_sql[] = "SELECT value FROM generation WHERE id = 1";
 	static const char update_sql[] = "UPDATE schema_version SET version = $1";
 	db_value param = db_int(STORE_SCHEMA_VERSION);
-	int64_t version = -1;
+	int64_t version = -1, gen = -1;
 	lethe_status rc;
 
 	GUARD_GOTO(rc, store_txn_begin(s, true));
@@ -202,16 +253,24 @@ store_schema_upgrade(store *s)
 		rc = store_txn_end(s);
 		goto cleanup;
 	}
-	ENSURE_GOTO(rc, version == 1, store_fail(s, LETHE_ERR_FORMAT,
-	    STORE_E_DATABASE, "cannot upgrade schema version %lld",
-	    (long long)version));
-	GUARD_GOTO(rc, store_schema_add_v2(s, &s->policy));
+	ENSURE_GOTO(rc, version == 1 || version == 2, store_fail(s,
+	    LETHE_ERR_FORMAT, STORE_E_DATABASE, "cannot upgrade schema version "
+	    "%lld", (long long)version));
+	if (version == 1)
+		GUARD_GOTO(rc, store_schema_add_v2(s, &s->policy));
+	GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, store_int_cb, &gen, NULL));
+	ENSURE_GOTO(rc, gen >= 0, store_fail(s, LETHE_ERR_FORMAT,
+	    STORE_E_DATABASE, "the generation row is missing"));
+	/* The feed starts empty: complete from this generation on. */
+	GUARD_GOTO(rc, store_schema_add_v3(s, gen));
+	GUARD_GOTO(rc, migrate_attributes_v3(s));
 	GUARD_GOTO(rc, s->ops->exec(s, update_sql, &param, 1, NULL, NULL, NULL));
+	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
 	if (rc != LETHE_OK)
-		rc = store_fail_status(s, rc, "upgrading the store to schema v2");
+		rc = store_fail_status(s, rc, "upgrading the store to schema v3");
 	return rc;
 }
 
@@ -259,6 +318,7 @@ store_anchor_add(store *s, const char *name, lbytes cert_pem)
 		rc = store_fail(s, rc, STORE_E_EXISTS,
 		    "trust anchor %s already exists", name);
 	GUARD_GOTO(rc, rc);
+	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -276,6 +336,7 @@ delete_one(store *s, const char *sql, db_value param, const char *what)
 	GUARD_GOTO(rc, s->ops->exec(s, sql, &param, 1, NULL, NULL, &changes));
 	ENSURE_GOTO(rc, changes == 1, store_fail(s, LETHE_ERR_NOT_FOUND,
 	    STORE_E_NOT_FOUND, "%s not found", what));
+	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -459,6 +520,7 @@ store_reg_rule_add(store *s, enum store_identity_kind kind, const char *identity
 	GUARD_GOTO(rc, rc);
 	ENSURE_GOTO(rc, new_id > 0, store_fail(s, LETHE_ERR_FORMAT,
 	    STORE_E_DATABASE, "no id for the new rule"));
+	store_note_change(s, NULL);
 	GUARD_GOTO(rc, store_txn_commit(s));
 	if (id != NULL)
 		*id = new_id;
@@ -647,6 +709,7 @@ store_reg_policy_set(store *s, const store_reg_policy *p)
 		    "invalid registration policy");
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, insert_reg_policy(s, p, true));
+	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -731,6 +794,7 @@ store_service_policy_set(store *s, const char *principal,
 	params[2] = db_int(p->allow_classic_key ? 1 : 0);
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, sql, params, 3, NULL, NULL, NULL));
+	store_note_change(s, principal);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);

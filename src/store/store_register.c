@@ -22,6 +22,8 @@ store_reg_outcome_name(enum store_reg_outcome outcome)
 		return "kvno-exists";
 	case STORE_REG_NOT_ALLOWED:
 		return "not-allowed";
+	case STORE_REG_TOO_MANY_KEYS:
+		return "too-many-keys";
 	}
 	return NULL;
 }
@@ -168,6 +170,28 @@ kvnos_used(store *s, int64_t pid, const store_registration *r, bool *used)
 	return LETHE_OK;
 }
 
+/*
+ * Delete pid's temporary keys past accept_until, then *room = whether its
+ * remaining keys and r's fit in STORE_MAX_KEYS.
+ */
+static lethe_status
+make_room(store *s, int64_t pid, const store_registration *r, bool *room)
+{
+	static const char purge_sql[] =
+	    "DELETE FROM keys WHERE principal_id = $1 AND kind = 'temporary' "
+	    "AND accept_until <> 0 AND accept_until <= $2";
+	static const char count_sql[] =
+	    "SELECT COUNT(*) FROM keys WHERE principal_id = $1";
+	db_value params[2] = { db_int(pid), db_int(r->now) };
+	int64_t count = -1;
+
+	GUARD(s->ops->exec(s, purge_sql, params, 2, NULL, NULL, NULL));
+	GUARD(s->ops->exec(s, count_sql, params, 1, store_int_cb, &count, NULL));
+	ENSURE(count >= 0, LETHE_ERR_FORMAT);
+	*room = (uint64_t)count + r->nkeys <= STORE_MAX_KEYS;
+	return LETHE_OK;
+}
+
 static lethe_status
 insert_temporary_keys(store *s, int64_t pid, const store_registration *r)
 {
@@ -217,7 +241,7 @@ register_in_txn(store *s, const store_registration *r,
     enum store_reg_outcome *outcome)
 {
 	principal_row row = { 0 };
-	bool fresh = false, used = false;
+	bool fresh = false, used = false, room = false;
 
 	GUARD(record_nonce(s, r, &fresh));
 	if (!fresh) {
@@ -234,9 +258,15 @@ register_in_txn(store *s, const store_registration *r,
 		*outcome = STORE_REG_KVNO_EXISTS;
 		return LETHE_OK;
 	}
+	GUARD(make_room(s, row.id, r, &room));
+	if (!room) {
+		*outcome = STORE_REG_TOO_MANY_KEYS;
+		return LETHE_OK;
+	}
 	GUARD(insert_temporary_keys(s, row.id, r));
 	GUARD(upsert_agent(s, r));
 	GUARD(store_touch_principal(s, row.id, r->now, false));
+	store_note_change(s, r->principal);
 	*outcome = STORE_REG_OK;
 	return LETHE_OK;
 }
@@ -302,7 +332,8 @@ store_nonces_purge(store *s, int64_t now, size_t *deleted)
 	store_clear_error(s);
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, sql, &param, 1, NULL, NULL, &changes));
-	GUARD_GOTO(rc, store_txn_commit(s));
+	/* Nonces are no realm data: the generation stays. */
+	GUARD_GOTO(rc, store_txn_end(s));
 	if (deleted != NULL)
 		*deleted = (size_t)changes;
 cleanup:

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #define BUSY_TIMEOUT_MS 5000
+#define CHECKPOINT_WAIT_MS 100  /* a checkpoint waits this long for readers */
 #define MAX_COLUMNS     24
 #define MAX_PARAMS      16
 
@@ -370,6 +371,30 @@ cleanup:
 	return rc;
 }
 
+/*
+ * A truncating WAL checkpoint: every frame goes into the database file
+ * (where secure_delete has zeroed freed cells) and the WAL is cut to zero
+ * bytes, so old page images holding deleted rows leave the disk. Waits
+ * CHECKPOINT_WAIT_MS for readers, then reports busy.
+ */
+static lethe_status
+sqlite_checkpoint(store *s, bool *busy)
+{
+	sqlite3 *db = db_of(s);
+	int code, log = 0, done = 0;
+
+	*busy = false;
+	(void)sqlite3_busy_timeout(db, CHECKPOINT_WAIT_MS);
+	code = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    &log, &done);
+	(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
+		*busy = true;
+		return LETHE_OK;
+	}
+	return code == SQLITE_OK ? LETHE_OK : sqlite_fail(s, code, "checkpointing");
+}
+
 const store_backend_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.create = sqlite_create,
@@ -380,4 +405,5 @@ const store_backend_ops store_sqlite_ops = {
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.exec = sqlite_exec,
+	.checkpoint = sqlite_checkpoint,
 };

@@ -1003,7 +1003,7 @@ test_v2_defaults(void **state)
 	store_agents *ag = NULL;
 
 	create_store(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
 	assert_int_equal(store_reg_policy_get(f->s, &rp), LETHE_OK);
 	assert_true(rp.auto_enrol);
 	assert_string_equal(rp.dns_services, "host HTTP");
@@ -1585,12 +1585,36 @@ test_audit(void **state)
 	store_audit_report_free(a);
 }
 
-/* Turn f's v2 store into the v1 file the previous code wrote. */
+/*
+ * Turn f's v3 store into the v2 file the previous code wrote: no feed,
+ * and the v2 attribute defaults (users without no_service, other kinds
+ * without requires_preauth).
+ */
+static void
+downgrade_to_v2(fixture *f)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "BEGIN; DROP TABLE changes; DROP TABLE feed; "
+	    "UPDATE principals SET attributes = attributes & ~64 "
+	    "WHERE kind = 'user'; "
+	    "UPDATE principals SET attributes = attributes & ~1 "
+	    "WHERE kind <> 'user'; "
+	    "UPDATE schema_version SET version = 2; COMMIT;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Turn f's v3 store into the v1 file the code before that wrote. */
 static void
 downgrade_to_v1(fixture *f)
 {
 	sqlite3 *db = NULL;
 
+	downgrade_to_v2(f);
 	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -1628,17 +1652,19 @@ test_upgrade_from_v1(void **state)
 	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
 
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
 	assert_int_equal(generation(f->s), g + 1);
 	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
 	    "WHERE name IN ('trust_anchors', 'reg_rules', 'reg_policy', "
-	    "'service_policy', 'seen_nonces', 'agents')"), 6);
+	    "'service_policy', 'seen_nonces', 'agents', 'changes', 'feed')"), 8);
+	assert_int_equal(raw_int(f->db, "SELECT floor_generation FROM feed"), g);
 	assert_int_equal(store_reg_policy_get(f->s, &rp), LETHE_OK);
 	assert_true(rp.auto_enrol);
 	assert_int_equal(rp.max_use_window, STORE_DEFAULT_MAX_USE_WINDOW);
 	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
 	assert_int_equal(p->nkeys, 2);
 	assert_int_equal(p->keys[0].key[0], 7);
+	assert_int_equal(p->attributes, STORE_ATTR_DEFAULT_USER);
 	store_principal_free(p);
 	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
 	assert_int_equal(out, STORE_REG_OK);
@@ -1650,7 +1676,7 @@ test_upgrade_from_v1(void **state)
 	/* A version from the future is refused. */
 	store_close(f->s);
 	f->s = NULL;
-	raw_sql(f->db, "UPDATE schema_version SET version = 3");
+	raw_sql(f->db, "UPDATE schema_version SET version = 4");
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL),
 	    LETHE_ERR_FORMAT);
 }
