@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -18,6 +19,7 @@
 #include "store/store.h"
 
 #define REALM "TEST.LETHE"
+#define STORE_ERRMSG_TEST_LEN 256
 
 typedef struct fixture {
 	char dir[64];
@@ -1681,6 +1683,524 @@ test_upgrade_from_v1(void **state)
 	    LETHE_ERR_FORMAT);
 }
 
+/* ------------------------------------------------------------ v3: change feed */
+
+/* The changes after since (max 100): asserts the call works. */
+static store_changes *
+changes(fixture *f, uint64_t since)
+{
+	store_changes *c = NULL;
+
+	assert_int_equal(store_changes_since(f->s, since, 100, &c), LETHE_OK);
+	assert_non_null(c);
+	assert_int_equal(c->generation, generation(f->s));
+	return c;
+}
+
+/* The changes after since are exactly the principal name, one commit. */
+static void
+assert_one_change(fixture *f, uint64_t since, const char *name)
+{
+	store_changes *c = changes(f, since);
+
+	assert_true(c->complete);
+	assert_int_equal(c->count, 1);
+	assert_int_equal(c->generation, since + 1);
+	assert_int_equal(c->entries[0].generation, since + 1);
+	assert_string_equal(c->entries[0].principal, name);
+	store_changes_free(c);
+}
+
+/* The changes after since need a full reload. */
+static void
+assert_reload(fixture *f, uint64_t since)
+{
+	store_changes *c = changes(f, since);
+
+	assert_false(c->complete);
+	assert_int_equal(c->count, 0);
+	assert_null(c->entries);
+	store_changes_free(c);
+}
+
+static void
+test_feed_names_each_change(void **state)
+{
+	fixture *f = *state;
+	const char *alice = "alice@" REALM, *www = "HTTP/www@" REALM;
+	store_key keys[1] = { tk(7, 18, 1) };
+	store_registration r = make_reg(www, 0x31, keys, 1);
+	store_service_policy sp = { .allow_pubkey_tickets = true };
+	enum store_reg_outcome out;
+	store_changes *c = NULL;
+	store_key k = make_key(0, 18, 9, 32);
+	store_key tkey = tk(3, 18, 4);
+	uint64_t g;
+
+	tkey.accept_until += 100;    /* outlives www's key */
+	create_store(f);
+	/* The store's creation is realm-wide. */
+	assert_reload(f, 0);
+	g = generation(f->s);
+	c = changes(f, g);
+	assert_true(c->complete);
+	assert_int_equal(c->count, 0);
+	store_changes_free(c);
+
+	add_user(f->s, alice, 1);
+	assert_one_change(f, g++, alice);
+	assert_int_equal(store_principal_rekey(f->s, alice, &k, 1, NULL), LETHE_OK);
+	assert_one_change(f, g++, alice);
+	assert_int_equal(store_keys_add(f->s, alice, &tkey, 1), LETHE_OK);
+	assert_one_change(f, g++, alice);
+	assert_int_equal(store_principal_set_attributes(f->s, alice,
+	    STORE_ATTR_DISABLED, 0), LETHE_OK);
+	assert_one_change(f, g++, alice);
+	assert_int_equal(store_principal_set_limits(f->s, alice, 60, 0, 0),
+	    LETHE_OK);
+	assert_one_change(f, g++, alice);
+	/* A principal that does not exist (yet) still names its change. */
+	assert_int_equal(store_service_policy_set(f->s, www, &sp), LETHE_OK);
+	assert_one_change(f, g++, www);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	assert_one_change(f, g++, www);
+	assert_int_equal(store_keys_purge_expired(f->s, T0 + 3600 + 36000, NULL),
+	    LETHE_OK);
+	assert_one_change(f, g++, www);
+	assert_int_equal(store_principal_delete(f->s, alice), LETHE_OK);
+	assert_one_change(f, g++, alice);
+	/* Refusals and failures change nothing, nor does a nonce purge. */
+	assert_int_equal(store_principal_delete(f->s, alice), LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_REPLAY);
+	assert_int_equal(store_nonces_purge(f->s, T0 + 601, NULL), LETHE_OK);
+	assert_int_equal(generation(f->s), g);
+
+	/* Several commits, in order. */
+	add_user(f->s, "bob@" REALM, 2);
+	add_user(f->s, "carol@" REALM, 3);
+	c = changes(f, g);
+	assert_true(c->complete);
+	assert_int_equal(c->count, 2);
+	assert_int_equal(c->entries[0].generation, g + 1);
+	assert_string_equal(c->entries[0].principal, "bob@" REALM);
+	assert_int_equal(c->entries[1].generation, g + 2);
+	assert_string_equal(c->entries[1].principal, "carol@" REALM);
+	store_changes_free(c);
+	/* More rows than max: reload. */
+	assert_int_equal(store_changes_since(f->s, g, 1, &c), LETHE_OK);
+	assert_false(c->complete);
+	assert_int_equal(c->count, 0);
+	store_changes_free(c);
+	/* A realm-wide change in the range: reload; after it, complete. */
+	g += 2;
+	assert_int_equal(store_anchor_add(f->s, "ca1",
+	    LBYTES_LIT("-----BEGIN CERTIFICATE-----\n")), LETHE_OK);
+	add_user(f->s, "dave@" REALM, 4);
+	assert_reload(f, g);
+	assert_one_change(f, g + 1, "dave@" REALM);
+	/* A generation the store never had: reload. */
+	assert_reload(f, g + 5);
+	assert_int_equal(store_changes_since(f->s, 0, 10, NULL),
+	    LETHE_ERR_INVALID_ARG);
+	store_changes_free(NULL);
+}
+
+/* More than STORE_MAX_NOTED principals in one commit: realm-wide. */
+static void
+test_feed_many_names_realm_wide(void **state)
+{
+	fixture *f = *state;
+	store_key keys[1];
+	store_principal p;
+	char name[64];
+	uint64_t g;
+	size_t deleted = 0;
+
+	create_store(f);
+	for (int i = 0; i < 70; i++) {
+		snprintf(name, sizeof(name), "HTTP/h%02d@" REALM, i);
+		memset(&p, 0, sizeof(p));
+		p.name = name;
+		p.kind = STORE_KIND_AGENT;
+		keys[0] = tk(1, 18, (uint8_t)i);
+		keys[0].accept_until = T0 + 10;
+		keys[0].use_until = T0 + 5;
+		p.keys = keys;
+		p.nkeys = 1;
+		assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	}
+	g = generation(f->s);
+	assert_int_equal(store_keys_purge_expired(f->s, T0 + 10, &deleted),
+	    LETHE_OK);
+	assert_int_equal(deleted, 70);
+	assert_int_equal(generation(f->s), g + 1);
+	assert_reload(f, g);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM changes "
+	    "WHERE generation = (SELECT value FROM generation) "
+	    "AND principal IS NULL"), 1);
+}
+
+static void
+test_upgrade_from_v2(void **state)
+{
+	fixture *f = *state;
+	store_key keys[1] = { tk(7, 18, 1) };
+	store_registration r = make_reg("HTTP/www@" REALM, 0x41, keys, 1);
+	enum store_reg_outcome out;
+	store_principal *p = NULL, svc;
+	store_changes *c = NULL;
+	uint64_t g;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 7);
+	memset(&svc, 0, sizeof(svc));
+	svc.name = (char *)"host/db@" REALM;
+	svc.kind = STORE_KIND_SERVICE;
+	svc.attributes = STORE_ATTR_ALLOW_FORWARDABLE;
+	assert_int_equal(store_principal_add(f->s, &svc), LETHE_OK);
+	svc.name = (char *)"krbtgt/" REALM "@" REALM;
+	svc.kind = STORE_KIND_KRBTGT;
+	svc.attributes = 0;
+	assert_int_equal(store_principal_add(f->s, &svc), LETHE_OK);
+	svc.name = (char *)"host/db@" REALM;
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	store_close(f->s);
+	f->s = NULL;
+	downgrade_to_v2(f);
+	assert_int_equal(raw_int(f->db, "SELECT attributes FROM principals "
+	    "WHERE name = 'alice@" REALM "'"), STORE_ATTR_DEFAULT_USER &
+	    ~STORE_ATTR_NO_SERVICE);
+	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
+
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(generation(f->s), g + 1);
+	assert_int_equal(raw_int(f->db, "SELECT floor_generation FROM feed"), g);
+	/* The migration: users no_service, every other kind requires_preauth. */
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->attributes, STORE_ATTR_DEFAULT_USER);
+	store_principal_free(p);
+	assert_int_equal(store_principal_get(f->s, svc.name, &p), LETHE_OK);
+	assert_int_equal(p->attributes, STORE_ATTR_ALLOW_FORWARDABLE |
+	    STORE_ATTR_REQUIRES_PREAUTH);
+	store_principal_free(p);
+	assert_int_equal(store_principal_get(f->s, r.principal, &p), LETHE_OK);
+	assert_int_equal(p->attributes, STORE_ATTR_DEFAULT_SERVICE);
+	store_principal_free(p);
+	assert_int_equal(raw_int(f->db, "SELECT attributes FROM principals "
+	    "WHERE kind = 'krbtgt'"), STORE_ATTR_REQUIRES_PREAUTH);
+	/* The upgrade is realm-wide; below the floor is unknown; after: complete. */
+	assert_reload(f, g);
+	assert_reload(f, g - 1);
+	c = changes(f, g + 1);
+	assert_true(c->complete);
+	assert_int_equal(c->count, 0);
+	store_changes_free(c);
+	add_user(f->s, "bob@" REALM, 8);
+	assert_one_change(f, g + 1, "bob@" REALM);
+	/* Not upgraded twice. */
+	g = generation(f->s);
+	reopen(f);
+	assert_int_equal(generation(f->s), g);
+}
+
+/* ------------------------------------------------------------ v3: bounded walk */
+
+typedef struct bad_seen {
+	size_t visited;
+	size_t bad;
+	char names[4][64];
+	lethe_status rcs[4];
+	char why[4][STORE_ERRMSG_TEST_LEN];
+} bad_seen;
+
+static lethe_status
+count_cb(void *ctx, const store_principal *p)
+{
+	bad_seen *b = ctx;
+
+	assert_true(p->nkeys <= STORE_MAX_KEYS);
+	b->visited++;
+	return LETHE_OK;
+}
+
+static void
+bad_cb(void *ctx, const char *name, lethe_status rc, const char *why)
+{
+	bad_seen *b = ctx;
+
+	assert_true(b->bad < 4);
+	snprintf(b->names[b->bad], sizeof(b->names[0]), "%s", name);
+	snprintf(b->why[b->bad], sizeof(b->why[0]), "%s", why);
+	b->rcs[b->bad++] = rc;
+}
+
+/* Give name n temporary keys, kvnos from first, in calls of at most 200. */
+static void
+add_many_keys(fixture *f, const char *name, uint32_t first, size_t n,
+    int64_t accept_until)
+{
+	static store_key keys[200];
+
+	while (n > 0) {
+		size_t chunk = n < 200 ? n : 200;
+
+		for (size_t i = 0; i < chunk; i++) {
+			keys[i] = tk(first + (uint32_t)i, 18, (uint8_t)i);
+			keys[i].use_until = accept_until;
+			keys[i].accept_until = accept_until;
+		}
+		assert_int_equal(store_keys_add(f->s, name, keys, chunk), LETHE_OK);
+		first += (uint32_t)chunk;
+		n -= chunk;
+	}
+}
+
+static void
+test_foreach_skips_unreadable(void **state)
+{
+	fixture *f = *state;
+	store_principal p, *got = NULL;
+	bad_seen b;
+	uint64_t gen = 0;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"HTTP/big@" REALM;
+	p.kind = STORE_KIND_AGENT;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	add_many_keys(f, p.name, 1000, 300, T0 + 3600);
+	add_user(f->s, "bob@" REALM, 2);
+	add_user(f->s, "carol@" REALM, 3);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM keys k JOIN "
+	    "principals p ON p.id = k.principal_id WHERE p.name = 'HTTP/big@"
+	    REALM "'"), 300);
+	/* bob's key blob moved to another kvno: it does not decrypt. */
+	store_close(f->s);
+	f->s = NULL;
+	raw_sql(f->db, "UPDATE keys SET kvno = 9 WHERE enctype = 17 AND "
+	    "principal_id = (SELECT id FROM principals WHERE name = 'bob@"
+	    REALM "')");
+	reopen(f);
+
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(store_principal_foreach_ex(f->s, count_cb, bad_cb, &b,
+	    &gen), LETHE_OK);
+	assert_int_equal(b.visited, 2);        /* alice, carol */
+	assert_int_equal(b.bad, 2);
+	assert_string_equal(b.names[0], "HTTP/big@" REALM);
+	assert_int_equal(b.rcs[0], LETHE_ERR_TOO_BIG);
+	assert_non_null(strstr(b.why[0], "256"));
+	assert_string_equal(b.names[1], "bob@" REALM);
+	assert_int_equal(b.rcs[1], LETHE_ERR_BAD_INTEGRITY);
+	assert_non_null(strstr(b.why[1], "does not decrypt"));
+	assert_int_equal(gen, generation(f->s));
+	assert_string_equal(store_errmsg(f->s), "");
+
+	/* Without an error callback: the same walk, silently. */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(store_principal_foreach(f->s, count_cb, &b, NULL),
+	    LETHE_OK);
+	assert_int_equal(b.visited, 2);
+	/* A lookup of the bad one still fails. */
+	assert_int_equal(store_principal_get(f->s, "HTTP/big@" REALM, &got),
+	    LETHE_ERR_TOO_BIG);
+	assert_null(got);
+}
+
+/* ------------------------------------------------------------ v3: bounded registration */
+
+static void
+test_register_too_many_keys(void **state)
+{
+	fixture *f = *state;
+	const char *name = "HTTP/www@" REALM;
+	store_key keys[4] = { tk(7, 18, 1), tk(8, 18, 2), tk(9, 18, 3),
+	    tk(10, 18, 4) };
+	store_registration r = make_reg(name, 0x51, keys, 4);
+	enum store_reg_outcome out;
+	store_principal p;
+
+	create_store(f);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)name;
+	p.kind = STORE_KIND_AGENT;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	/* 252 live keys and 10 expired at T0 (accept_until == T0). */
+	add_many_keys(f, name, 1000, 252, T0 + 7200);
+	add_many_keys(f, name, 2000, 10, T0);
+	/* 252 + 4 fit once the expired ten are gone. */
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM keys"), 256);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM keys "
+	    "WHERE kvno >= 2000"), 0);
+	/* One more does not: refused, the store as it was. */
+	keys[0] = tk(11, 18, 5);
+	r = make_reg(name, 0x52, keys, 1);
+	assert_refused(f, &r, STORE_REG_TOO_MANY_KEYS);
+	assert_string_equal(store_reg_outcome_name(STORE_REG_TOO_MANY_KEYS),
+	    "too-many-keys");
+}
+
+/* ------------------------------------------------------------ v3: maintenance */
+
+/* The key_blob of kvno of name, read from the file (n bytes into buf). */
+static size_t
+raw_blob(const char *path, const char *name, uint32_t kvno, uint8_t *buf,
+    size_t cap)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT k.key_blob FROM keys k "
+	    "JOIN principals p ON p.id = k.principal_id WHERE p.name = ?1 "
+	    "AND k.kvno = ?2", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, kvno);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	assert_true(n > 0 && n <= cap);
+	memcpy(buf, sqlite3_column_blob(st, 0), n);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+test_maintain_removes_expired_bytes(void **state)
+{
+	fixture *f = *state;
+	const char *name = "HTTP/www@" REALM;
+	store_key keys[3];
+	store_key nk[1] = { tk(50, 18, 0x11) };
+	store_registration r = make_reg(name, 0x61, nk, 1);
+	enum store_reg_outcome out;
+	uint8_t blobs[2][128];
+	size_t blob_len[2];
+	store_maint_report rep;
+	store_audit_report *a = NULL;
+	store_principal p;
+	char wal[160];
+	uint64_t g;
+	int64_t now = T0 + 100;
+
+	snprintf(wal, sizeof(wal), "%s-wal", f->db);
+	create_store(f);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)name;
+	p.kind = STORE_KIND_AGENT;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	/* Two keys past accept_until at now (one exactly at it), one live. */
+	keys[0] = make_key(1, 18, 0xa0, 32);
+	keys[1] = make_key(2, 18, 0xc0, 32);
+	keys[2] = make_key(3, 18, 0xe0, 32);
+	for (int i = 0; i < 3; i++) {
+		keys[i].kind = STORE_KEY_TEMPORARY;
+		keys[i].use_until = T0 + 10;
+	}
+	keys[0].accept_until = T0 + 50;
+	keys[1].accept_until = now;
+	keys[2].accept_until = now + 1;
+	assert_int_equal(store_keys_add(f->s, name, keys, 3), LETHE_OK);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	for (int i = 0; i < 2; i++)
+		blob_len[i] = raw_blob(f->db, name, (uint32_t)(i + 1), blobs[i],
+		    sizeof(blobs[i]));
+	assert_true(file_contains(wal, blobs[0], blob_len[0]));
+	/* Closing moves everything into the database file. */
+	reopen(f);
+	assert_true(file_contains(f->db, blobs[0], blob_len[0]));
+	assert_true(file_contains(f->db, blobs[1], blob_len[1]));
+	g = generation(f->s);
+
+	assert_int_equal(store_maintain(f->s, now, &rep), LETHE_OK);
+	assert_int_equal(rep.keys_deleted, 2);
+	assert_int_equal(rep.principals_touched, 1);
+	assert_int_equal(rep.nonces_deleted, 0);
+	assert_int_equal(rep.changes_trimmed, 0);
+	assert_true(rep.checkpointed);
+	assert_false(rep.checkpoint_busy);
+	assert_one_change(f, g, name);
+	/* Neither the sealed blobs nor the key bytes are in either file. */
+	for (int i = 0; i < 2; i++) {
+		assert_false(file_contains(f->db, blobs[i], blob_len[i]));
+		assert_false(file_contains(wal, blobs[i], blob_len[i]));
+		assert_false(file_contains(f->db, keys[i].key, 16));
+		assert_false(file_contains(wal, keys[i].key, 16));
+	}
+	assert_int_equal(store_audit(f->s, now, &a), LETHE_OK);
+	assert_int_equal(a->nprincipals, 1);
+	assert_int_equal(a->principals[0].nkeys, 2);   /* kvno 3 and 50 */
+	for (size_t i = 0; i < a->principals[0].nkeys; i++)
+		assert_int_not_equal(a->principals[0].keys[i].state,
+		    STORE_KEY_STATE_EXPIRED);
+	store_audit_report_free(a);
+
+	/* Nothing left to do: no commit, no generation. */
+	g = generation(f->s);
+	assert_int_equal(store_maintain(f->s, now, &rep), LETHE_OK);
+	assert_int_equal(rep.keys_deleted + rep.nonces_deleted +
+	    rep.changes_trimmed, 0);
+	assert_false(rep.checkpointed);
+	assert_int_equal(generation(f->s), g);
+
+	/* Later kvno 3 and the nonce go, then a day later every feed row. */
+	assert_int_equal(store_maintain(f->s, T0 + 600, &rep), LETHE_OK);
+	assert_int_equal(rep.nonces_deleted, 1);
+	assert_int_equal(rep.keys_deleted, 1);
+	assert_true(rep.checkpointed);
+	assert_int_equal(generation(f->s), ++g);
+	/* (kvno 50, accepted until T0 + 11 h, goes too: a new change.) */
+	assert_int_equal(store_maintain(f->s, (int64_t)time(NULL) +
+	    STORE_FEED_KEEP_SECONDS + 10, &rep), LETHE_OK);
+	assert_int_equal(rep.changes_trimmed, g);     /* one row per commit */
+	assert_int_equal(raw_int(f->db, "SELECT floor_generation FROM feed"), g);
+	assert_int_equal(rep.keys_deleted, 1);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM changes"), 1);
+	assert_reload(f, g - 1);
+	assert_one_change(f, g, name);
+}
+
+/* A reader holding the WAL: the keys go, the checkpoint reports busy. */
+static void
+test_maintain_checkpoint_busy(void **state)
+{
+	fixture *f = *state;
+	const char *name = "HTTP/www@" REALM;
+	store_key k = tk(1, 18, 0x21);
+	store_maint_report rep;
+	store_principal p;
+	sqlite3 *reader = NULL;
+
+	create_store(f);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)name;
+	p.kind = STORE_KIND_AGENT;
+	k.use_until = k.accept_until = T0 + 1;
+	p.keys = &k;
+	p.nkeys = 1;
+	assert_int_equal(store_principal_add(f->s, &p), LETHE_OK);
+	assert_int_equal(sqlite3_open_v2(f->db, &reader, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT COUNT(*) FROM keys;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_maintain(f->s, T0 + 2, &rep), LETHE_OK);
+	assert_int_equal(rep.keys_deleted, 1);
+	assert_false(rep.checkpointed);
+	assert_true(rep.checkpoint_busy);
+	sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(reader);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM keys"), 0);
+}
+
 int
 main(void)
 {
@@ -1717,6 +2237,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feed_names_each_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feed_many_names_realm_wide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach_skips_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_too_many_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maintain_removes_expired_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maintain_checkpoint_busy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
