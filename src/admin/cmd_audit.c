@@ -1,4 +1,7 @@
-/* lethe-admin audit: every key's kind and lifetime; long-term service keys. */
+/*
+ * lethe-admin audit: every key's kind and lifetime; long-term service keys.
+ * lethe-admin maintain: expired keys, nonces and old feed rows leave the store.
+ */
 #include "admin/admin.h"
 
 #include <stdlib.h>
@@ -130,5 +133,61 @@ cmd_audit(admin_ctx *ctx, int argc, char **argv)
 	else
 		audit_text(r, ctx->policy.realm);
 	store_audit_report_free(r);
+	return ADMIN_EXIT_OK;
+}
+
+static const char *
+checkpoint_text(const store_maint_report *r)
+{
+	if (r->checkpointed)
+		return "done";
+	if (r->checkpoint_busy)
+		return "busy (a reader holds the log; run maintain again later)";
+	return "not needed";
+}
+
+int
+cmd_maintain(admin_ctx *ctx, int argc, char **argv)
+{
+	store_maint_report r;
+	int64_t now = (int64_t)time(NULL);
+	uint64_t gen = 0;
+	lethe_status rc;
+	char t[32];
+	int ex;
+
+	admin_take_json(ctx, &argc, argv);
+	if (argc != 1) {
+		admin_err("usage: maintain [--json]");
+		return ADMIN_EXIT_USAGE;
+	}
+	if ((ex = admin_open_store(ctx)) != ADMIN_EXIT_OK)
+		return ex;
+	rc = store_maintain(ctx->st, now, &r);
+	if (rc == LETHE_OK)
+		rc = store_generation(ctx->st, &gen);
+	if (rc != LETHE_OK)
+		return admin_store_fail(ctx, rc, "maintain");
+	if (ctx->json) {
+		printf("{\"realm\":");
+		json_string(stdout, ctx->policy.realm);
+		printf(",\"now\":%lld,\"generation\":%llu,\"keys_deleted\":%zu,"
+		    "\"principals_touched\":%zu,\"nonces_deleted\":%zu,"
+		    "\"changes_trimmed\":%zu,\"checkpointed\":%s,"
+		    "\"checkpoint_busy\":%s}\n", (long long)now,
+		    (unsigned long long)gen, r.keys_deleted, r.principals_touched,
+		    r.nonces_deleted, r.changes_trimmed,
+		    r.checkpointed ? "true" : "false",
+		    r.checkpoint_busy ? "true" : "false");
+		return ADMIN_EXIT_OK;
+	}
+	printf("maintenance of realm %s at %s (generation %llu)\n",
+	    ctx->policy.realm, admin_time(now, t, sizeof(t)),
+	    (unsigned long long)gen);
+	printf("expired temporary keys deleted: %zu (of %zu principals)\n",
+	    r.keys_deleted, r.principals_touched);
+	printf("expired nonces deleted: %zu\n", r.nonces_deleted);
+	printf("change feed rows trimmed: %zu\n", r.changes_trimmed);
+	printf("checkpoint: %s\n", checkpoint_text(&r));
 	return ADMIN_EXIT_OK;
 }

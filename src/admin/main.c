@@ -24,7 +24,7 @@ static const char usage_text[] =
     "  reg-policy [--auto-enrol on|off] [--dns-services \"host HTTP\"]\n"
     "       [--max-use-window DUR] [--enctypes LIST]   (no flag: show)\n"
     "  service-policy NAME [--pubkey-tickets on|off] [--classic-key on|off]\n"
-    "  agents | audit [--json]\n"
+    "  agents | audit [--json] | maintain [--json]\n"
     "  export-ca -o FILE | export-kdc-cert -o FILE\n"
     "  issue-cert --principal P [--dns HOST] [--days N] --key-out F --cert-out F\n"
     "The store defaults to ./" ADMIN_DEFAULT_STORE ", the master key file to\n"
@@ -61,6 +61,7 @@ static const command commands[] = {
 	{ "service-policy", cmd_service_policy },
 	{ "agents", cmd_agents },
 	{ "audit", cmd_audit },
+	{ "maintain", cmd_maintain },
 	{ "export-ca", cmd_export_ca },
 	{ "export-kdc-cert", cmd_export_kdc_cert },
 	{ "issue-cert", cmd_issue_cert },

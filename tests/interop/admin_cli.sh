@@ -4,7 +4,7 @@
 # exported keytabs, and the keys of a password user equal those MIT ktutil
 # derives from the same password and salt. The registration commands (trust,
 # allow, reg-policy, service-policy, agents, audit, export-ca, export-kdc-cert,
-# issue-cert) are checked, and a v1 store is upgraded at open. Misuse gives
+# issue-cert) and maintain are checked, and a v1 store is upgraded at open. Misuse gives
 # the documented exit codes (2 usage, 3 not found, 4 exists, 5 store/master key, 1 other).
 set -euo pipefail
 # shellcheck source=lib/common.sh
@@ -151,6 +151,7 @@ adm_ok --json show alice
 cp "$S/out" "$S/show.json"
 json_check 'j["name"] == "alice@LETHE.TEST" and j["kind"] == "user" and
  "requires_preauth" in j["attributes"] and "disabled" not in j["attributes"] and
+ "no_service" in j["attributes"] and
  [(k["kvno"], k["enctype"], k["kind"]) for k in j["keys"]] ==
  [(1, 18, "long-term"), (1, 17, "long-term"), (1, 20, "long-term"), (1, 19, "long-term")] and
  all(set(k) == {"kvno", "enctype", "enctype_name", "kind", "salt", "s2k_iterations",
@@ -247,7 +248,7 @@ echo "ok: passwd makes kvno 2 then 3, keeping one previous kvno; export merges"
 adm_ok add-service host/srv.lethe.test
 adm_ok --json show host/srv.lethe.test
 json_check 'j["kind"] == "service" and len(j["keys"]) == 4 and
- "requires_preauth" not in j["attributes"]'
+ "requires_preauth" in j["attributes"] and "no_service" not in j["attributes"]'
 adm_ok export-keytab host/srv.lethe.test -k "$S/srv.keytab"
 klist_keys "$S/srv.keytab" >"$S/srv.lethe"
 for e in $ENCTYPES; do
@@ -472,11 +473,36 @@ adm_ok audit
 grep -qx "long-term service keys: $n" "$S/out" || lethe_die "audit text and JSON disagree"
 echo "ok: agents and audit (long-term service keys: $n)"
 
+# maintain: an expired temporary key (a row copied in, never decrypted by
+# audit or maintain) leaves the store; audit shows no expired key after.
+python3 - "$DB" <<'PYEOF' || lethe_die "cannot add an expired temporary key"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("""INSERT INTO keys (principal_id, kvno, enctype, key_blob, kind,
+ registered_at, use_until, accept_until, registered_by)
+ SELECT principal_id, 900, enctype, key_blob, 'temporary', 1, 2, 3, 'test'
+ FROM keys WHERE kind = 'long-term' LIMIT 1""")
+db.commit()
+PYEOF
+adm_ok audit --json
+json_check 'any(k["state"] == "expired" for p in j["principals"] for k in p["keys"])'
+adm_ok maintain --json
+json_check 'j["keys_deleted"] == 1 and j["principals_touched"] == 1 and
+ j["checkpointed"] is True and j["checkpoint_busy"] is False'
+adm_ok maintain
+grep -qx 'expired temporary keys deleted: 0 (of 0 principals)' "$S/out" ||
+	lethe_die "maintain deleted something twice: $(cat "$S/out")"
+adm_exit 2 maintain extra
+adm_ok audit --json
+json_check 'all(k["state"] != "expired" for p in j["principals"] for k in p["keys"])'
+echo "ok: maintain deletes expired temporary keys; audit shows none after"
+
 # A v1 store (the schema before registration) is upgraded in place at open.
 python3 - "$DB" <<'PYEOF' || lethe_die "cannot make a v1 store"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.executescript("""BEGIN; DROP TABLE agents; DROP TABLE seen_nonces;
+db.executescript("""BEGIN; DROP TABLE changes; DROP TABLE feed;
+DROP TABLE agents; DROP TABLE seen_nonces;
 DROP TABLE service_policy; DROP TABLE reg_policy; DROP TABLE reg_rules;
 DROP TABLE trust_anchors; UPDATE schema_version SET version = 1; COMMIT;""")
 PYEOF
@@ -486,8 +512,8 @@ adm_ok --json trust list
 json_check 'j == []'
 [ "$(python3 -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT version FROM schema_version").fetchone()[0])' \
-	"$DB")" = 2 ] || lethe_die "the v1 store was not upgraded to schema 2"
+	"$DB")" = 3 ] || lethe_die "the v1 store was not upgraded to schema 3"
 adm_ok audit
-echo "ok: a v1 store is upgraded to schema 2 at open"
+echo "ok: a v1 store is upgraded to schema 3 at open"
 
 echo "admin_cli: every check passed"
