@@ -944,6 +944,31 @@ test_kvno_reused(void **state)
 	expect_spec_refusal(f, &s, REG_KVNO_EXISTS);
 }
 
+/* A principal whose live keys and the new ones exceed 256: POLICY. */
+static void
+test_too_many_keys(void **state)
+{
+	fx *f = *state;
+	static store_key keys[255];
+	spec s;
+
+	spec_default(f, &s);
+	expect_ok(f, &s);               /* the principal, with kvno 7 */
+	for (size_t i = 0; i < 255; i++) {
+		memset(&keys[i], 0, sizeof(keys[i]));
+		keys[i].kvno = 100 + (uint32_t)i;
+		keys[i].enctype = 18;
+		memset(keys[i].key, 0x33, 32);
+		keys[i].key_len = 32;
+		keys[i].kind = STORE_KEY_TEMPORARY;
+		keys[i].use_until = keys[i].accept_until = f->now + 7200;
+	}
+	assert_int_equal(store_keys_add(f->st, SERVER, keys, 255), LETHE_OK);
+	spec_default(f, &s);
+	s.keys[0].kvno = s.sealed.keys[0].kvno = 8;
+	expect_spec_refusal(f, &s, REG_POLICY);
+}
+
 static void
 test_user_principal_refused(void **state)
 {
@@ -1362,6 +1387,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stale_timestamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kvno_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_principal_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_enctype, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_too_long, setup, teardown),
