@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# kdc_fresh.sh LETHE_KDC LETHE_ADMIN: read-your-writes. Every change
+# lethe-admin commits is served by the very next request of an MIT client,
+# with no wait in between.
+#
+# refresh_interval is 60 s here, so the periodic refresh cannot be what
+# makes a check pass: only a KDC that sees the store move at once can.
+# ITERATIONS times in a row, without any sleep, interleaved:
+#  a. add-user uN, then kinit uN succeeds
+#  b. passwd uN (new password), then kinit uN with the new password
+#     succeeds and with the old one is refused (Password incorrect)
+#  c. disable uN, then kinit uN is refused (credentials revoked)
+#  d. add-service svc/hN + export-keytab, then kvno -k KEYTAB svc/hN
+#     (with a TGT) gets a ticket the keytab decrypts
+#  e. passwd --random svc/hN + export-keytab, then kvno -k reports kvno 2
+#     and the new keytab decrypts the ticket
+# Failures are counted per kind (the first few shown); the test fails if any
+# count is not zero.
+set -euo pipefail
+HERE=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=kdc_lib.sh
+. "$HERE/kdc_lib.sh"
+# shellcheck source=lib/mit_client.sh
+. "$HERE/lib/mit_client.sh"
+
+KDC=${1:?usage: kdc_fresh.sh LETHE_KDC LETHE_ADMIN}
+ADMIN=${2:?usage: kdc_fresh.sh LETHE_KDC LETHE_ADMIN}
+REALM=LETHE.TEST
+ITERATIONS=${LETHE_FRESH_ITERATIONS:-100}
+SHOW=3                      # failures shown in full per kind
+
+lethe_require_tools kinit klist kvno kdestroy timeout grep sed cp
+export LC_ALL=C TZ=UTC
+
+lethe_scratch_dir
+S=$LETHE_SCRATCH
+
+# Two enctypes keep the PBKDF2 work of 100 users (admin and kinit) small.
+mkdir -p "$S/realm"
+LETHE_REALM_DIR=$(cd "$S/realm" && pwd)
+LETHE_REALM=$REALM
+LETHE_ADMIN=$ADMIN
+lethe_realm_admin init --realm "$REALM" --enctypes "18 17"
+lethe_realm_add_user tester 'tester: fresh'
+lethe_kdc_start "$KDC" "refresh_interval = 60s"
+mit_client_setup "$S/client" "$REALM" 127.0.0.1 "$LETHE_KDC_PORT" udp
+# One TGT, copied into a fresh cache for each kvno (kvno reuses a cached
+# service ticket, which would hide the KDC's current answer).
+printf '%s\n' 'tester: fresh' | mit_kinit tester >"$S/kinit.out" 2>&1 ||
+	lethe_die "kinit tester: $(cat "$S/kinit.out")"
+cp "$S/client/ccache" "$S/tgt.ccache"
+
+declare -A FAIL=([add-user]=0 [passwd]=0 [disable]=0 [add-service]=0 [rekey-service]=0)
+KINDS="add-user passwd disable add-service rekey-service"
+
+# failed KIND ITERATION TEXT: count it; show the first few.
+# At most one failure per kind and iteration is counted.
+declare -A FAILED_AT=()
+failed() {
+	local kind=$1 n=$2
+	shift 2
+	[ "${FAILED_AT[$kind]:-}" != "$n" ] || return 0
+	FAILED_AT[$kind]=$n
+	FAIL[$kind]=$((FAIL[$kind] + 1))
+	if [ "${FAIL[$kind]}" -le "$SHOW" ]; then
+		echo "FAILED $kind (iteration $n): $*" >&2
+		echo "  KDC log: $(tail -2 "$LETHE_REALM_DIR/kdc.log" | tr '\n' ' ')" >&2
+	fi
+}
+
+# kinit_with NAME PASSWORD: kinit into a throw-away cache; output in $S/k.out.
+kinit_with() {
+	printf '%s\n' "$2" | MIT_CLIENT_CCACHE=FILE:$S/user.ccache mit_kinit "$1" >"$S/k.out" 2>&1
+}
+
+# kvno_k KEYTAB SERVICE: a fresh copy of the TGT, then kvno -k; output in $S/v.out.
+kvno_k() {
+	cp "$S/tgt.ccache" "$S/svc.ccache"
+	MIT_CLIENT_CCACHE=FILE:$S/svc.ccache mit_kvno -k "$1" "$2@$REALM" >"$S/v.out" 2>&1
+}
+
+admin() {
+	lethe_realm_admin "$@"
+}
+
+started=$SECONDS
+for n in $(seq 1 "$ITERATIONS"); do
+	user=u$n
+	svc=svc/h$n.lethe.test
+	pw1="u$n: first"
+	pw2="u$n: second"
+
+	# a. a new user can kinit at once
+	printf '%s\n' "$pw1" | admin add-user "$user" --password-stdin
+	kinit_with "$user" "$pw1" ||
+		failed add-user "$n" "kinit $user right after add-user: $(cat "$S/k.out")"
+
+	# b. a new password works at once, the old one is refused at once
+	printf '%s\n' "$pw2" | admin passwd "$user" --password-stdin
+	kinit_with "$user" "$pw2" ||
+		failed passwd "$n" "kinit $user with the new password: $(cat "$S/k.out")"
+	if kinit_with "$user" "$pw1"; then
+		failed passwd "$n" "kinit $user with the old password succeeded after passwd"
+	elif ! grep -q 'Password incorrect' "$S/k.out"; then
+		failed passwd "$n" "kinit $user with the old password: $(cat "$S/k.out")"
+	fi
+
+	# c. a disabled user is refused at once
+	admin disable "$user"
+	if kinit_with "$user" "$pw2"; then
+		failed disable "$n" "kinit $user succeeded right after disable"
+	elif ! grep -q 'revoked' "$S/k.out"; then
+		failed disable "$n" "kinit $user after disable: $(cat "$S/k.out")"
+	fi
+
+	# d. a new service gets tickets at once; its keytab opens them
+	admin add-service "$svc"
+	admin export-keytab "$svc" -k "$S/h$n-1.keytab"
+	if ! kvno_k "$S/h$n-1.keytab" "$svc"; then
+		failed add-service "$n" "kvno -k $svc right after add-service: $(cat "$S/v.out")"
+	elif ! grep -qx "$svc@$REALM: kvno = 1, keytab entry valid" "$S/v.out"; then
+		failed add-service "$n" "kvno -k $svc: $(cat "$S/v.out")"
+	fi
+
+	# e. a new random key is used at once; the new keytab opens the ticket
+	admin passwd "$svc" --random
+	admin export-keytab "$svc" -k "$S/h$n-2.keytab"
+	if ! kvno_k "$S/h$n-2.keytab" "$svc"; then
+		failed rekey-service "$n" "kvno -k $svc right after passwd --random: $(cat "$S/v.out")"
+	elif ! grep -qx "$svc@$REALM: kvno = 2, keytab entry valid" "$S/v.out"; then
+		failed rekey-service "$n" "kvno -k $svc after passwd --random (want kvno 2): $(cat "$S/v.out")"
+	fi
+done
+elapsed=$((SECONDS - started))
+
+lethe_kdc_alive || lethe_die "lethe-kdc died: $(tail -5 "$LETHE_REALM_DIR/kdc.log")"
+total=0
+line="kdc_fresh: $ITERATIONS iterations in ${elapsed}s, failures:"
+for kind in $KINDS; do
+	echo "failures $kind: ${FAIL[$kind]} of $ITERATIONS"
+	line="$line $kind=${FAIL[$kind]}"
+	total=$((total + FAIL[$kind]))
+done
+echo "$line total=$total"
+[ "$total" -eq 0 ] ||
+	lethe_die "$total of $((5 * ITERATIONS)) changes were not served by the next request" \
+		"(refresh_interval 60 s: the KDC did not see the store move)"
+lethe_kdc_stop
+echo "PASS: kdc_fresh"
