@@ -34,9 +34,16 @@ lbytes_ct_eq(lbytes a, lbytes b)
 void
 lethe_arena_init(lethe_arena *a, size_t budget)
 {
+	lethe_arena_init_sized(a, budget, ARENA_MIN_BLOCK);
+}
+
+void
+lethe_arena_init_sized(lethe_arena *a, size_t budget, size_t min_block)
+{
 	a->head = NULL;
 	a->used_total = 0;
 	a->budget = budget;
+	a->min_block = min_block;
 }
 
 static size_t
@@ -58,7 +65,8 @@ lethe_arena_alloc(lethe_arena *a, size_t size)
 		return NULL;
 	need = align_up(size);
 	if (blk == NULL || blk->size - blk->used < need) {
-		size_t bsize = need > ARENA_MIN_BLOCK ? need : ARENA_MIN_BLOCK;
+		size_t min = a->min_block != 0 ? a->min_block : ARENA_MIN_BLOCK;
+		size_t bsize = need > min ? need : min;
 		lethe_arena_block *nb = calloc(1, sizeof(*nb) + bsize);
 		if (nb == NULL)
 			return NULL;

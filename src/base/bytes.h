@@ -39,10 +39,17 @@ typedef struct lethe_arena {
 	lethe_arena_block *head;
 	size_t used_total;      /* bytes handed out since the last reset */
 	size_t budget;          /* refuse allocations beyond this total */
+	size_t min_block;       /* smallest block it allocates (0: 4096 bytes) */
 } lethe_arena;
 
 /* Initialise an empty arena that will hand out at most budget bytes. */
 void lethe_arena_init(lethe_arena *a, size_t budget);
+
+/*
+ * The same, with blocks of at least min_block bytes (instead of 4096): for
+ * many small long-lived arenas, such as one per principal of a snapshot.
+ */
+void lethe_arena_init_sized(lethe_arena *a, size_t budget, size_t min_block);
 
 /* Zeroed, max_align_t-aligned memory from the arena, or NULL (budget/heap). */
 void *lethe_arena_alloc(lethe_arena *a, size_t size);

@@ -73,6 +73,13 @@ kdc_set_key_request(kdc *k, kdc_key_request_fn fn, void *ctx)
 }
 
 void
+kdc_set_freshness(kdc *k, kdc_fresh_fn fn, void *ctx)
+{
+	k->fresh = fn;
+	k->fresh_ctx = ctx;
+}
+
+void
 kdc_request_key(kdc *k, const char *principal)
 {
 	if (k->key_request != NULL)
@@ -119,6 +126,12 @@ kdc_current_generation(kdc *k)
 	gen = kdc_snapshot_generation(atomic_load(&k->current));
 	pthread_mutex_unlock(&k->swap_lock);
 	return gen;
+}
+
+const kdc_snapshot *
+kdc_current_snapshot(kdc *k)
+{
+	return atomic_load(&k->current);
 }
 
 /* Publish the current snapshot in the worker's hazard slot, then use it. */
@@ -430,13 +443,18 @@ kdc_handle(void *ctx, const kdc_req_info *info, const uint8_t *req, size_t req_l
 	kdc_worker *wk = info->worker_ctx;
 	uint64_t t0 = mono_usec();
 	kdc_request r;
+	enum kdc_req_type type;
 	unsigned result;
 	lbytes out;
 
 	*rep_len = 0;
 	ENSURE(wk != NULL && wk->kdc == k && info->arena != NULL, LETHE_ERR_INVALID_ARG);
+	type = classify(req, req_len);
+	/* Fresh first, then the snapshot: one taken after the check is as new. */
+	if (type != KDC_REQ_OTHER && k->fresh != NULL)
+		k->fresh(k->fresh_ctx);
 	request_init(&r, wk, info, snapshot_acquire(wk));
-	r.type = classify(req, req_len);
+	r.type = type;
 	if (r.type == KDC_REQ_OTHER)
 		result = KDC_RESULT_DROPPED;
 	else

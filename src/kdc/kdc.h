@@ -57,6 +57,18 @@ typedef void (*kdc_key_request_fn)(void *ctx, const char *principal);
 /* Install the key-request hook (NULL: none). Call before any worker runs. */
 void kdc_set_key_request(kdc *k, kdc_key_request_fn fn, void *ctx);
 
+/*
+ * Called by a worker before it answers an AS-REQ or TGS-REQ, before it
+ * takes the snapshot: it returns once the snapshot in use reflects every
+ * change committed to the store before the call (read-your-writes),
+ * waiting, bounded, for the snapshot to be brought up to date when it does
+ * not. It must cost next to nothing when nothing changed.
+ */
+typedef void (*kdc_fresh_fn)(void *ctx);
+
+/* Install the freshness hook (NULL: none). Call before any worker runs. */
+void kdc_set_freshness(kdc *k, kdc_fresh_fn fn, void *ctx);
+
 /* Turn the per-request log line on (the default) or off. Any thread. */
 void kdc_set_log_requests(kdc *k, bool on);
 
@@ -69,6 +81,13 @@ void kdc_swap_snapshot(kdc *k, kdc_snapshot *snap);
 
 /* Generation of the snapshot in use. */
 uint64_t kdc_current_generation(kdc *k);
+
+/*
+ * The snapshot in use, e.g. as the base of the next kdc_snapshot_apply. It
+ * stays valid until the next kdc_swap_snapshot: only the thread that swaps
+ * may call this.
+ */
+const kdc_snapshot *kdc_current_snapshot(kdc *k);
 
 /*
  * Network glue (kdc_worker_init_fn, kdc_worker_fini_fn, kdc_handler_fn of

@@ -49,6 +49,8 @@ struct kdc {
 	void *clock_ctx;
 	kdc_key_request_fn key_request;
 	void *key_request_ctx;
+	kdc_fresh_fn fresh;
+	void *fresh_ctx;
 	pthread_mutex_t swap_lock;        /* serialises swaps */
 	_Atomic uint64_t counters[KDC_REQ_TYPE_COUNT][KDC_RESULT_SLOTS];
 };

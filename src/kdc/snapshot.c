@@ -1,7 +1,8 @@
-/* The KDC's immutable in-memory view of the realm. */
+/* The KDC's in-memory view of the realm: persistent, shared between versions. */
 #include "kdc/snapshot.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,22 +15,52 @@
 #include "krb5/krb5.h"
 #include "registrar/registrar.h"
 
-#define SNAP_ARENA_BUDGET ((size_t)1 << 30)   /* names, salts, key arrays */
-#define SNAP_EMPTY UINT32_MAX                 /* a free hash slot */
-#define SNAP_MAX_PRINCIPALS (UINT32_MAX / 4)
+#define SNAP_ENTRY_BUDGET ((size_t)1 << 24)   /* one principal's names, salts, keys */
+#define SNAP_ENTRY_BLOCK  512u                /* its arena's block size */
+#define SNAP_FANOUT_BITS  6u
+#define SNAP_FANOUT       (1u << SNAP_FANOUT_BITS)
+#define SNAP_LEAF_MIN     4u                  /* entries a new leaf has room for */
+#define SNAP_MAX_PRINCIPALS ((size_t)1 << 31)
+
+/*
+ * The principals form a two-level radix tree over a keyed hash of the name:
+ * the snapshot's top array (SNAP_FANOUT pointers) → mids (SNAP_FANOUT
+ * pointers) → leaves (a small array of entries). Entries, leaves and mids
+ * are reference counted and shared between the snapshots that hold them; a
+ * snapshot derived from another copies its top array (taking a reference on
+ * each mid) and copies only the path it changes. A node or entry whose count
+ * is 1 belongs to the snapshot being built alone, which may then change it
+ * in place; once a snapshot is published nothing in it is written again.
+ * So applying one change costs two node copies and a leaf, whatever the
+ * realm's size, and readers need no lock.
+ */
+typedef struct snap_entry {
+	atomic_size_t refs;
+	uint64_t hash;            /* name_hash under the lineage's seed */
+	lethe_arena arena;        /* name, components, salts, key array; wiped at free */
+	kdc_principal p;
+} snap_entry;
+
+typedef struct snap_leaf {
+	atomic_size_t refs;
+	size_t n;
+	size_t cap;
+	snap_entry *e[];
+} snap_leaf;
+
+typedef struct snap_mid {
+	atomic_size_t refs;
+	snap_leaf *leaf[SNAP_FANOUT];
+} snap_mid;
 
 struct kdc_snapshot {
 	store_realm_policy policy;
 	lbytes realm;
 	uint64_t generation;
-	lethe_arena arena;        /* strings, salts, key arrays; wiped at free */
-	kdc_principal *principals;
+	uint64_t seed;            /* hash key, random per full build, kept by derived ones */
+	snap_mid *top[SNAP_FANOUT];
 	size_t count;
-	size_t cap;
 	size_t skipped;
-	uint32_t *slots;          /* open addressing over principals[] */
-	size_t nslots;            /* a power of two, >= 2 * count */
-	uint64_t seed;            /* hash key, random per snapshot */
 	const kdc_principal *tgs;
 	size_t keys_shared;       /* key objects taken from a live snapshot */
 	size_t keys_derived;      /* key objects made for this one */
@@ -73,11 +104,6 @@ name_hash(uint64_t seed, const krb_principal_name *name, lbytes realm)
 	return h;
 }
 
-static bool
-name_matches(const kdc_principal *p, const krb_principal_name *name, lbytes realm)
-{
-	return krb_principal_realm_eq(&p->pname, p->realm, name, realm);
-}
 
 /* ------------------------------------------------------------ shared keys */
 
@@ -289,25 +315,22 @@ kdc_snapshot_live_keys(void)
 	return n;
 }
 
-/* ------------------------------------------------------------ building */
+/* ------------------------------------------------------------ entries */
 
-static lethe_status
-snap_new(const store_realm_policy *policy, uint64_t generation, kdc_snapshot **out)
+static void
+entry_release(snap_entry *e)
 {
-	kdc_snapshot *snap = calloc(1, sizeof(*snap));
-
-	ENSURE(snap != NULL, LETHE_ERR_NOMEM);
-	snap->policy = *policy;
-	snap->policy.realm[sizeof(snap->policy.realm) - 1] = '\0';
-	snap->realm = lbytes_make(snap->policy.realm, strlen(snap->policy.realm));
-	snap->generation = generation;
-	lethe_arena_init(&snap->arena, SNAP_ARENA_BUDGET);
-	if (RAND_bytes((unsigned char *)&snap->seed, sizeof(snap->seed)) != 1) {
-		free(snap);
-		return LETHE_ERR_CRYPTO;
-	}
-	*out = snap;
-	return LETHE_OK;
+	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&shared_mu);
+	for (size_t k = 0; k < e->p.nkeys; k++)
+		shared_release_locked(e->p.keys[k].shared);
+	pthread_mutex_unlock(&shared_mu);
+	if (e->p.pubkey != NULL)
+		X509_free(e->p.pubkey->cert);
+	lethe_arena_free(&e->arena);
+	OPENSSL_cleanse(e, sizeof(*e));
+	free(e);
 }
 
 static lethe_status
@@ -358,11 +381,11 @@ set_s2kparams(kdc_key *k, uint32_t iterations)
 	k->s2kparams[3] = (uint8_t)iterations;
 }
 
-/* Fill *k from *in; false (nothing allocated) when the enctype is unusable. */
+/* Fill *k from *in; *used false (nothing allocated) when the enctype is unusable. */
 static lethe_status
-add_key(kdc_snapshot *snap, const kdc_principal *p, const store_key *in, kdc_key *k,
-    bool *used)
+add_key(kdc_snapshot *snap, snap_entry *e, const store_key *in, kdc_key *k, bool *used)
 {
+	const kdc_principal *p = &e->p;
 	bool shared;
 
 	*used = false;
@@ -371,9 +394,9 @@ add_key(kdc_snapshot *snap, const kdc_principal *p, const store_key *in, kdc_key
 	if (!kdc_enctype_usable(in->enctype))
 		return LETHE_OK;
 	if (in->salt != NULL)
-		GUARD(arena_copy(&snap->arena, in->salt, in->salt_len, &k->salt));
+		GUARD(arena_copy(&e->arena, in->salt, in->salt_len, &k->salt));
 	else
-		GUARD(default_salt(&snap->arena, p, &k->salt));
+		GUARD(default_salt(&e->arena, p, &k->salt));
 	set_s2kparams(k, in->s2k_iterations);
 	ENSURE(in->key_len <= sizeof(in->key), LETHE_ERR_INVALID_ARG);
 	GUARD(shared_acquire(p->name, p->kind, in, &k->shared, &shared));
@@ -387,54 +410,37 @@ add_key(kdc_snapshot *snap, const kdc_principal *p, const store_key *in, kdc_key
 }
 
 static lethe_status
-add_keys(kdc_snapshot *snap, kdc_principal *p, const store_principal *in)
+add_keys(kdc_snapshot *snap, snap_entry *e, const store_principal *in)
 {
 	kdc_key *keys;
-	size_t n = 0;
 	bool used;
 
-	p->keys = NULL;
-	p->nkeys = 0;
 	if (in->nkeys == 0)
 		return LETHE_OK;
 	ENSURE(in->nkeys <= STORE_MAX_KEYS, LETHE_ERR_TOO_BIG);
-	keys = lethe_arena_calloc(&snap->arena, in->nkeys, sizeof(*keys));
+	keys = lethe_arena_calloc(&e->arena, in->nkeys, sizeof(*keys));
 	ENSURE(keys != NULL, LETHE_ERR_NOMEM);
-	p->keys = keys;
+	e->p.keys = keys;
 	for (size_t i = 0; i < in->nkeys; i++) {
-		GUARD(add_key(snap, p, &in->keys[i], &keys[n], &used));
+		/* counted as it is filled, so that a failure releases what was taken */
+		GUARD(add_key(snap, e, &in->keys[i], &keys[e->p.nkeys], &used));
 		if (used)
-			p->nkeys = ++n;
+			e->p.nkeys++;
 		else
 			snap->skipped++;
 	}
 	return LETHE_OK;
 }
 
-static lethe_status
-grow(kdc_snapshot *snap)
-{
-	size_t cap;
-	kdc_principal *np;
-
-	if (snap->count < snap->cap)
-		return LETHE_OK;
-	ENSURE(snap->cap < SNAP_MAX_PRINCIPALS, LETHE_ERR_TOO_BIG);
-	cap = snap->cap ? snap->cap * 2 : 64;
-	np = realloc(snap->principals, cap * sizeof(*np));
-	ENSURE(np != NULL, LETHE_ERR_NOMEM);
-	snap->principals = np;
-	snap->cap = cap;
-	return LETHE_OK;
-}
-
 /*
- * Parse in->name into *p's name fields. *why is NULL when the principal
- * is usable, else the reason to leave it out.
+ * Parse in->name into e's name fields. *why is NULL when the principal is
+ * usable, else the reason to leave it out.
  */
 static lethe_status
-parse_name(kdc_snapshot *snap, const store_principal *in, kdc_principal *p, const char **why)
+parse_name(const kdc_snapshot *snap, const store_principal *in, snap_entry *e,
+    const char **why)
 {
+	kdc_principal *p = &e->p;
 	lbytes name;
 	size_t len;
 	lethe_status rc;
@@ -443,14 +449,269 @@ parse_name(kdc_snapshot *snap, const store_principal *in, kdc_principal *p, cons
 	ENSURE(in->name != NULL, LETHE_ERR_INVALID_ARG);
 	len = strnlen(in->name, STORE_MAX_NAME_LEN + 1);
 	ENSURE(len <= STORE_MAX_NAME_LEN, LETHE_ERR_INVALID_ARG);
-	GUARD(arena_copy(&snap->arena, in->name, len + 1, &name));
+	GUARD(arena_copy(&e->arena, in->name, len + 1, &name));
 	p->name = (const char *)name.data;
-	rc = krb_principal_parse(&snap->arena, p->name, len, lbytes_make(NULL, 0), &p->pname,
+	rc = krb_principal_parse(&e->arena, p->name, len, lbytes_make(NULL, 0), &p->pname,
 	    &p->realm);
-	if (rc == LETHE_ERR_FORMAT)
+	if (rc == LETHE_ERR_FORMAT || (rc == LETHE_OK && p->pname.n_components == 0))
 		return LETHE_OK;
 	GUARD(rc);
 	*why = lbytes_eq(p->realm, snap->realm) ? NULL : "is of another realm";
+	return LETHE_OK;
+}
+
+/*
+ * A new entry (one reference, owned by the caller) for in, its keys taken
+ * from or added to the shared registry. *out is NULL (and LETHE_OK) when the
+ * principal is foreign or its name unusable: it is logged and counted.
+ */
+static lethe_status
+entry_make(kdc_snapshot *snap, const store_principal *in, snap_entry **out)
+{
+	snap_entry *e = calloc(1, sizeof(*e));
+	const char *why;
+	lethe_status rc;
+
+	*out = NULL;
+	ENSURE(e != NULL, LETHE_ERR_NOMEM);
+	atomic_init(&e->refs, 1);
+	lethe_arena_init_sized(&e->arena, SNAP_ENTRY_BUDGET, SNAP_ENTRY_BLOCK);
+	e->p = (kdc_principal){ .kind = in->kind, .attributes = in->attributes,
+		.max_life = in->max_life, .max_renew = in->max_renew,
+		.expires_at = in->expires_at, .classic_key_allowed = true };
+	GUARD_GOTO(rc, parse_name(snap, in, e, &why));
+	if (why != NULL) {
+		log_warnx("snapshot: principal \"%.200s\" %s; left out", in->name, why);
+		snap->skipped++;
+		goto cleanup;
+	}
+	GUARD_GOTO(rc, add_keys(snap, e, in));
+	e->hash = name_hash(snap->seed, &e->p.pname, e->p.realm);
+	*out = e;
+	e = NULL;
+cleanup:
+	entry_release(e);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the tree */
+
+static void
+leaf_release(snap_leaf *l)
+{
+	if (l == NULL || atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		entry_release(l->e[i]);
+	free(l);
+}
+
+static void
+mid_release(snap_mid *m)
+{
+	if (m == NULL || atomic_fetch_sub(&m->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < SNAP_FANOUT; i++)
+		leaf_release(m->leaf[i]);
+	free(m);
+}
+
+static size_t
+top_index(uint64_t hash)
+{
+	return (size_t)(hash & (SNAP_FANOUT - 1));
+}
+
+static size_t
+mid_index(uint64_t hash)
+{
+	return (size_t)((hash >> SNAP_FANOUT_BITS) & (SNAP_FANOUT - 1));
+}
+
+/* The mid for hash, owned by the snapshot alone (made or copied as needed). */
+static lethe_status
+own_mid(kdc_snapshot *snap, uint64_t hash, snap_mid **out)
+{
+	snap_mid **slot = &snap->top[top_index(hash)], *m = *slot, *copy;
+
+	if (m != NULL && atomic_load(&m->refs) == 1) {
+		*out = m;
+		return LETHE_OK;
+	}
+	copy = calloc(1, sizeof(*copy));
+	ENSURE(copy != NULL, LETHE_ERR_NOMEM);
+	atomic_init(&copy->refs, 1);
+	if (m != NULL) {
+		for (size_t i = 0; i < SNAP_FANOUT; i++) {
+			copy->leaf[i] = m->leaf[i];
+			if (copy->leaf[i] != NULL)
+				atomic_fetch_add(&copy->leaf[i]->refs, 1);
+		}
+		mid_release(m);
+	}
+	*slot = copy;
+	*out = copy;
+	return LETHE_OK;
+}
+
+/*
+ * The leaf for hash, owned by the snapshot alone, with room for one more
+ * entry when grow is set. NULL in *out (and LETHE_OK) when there is no leaf
+ * and grow is not set.
+ */
+static lethe_status
+own_leaf(kdc_snapshot *snap, uint64_t hash, bool grow, snap_leaf **out)
+{
+	snap_mid *m;
+	snap_leaf **slot, *l, *copy;
+	size_t cap;
+
+	*out = NULL;
+	GUARD(own_mid(snap, hash, &m));
+	slot = &m->leaf[mid_index(hash)];
+	l = *slot;
+	if (l == NULL && !grow)
+		return LETHE_OK;
+	if (l != NULL && atomic_load(&l->refs) == 1 && (!grow || l->n < l->cap)) {
+		*out = l;
+		return LETHE_OK;
+	}
+	cap = l == NULL ? SNAP_LEAF_MIN : (grow && l->n == l->cap ? l->cap * 2 : l->cap);
+	ENSURE(cap <= (SIZE_MAX - sizeof(*copy)) / sizeof(copy->e[0]), LETHE_ERR_TOO_BIG);
+	copy = calloc(1, sizeof(*copy) + cap * sizeof(copy->e[0]));
+	ENSURE(copy != NULL, LETHE_ERR_NOMEM);
+	atomic_init(&copy->refs, 1);
+	copy->cap = cap;
+	if (l != NULL) {
+		bool moved = atomic_load(&l->refs) == 1;  /* ours: its references move */
+
+		copy->n = l->n;
+		memcpy(copy->e, l->e, l->n * sizeof(l->e[0]));
+		if (moved) {
+			free(l);
+		} else {
+			for (size_t i = 0; i < l->n; i++)
+				atomic_fetch_add(&l->e[i]->refs, 1);
+			leaf_release(l);
+		}
+	}
+	*slot = copy;
+	*out = copy;
+	return LETHE_OK;
+}
+
+static const snap_leaf *
+find_leaf(const kdc_snapshot *snap, uint64_t hash)
+{
+	const snap_mid *m = snap->top[top_index(hash)];
+
+	return m != NULL ? m->leaf[mid_index(hash)] : NULL;
+}
+
+/* Index of the entry named like e in l, or l->n. */
+static size_t
+leaf_find(const snap_leaf *l, uint64_t hash, const krb_principal_name *name, lbytes realm)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->e[i]->hash == hash &&
+		    krb_principal_realm_eq(&l->e[i]->p.pname, l->e[i]->p.realm, name, realm))
+			break;
+	}
+	return i;
+}
+
+/* Insert e (its reference passes to snap), replacing a principal of the same name. */
+static lethe_status
+snap_put(kdc_snapshot *snap, snap_entry *e)
+{
+	snap_leaf *l = NULL;
+	size_t i;
+	lethe_status rc;
+
+	rc = snap->count < SNAP_MAX_PRINCIPALS ? own_leaf(snap, e->hash, true, &l) :
+	    LETHE_ERR_TOO_BIG;
+	if (rc != LETHE_OK) {
+		entry_release(e);
+		return rc;
+	}
+	i = leaf_find(l, e->hash, &e->p.pname, e->p.realm);
+	if (i < l->n) {
+		entry_release(l->e[i]);
+	} else {
+		l->n++;
+		snap->count++;
+	}
+	l->e[i] = e;
+	return LETHE_OK;
+}
+
+/* Remove the principal name@realm, if present. */
+static lethe_status
+snap_remove(kdc_snapshot *snap, const krb_principal_name *name, lbytes realm)
+{
+	uint64_t hash = name_hash(snap->seed, name, realm);
+	const snap_leaf *found = find_leaf(snap, hash);
+	snap_leaf *l;
+	size_t i;
+
+	if (found == NULL || leaf_find(found, hash, name, realm) == found->n)
+		return LETHE_OK;
+	GUARD(own_leaf(snap, hash, false, &l));
+	i = leaf_find(l, hash, name, realm);
+	entry_release(l->e[i]);
+	l->e[i] = l->e[--l->n];
+	l->e[l->n] = NULL;
+	snap->count--;
+	return LETHE_OK;
+}
+
+/* ------------------------------------------------------------ building */
+
+static lethe_status
+snap_alloc(const store_realm_policy *policy, uint64_t generation, kdc_snapshot **out)
+{
+	kdc_snapshot *snap = calloc(1, sizeof(*snap));
+
+	ENSURE(snap != NULL, LETHE_ERR_NOMEM);
+	snap->policy = *policy;
+	snap->policy.realm[sizeof(snap->policy.realm) - 1] = '\0';
+	snap->realm = lbytes_make(snap->policy.realm, strlen(snap->policy.realm));
+	snap->generation = generation;
+	*out = snap;
+	return LETHE_OK;
+}
+
+static lethe_status
+snap_new(const store_realm_policy *policy, uint64_t generation, kdc_snapshot **out)
+{
+	kdc_snapshot *snap;
+
+	GUARD(snap_alloc(policy, generation, &snap));
+	if (RAND_bytes((unsigned char *)&snap->seed, sizeof(snap->seed)) != 1) {
+		free(snap);
+		return LETHE_ERR_CRYPTO;
+	}
+	*out = snap;
+	return LETHE_OK;
+}
+
+/* A snapshot sharing every principal of base (same seed), to be changed. */
+static lethe_status
+snap_derive(const kdc_snapshot *base, uint64_t generation, kdc_snapshot **out)
+{
+	kdc_snapshot *snap;
+
+	GUARD(snap_alloc(&base->policy, generation, &snap));
+	snap->seed = base->seed;
+	snap->count = base->count;
+	for (size_t i = 0; i < SNAP_FANOUT; i++) {
+		snap->top[i] = base->top[i];
+		if (snap->top[i] != NULL)
+			atomic_fetch_add(&snap->top[i]->refs, 1);
+	}
+	*out = snap;
 	return LETHE_OK;
 }
 
@@ -458,66 +719,19 @@ parse_name(kdc_snapshot *snap, const store_principal *in, kdc_principal *p, cons
 static lethe_status
 snap_add(kdc_snapshot *snap, const store_principal *in)
 {
-	kdc_principal *p;
-	const char *why;
+	snap_entry *e;
 
-	GUARD(grow(snap));
-	p = &snap->principals[snap->count];
-	*p = (kdc_principal){ .kind = in->kind, .attributes = in->attributes,
-		.max_life = in->max_life, .max_renew = in->max_renew,
-		.expires_at = in->expires_at, .classic_key_allowed = true };
-	GUARD(parse_name(snap, in, p, &why));
-	if (why != NULL) {
-		log_warnx("snapshot: principal \"%.200s\" %s; left out", in->name, why);
-		snap->skipped++;
-		return LETHE_OK;
-	}
-	snap->count++;          /* counted now so that free() releases its keys */
-	return add_keys(snap, p, in);
+	GUARD(entry_make(snap, in, &e));
+	return e != NULL ? snap_put(snap, e) : LETHE_OK;
 }
 
-static size_t
-slot_of(const kdc_snapshot *snap, const krb_principal_name *name, lbytes realm)
-{
-	return (size_t)name_hash(snap->seed, name, realm) & (snap->nslots - 1);
-}
-
-/* Index every principal; a duplicate name keeps the first one. */
-static lethe_status
-snap_index(kdc_snapshot *snap)
-{
-	size_t n = 16;
-
-	while (n < snap->count * 2)
-		n *= 2;
-	snap->slots = malloc(n * sizeof(*snap->slots));
-	ENSURE(snap->slots != NULL, LETHE_ERR_NOMEM);
-	snap->nslots = n;
-	memset(snap->slots, 0xff, n * sizeof(*snap->slots));
-	for (size_t i = 0; i < snap->count; i++) {
-		const kdc_principal *p = &snap->principals[i];
-		size_t s = slot_of(snap, &p->pname, p->realm);
-
-		while (snap->slots[s] != SNAP_EMPTY &&
-		    !name_matches(&snap->principals[snap->slots[s]], &p->pname, p->realm))
-			s = (s + 1) & (n - 1);
-		if (snap->slots[s] == SNAP_EMPTY)
-			snap->slots[s] = (uint32_t)i;
-		else
-			snap->skipped++;
-	}
-	return LETHE_OK;
-}
-
-static lethe_status
+static void
 snap_finish(kdc_snapshot *snap)
 {
 	lbytes comps[2] = { LBYTES_LIT("krbtgt"), snap->realm };
 	krb_principal_name tgs = { KRB_NT_SRV_INST, comps, 2 };
 
-	GUARD(snap_index(snap));
 	snap->tgs = kdc_snapshot_lookup(snap, &tgs, snap->realm);
-	return LETHE_OK;
 }
 
 lethe_status
@@ -525,14 +739,19 @@ kdc_snapshot_build(const store_realm_policy *policy, const store_principal *prin
     size_t n, uint64_t generation, kdc_snapshot **out)
 {
 	kdc_snapshot *snap = NULL;
-	lethe_status rc;
+	lethe_status rc = LETHE_OK;
 
 	*out = NULL;
 	ENSURE(policy != NULL && (principals != NULL || n == 0), LETHE_ERR_INVALID_ARG);
 	GUARD(snap_new(policy, generation, &snap));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (kdc_snapshot_lookup_name(snap, principals[i].name) != NULL) {
+			snap->skipped++;        /* a duplicate name keeps the first one */
+			continue;
+		}
 		GUARD_GOTO(rc, snap_add(snap, &principals[i]));
-	GUARD_GOTO(rc, snap_finish(snap));
+	}
+	snap_finish(snap);
 	*out = snap;
 	snap = NULL;
 cleanup:
@@ -542,8 +761,9 @@ cleanup:
 
 /* Point p->pubkey at a key object for cert (a reference is taken). */
 static lethe_status
-set_pubkey(kdc_snapshot *snap, kdc_principal *p, X509 *cert)
+set_pubkey(snap_entry *e, X509 *cert)
 {
+	kdc_principal *p = &e->p;
 	kdc_key *k;
 	const ASN1_TIME *na;
 	struct tm tm;
@@ -556,7 +776,7 @@ set_pubkey(kdc_snapshot *snap, kdc_principal *p, X509 *cert)
 		return LETHE_OK;
 	na = X509_get0_notAfter(cert);
 	ENSURE(na != NULL && ASN1_TIME_to_tm(na, &tm) == 1, LETHE_ERR_FORMAT);
-	k = lethe_arena_calloc(&snap->arena, 1, sizeof(*k));
+	k = lethe_arena_calloc(&e->arena, 1, sizeof(*k));
 	ENSURE(k != NULL, LETHE_ERR_NOMEM);
 	ENSURE(X509_up_ref(cert) == 1, LETHE_ERR_CRYPTO);
 	*k = (kdc_key){ .enctype = REG_ENCTYPE_PUBKEY_TICKET, .kind = STORE_KEY_TEMPORARY,
@@ -566,21 +786,33 @@ set_pubkey(kdc_snapshot *snap, kdc_principal *p, X509 *cert)
 	return LETHE_OK;
 }
 
+/* The entry called name (canonical text) in snap, or NULL. */
+static snap_entry *
+entry_by_name(const kdc_snapshot *snap, const char *name)
+{
+	const kdc_principal *p = kdc_snapshot_lookup_name(snap, name);
+
+	return p != NULL ? (snap_entry *)((char *)p - offsetof(snap_entry, p)) : NULL;
+}
+
 lethe_status
 kdc_snapshot_set_service(kdc_snapshot *snap, const char *name, bool classic_key_allowed,
     X509 *pubkey_cert)
 {
-	kdc_principal *p = (kdc_principal *)kdc_snapshot_lookup_str(snap, name);
+	snap_entry *e = entry_by_name(snap, name);
 
-	ENSURE(p != NULL, LETHE_ERR_NOT_FOUND);
-	p->classic_key_allowed = classic_key_allowed;
-	return set_pubkey(snap, p, pubkey_cert);
+	ENSURE(e != NULL, LETHE_ERR_NOT_FOUND);
+	/* Only a principal this snapshot alone holds may change. */
+	ENSURE(atomic_load(&e->refs) == 1, LETHE_ERR_INVALID_ARG);
+	e->p.classic_key_allowed = classic_key_allowed;
+	return set_pubkey(e, pubkey_cert);
 }
 
-/* Read p's service policy, and its agent's certificate when it allows public-key tickets. */
+/* Read e's service policy, and its agent's certificate when it allows public-key tickets. */
 static lethe_status
-load_service_policy(store *s, kdc_snapshot *snap, kdc_principal *p)
+load_service_policy(store *s, snap_entry *e)
 {
+	kdc_principal *p = &e->p;
 	store_service_policy sp;
 	store_agent *agent = NULL;
 	X509 *cert = NULL;
@@ -607,39 +839,155 @@ load_service_policy(store *s, kdc_snapshot *snap, kdc_principal *p)
 		rc = LETHE_OK;
 		goto cleanup;
 	}
-	rc = set_pubkey(snap, p, cert);
+	rc = set_pubkey(e, cert);
 cleanup:
 	X509_free(cert);
 	store_agent_free(agent);
 	return rc;
 }
 
+/* Build e's service policy in, then put it into snap. */
+static lethe_status
+snap_put_loaded(store *s, kdc_snapshot *snap, snap_entry *e)
+{
+	lethe_status rc = load_service_policy(s, e);
+
+	if (rc != LETHE_OK) {
+		entry_release(e);
+		return rc;
+	}
+	return snap_put(snap, e);
+}
+
+typedef struct load_ctx {
+	store *s;
+	kdc_snapshot *snap;
+} load_ctx;
+
 static lethe_status
 load_cb(void *ctx, const store_principal *p)
 {
-	return snap_add(ctx, p);
+	load_ctx *lc = ctx;
+	snap_entry *e;
+
+	GUARD(entry_make(lc->snap, p, &e));
+	return e != NULL ? snap_put_loaded(lc->s, lc->snap, e) : LETHE_OK;
+}
+
+/* One principal the store could not hand over: the rest of the realm goes on. */
+static void
+load_err_cb(void *ctx, const char *name, lethe_status rc, const char *why)
+{
+	load_ctx *lc = ctx;
+
+	lc->snap->skipped++;
+	log_warnx("snapshot: principal %.200s cannot be read (%s: %s); left out, "
+	    "the rest of the realm is served", name, lethe_status_str(rc), why);
 }
 
 lethe_status
 kdc_snapshot_load(store *s, kdc_snapshot **out)
 {
 	store_realm_policy policy;
-	kdc_snapshot *snap = NULL;
+	load_ctx lc = { .s = s };
 	uint64_t generation = 0;
 	lethe_status rc;
 
 	*out = NULL;
 	GUARD(store_realm_policy_get(s, &policy));
-	GUARD(snap_new(&policy, 0, &snap));
-	GUARD_GOTO(rc, store_principal_foreach(s, load_cb, snap, &generation));
-	snap->generation = generation;
-	GUARD_GOTO(rc, snap_finish(snap));
-	for (size_t i = 0; i < snap->count; i++)
-		GUARD_GOTO(rc, load_service_policy(s, snap, &snap->principals[i]));
-	*out = snap;
-	snap = NULL;
+	GUARD(snap_new(&policy, 0, &lc.snap));
+	GUARD_GOTO(rc, store_principal_foreach_ex(s, load_cb, load_err_cb, &lc, &generation));
+	lc.snap->generation = generation;
+	snap_finish(lc.snap);
+	*out = lc.snap;
+	lc.snap = NULL;
+cleanup:
+	kdc_snapshot_free(lc.snap);
+	return rc;
+}
+
+/* Read the principal called name again into snap: replaced, removed, or kept. */
+static lethe_status
+apply_one(store *s, kdc_snapshot *snap, const char *name, kdc_snapshot_apply_stats *st)
+{
+	store_principal *in = NULL;
+	snap_entry *e = NULL;
+	lethe_arena a;
+	krb_principal_name pname;
+	lbytes realm;
+	lethe_status rc;
+
+	rc = store_principal_get(s, name, &in);
+	if (rc == LETHE_ERR_NOT_FOUND) {
+		lethe_arena_init_sized(&a, STORE_MAX_NAME_LEN * 4, SNAP_ENTRY_BLOCK);
+		rc = krb_principal_parse(&a, name, strlen(name), lbytes_make(NULL, 0), &pname,
+		    &realm);
+		if (rc == LETHE_OK)
+			rc = snap_remove(snap, &pname, realm);
+		else if (rc == LETHE_ERR_FORMAT)
+			rc = LETHE_OK;          /* never in a snapshot either */
+		lethe_arena_free(&a);
+		if (rc == LETHE_OK)
+			st->removed++;
+		return rc;
+	}
+	if (rc != LETHE_OK) {
+		/* Keep what was served: one principal never stops the others. */
+		log_warnx("snapshot: principal %.200s cannot be read (%s: %s); still serving "
+		    "its previous state", name, lethe_status_str(rc), store_errmsg(s));
+		st->failed++;
+		return LETHE_OK;
+	}
+	rc = entry_make(snap, in, &e);
+	store_principal_free(in);
+	GUARD(rc);
+	if (e == NULL)
+		return LETHE_OK;
+	GUARD(snap_put_loaded(s, snap, e));
+	st->replaced++;
+	return LETHE_OK;
+}
+
+lethe_status
+kdc_snapshot_apply(store *s, const kdc_snapshot *base, size_t max_changes,
+    kdc_snapshot **out, kdc_snapshot_apply_stats *st)
+{
+	store_changes *ch = NULL;
+	kdc_snapshot *snap = NULL;
+	lethe_status rc;
+
+	*out = NULL;
+	*st = (kdc_snapshot_apply_stats){ 0 };
+	GUARD(store_changes_since(s, base->generation, max_changes, &ch));
+	if (!ch->complete) {
+		st->full = true;
+		rc = kdc_snapshot_load(s, &snap);
+		goto done;
+	}
+	if (ch->generation == base->generation) {
+		rc = LETHE_OK;          /* nothing new: *out stays NULL */
+		goto cleanup;
+	}
+	GUARD_GOTO(rc, snap_derive(base, ch->generation, &snap));
+	for (size_t i = 0; i < ch->count; i++) {
+		const char *name = ch->entries[i].principal;
+		bool again = false;
+
+		/* A name changed twice in the window is read once. */
+		for (size_t j = i + 1; j < ch->count && !again; j++)
+			again = strcmp(ch->entries[j].principal, name) == 0;
+		if (!again)
+			GUARD_GOTO(rc, apply_one(s, snap, name, st));
+	}
+	snap_finish(snap);
+done:
+	if (rc == LETHE_OK) {
+		*out = snap;
+		snap = NULL;
+	}
 cleanup:
 	kdc_snapshot_free(snap);
+	store_changes_free(ch);
 	return rc;
 }
 
@@ -648,21 +996,8 @@ kdc_snapshot_free(kdc_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
-	pthread_mutex_lock(&shared_mu);
-	for (size_t i = 0; i < snap->count; i++) {
-		const kdc_principal *p = &snap->principals[i];
-		for (size_t k = 0; k < p->nkeys; k++)
-			shared_release_locked(p->keys[k].shared);
-	}
-	pthread_mutex_unlock(&shared_mu);
-	for (size_t i = 0; i < snap->count; i++) {
-		const kdc_principal *p = &snap->principals[i];
-		if (p->pubkey != NULL)
-			X509_free(p->pubkey->cert);
-	}
-	free(snap->principals);
-	free(snap->slots);
-	lethe_arena_free(&snap->arena);
+	for (size_t i = 0; i < SNAP_FANOUT; i++)
+		mid_release(snap->top[i]);
 	OPENSSL_cleanse(&snap->seed, sizeof(snap->seed));
 	free(snap);
 }
@@ -714,18 +1049,36 @@ kdc_snapshot_keys_derived(const kdc_snapshot *snap)
 const kdc_principal *
 kdc_snapshot_lookup(const kdc_snapshot *snap, const krb_principal_name *name, lbytes realm)
 {
-	size_t s;
+	uint64_t hash;
+	const snap_leaf *l;
+	size_t i;
 
-	if (snap->nslots == 0 || name->n_components == 0)
+	if (name->n_components == 0)
 		return NULL;
-	s = slot_of(snap, name, realm);
-	while (snap->slots[s] != SNAP_EMPTY) {
-		const kdc_principal *p = &snap->principals[snap->slots[s]];
-		if (name_matches(p, name, realm))
-			return p;
-		s = (s + 1) & (snap->nslots - 1);
-	}
-	return NULL;
+	hash = name_hash(snap->seed, name, realm);
+	l = find_leaf(snap, hash);
+	if (l == NULL)
+		return NULL;
+	i = leaf_find(l, hash, name, realm);
+	return i < l->n ? &l->e[i]->p : NULL;
+}
+
+const kdc_principal *
+kdc_snapshot_lookup_name(const kdc_snapshot *snap, const char *name)
+{
+	const kdc_principal *p = NULL;
+	krb_principal_name pname;
+	lbytes realm;
+	lethe_arena a;
+
+	if (name == NULL)
+		return NULL;
+	lethe_arena_init_sized(&a, STORE_MAX_NAME_LEN * 4, SNAP_ENTRY_BLOCK);
+	if (krb_principal_parse(&a, name, strnlen(name, STORE_MAX_NAME_LEN + 1),
+	    lbytes_make(NULL, 0), &pname, &realm) == LETHE_OK)
+		p = kdc_snapshot_lookup(snap, &pname, realm);
+	lethe_arena_free(&a);
+	return p;
 }
 
 const kdc_principal *

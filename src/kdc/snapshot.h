@@ -16,12 +16,15 @@
  * same store_* structures. Key bytes are copied into the crypto objects;
  * the snapshot wipes everything secret when freed.
  *
- * A rebuild does not derive again the keys that a live snapshot already
- * holds: a key of the same principal (and principal kind), kvno, enctype,
- * key kind and bytes (compared in constant time) is shared, reference
- * counted, between the snapshots; the last one freed wipes and frees it.
- * So a registration costs a rebuild the new key's derivation, not the
- * realm's. Shared objects are never written after they are built.
+ * Snapshots are persistent: one derived from another (kdc_snapshot_apply)
+ * shares every principal that did not change, with its keys and derived
+ * keys, and copies only the path to what changed, so applying a change
+ * costs what changed, not the realm. A full build (kdc_snapshot_load) also
+ * takes, from the snapshots alive, every key object of the same principal
+ * (and principal kind), kvno, enctype, key kind and bytes (compared in
+ * constant time) instead of deriving it again. Shared objects are reference
+ * counted, never written after they are published, and wiped by the last
+ * snapshot freed.
  */
 #ifndef LETHE_KDC_SNAPSHOT_H
 #define LETHE_KDC_SNAPSHOT_H
@@ -89,14 +92,38 @@ lethe_status kdc_snapshot_build(const store_realm_policy *policy,
 
 /*
  * Build a snapshot from every principal of the store, in one read
- * transaction, then read each service's ticket policy (service_policy) and,
- * where public-key tickets are allowed, its agent's certificate.
+ * transaction, with each service's ticket policy (service_policy) and,
+ * where public-key tickets are allowed, its agent's certificate. A
+ * principal the store cannot hand over is logged and left out; the rest
+ * of the realm is served.
  */
 lethe_status kdc_snapshot_load(store *s, kdc_snapshot **out);
 
+/* What kdc_snapshot_apply did. */
+typedef struct kdc_snapshot_apply_stats {
+	bool full;                /* the feed did not suffice: a full load */
+	size_t replaced;          /* principals read again */
+	size_t removed;           /* principals gone from the store */
+	size_t failed;            /* principals that could not be read: kept as they were */
+} kdc_snapshot_apply_stats;
+
+/*
+ * Bring base up to the store's generation: read the change feed since
+ * base's generation and derive a snapshot in which each changed principal
+ * (at most max_changes of them, else a full load) is read again, removed
+ * when the store no longer has it, or kept as it was (logged and counted
+ * in st->failed) when it cannot be read. A realm-wide change or a feed
+ * that no longer reaches base's generation makes a full load. *out is NULL
+ * when nothing changed. base is not changed and must stay alive during
+ * the call.
+ */
+lethe_status kdc_snapshot_apply(store *s, const kdc_snapshot *base, size_t max_changes,
+    kdc_snapshot **out, kdc_snapshot_apply_stats *st);
+
 /*
  * Set the ticket policy of the principal called name (canonical text) in a
- * snapshot still being built (not yet given to kdc_new / kdc_swap_snapshot):
+ * snapshot still being built (not yet given to kdc_new / kdc_swap_snapshot;
+ * LETHE_ERR_INVALID_ARG when another snapshot shares the principal):
  * whether its long-term keys may encrypt tickets, and the certificate that
  * public-key tickets are sealed to (NULL: none; the snapshot takes its own
  * reference). LETHE_ERR_NOT_FOUND when the snapshot has no such principal.
@@ -137,6 +164,9 @@ size_t kdc_snapshot_live_keys(void);
  */
 const kdc_principal *kdc_snapshot_lookup(const kdc_snapshot *snap,
     const krb_principal_name *name, lbytes realm);
+
+/* Lookup by a canonical text name ("a/b@REALM", MIT escapes), or NULL. */
+const kdc_principal *kdc_snapshot_lookup_name(const kdc_snapshot *snap, const char *name);
 
 /* Lookup by a plain text name ("a/b@REALM", no escapes; tools and tests), or NULL. */
 const kdc_principal *kdc_snapshot_lookup_str(const kdc_snapshot *snap, const char *name);

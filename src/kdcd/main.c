@@ -11,21 +11,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "kdc/kdc.h"
 #include "kdcd/kdcd.h"
+#include "kdcd/watch.h"
 #include "registrar/service.h"
 #include "store/store.h"
 
 #define EXIT_USAGE 2
+#define FRESH_WAIT_MS      2000  /* longest a request waits for a change to be applied */
+#define TAIL_POLL_MS       2     /* after a write seen with no commit yet, look again ... */
+#define TAIL_MS            100   /* ... for this long */
+#define MAINTAIN_SECONDS   30    /* expired keys leave the store within a minute */
+#define APPLY_MAX_CHANGES  1024  /* more principals changed at once: a full load */
 
 typedef struct kdcd {
 	kdcd_config cfg;
@@ -37,10 +46,16 @@ typedef struct kdcd {
 	kdc *k;
 	kdc_net *net;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	int wake_fd;                /* eventfd: the refresher has something to do */
 	bool stop;                  /* under mu */
 	bool reload;                /* under mu */
-	bool refresh_now;           /* under mu: a registration changed the store */
+	bool refresh_now;           /* under mu: the registrar stored keys */
+	kdcd_watch *watch;          /* commits by any process: stamp and inotify */
+	_Atomic uint64_t applied_stamp; /* the watch stamp the snapshot in use covers */
+	pthread_mutex_t fresh_mu;
+	pthread_cond_t fresh_cv;
+	uint64_t fresh_wanted;      /* under fresh_mu: checks asked for by workers */
+	uint64_t fresh_done;        /* under fresh_mu: asked-for checks completed */
 	reg_service *reg_svc;       /* NULL: no registrar */
 	reg_keyreq *keyreq;
 	reg_listener *reg;
@@ -182,6 +197,144 @@ refresh_snapshot(kdcd *d, const char *why)
 	kdc_swap_snapshot(d->k, snap);
 }
 
+static uint64_t
+mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * Bring the snapshot up to the store: the principals the change feed names
+ * are read again (a full load when the feed does not suffice). One
+ * principal that cannot be read keeps its previous state; the others are
+ * served. False when the store could not be read at all.
+ */
+static bool
+apply_changes(kdcd *d)
+{
+	kdc_snapshot *snap = NULL;
+	kdc_snapshot_apply_stats st;
+	uint64_t t0 = mono_usec();
+	log_event ev;
+	lethe_status rc;
+
+	rc = kdc_snapshot_apply(d->st, kdc_current_snapshot(d->k), APPLY_MAX_CHANGES, &snap,
+	    &st);
+	if (rc != LETHE_OK) {
+		log_warnx("reading the store's changes: %s (%s); still serving generation %llu",
+		    lethe_status_str(rc), store_errmsg(d->st), (unsigned long long)d->generation);
+		return false;
+	}
+	if (snap == NULL)
+		return true;
+	if (strcmp(kdc_snapshot_policy(snap)->realm, d->realm) != 0) {
+		log_warnx("the store now holds realm %s, not %s; not served",
+		    kdc_snapshot_policy(snap)->realm, d->realm);
+		kdc_snapshot_free(snap);
+		return false;
+	}
+	d->generation = kdc_snapshot_generation(snap);
+	kdc_swap_snapshot(d->k, snap);
+	log_event_begin(&ev, "snapshot");
+	log_event_str(&ev, "reason", st.full ? "store changed (full load)" : "store changed");
+	log_event_uint(&ev, "generation", d->generation);
+	log_event_uint(&ev, "principals", kdc_snapshot_count(kdc_current_snapshot(d->k)));
+	log_event_uint(&ev, "read", st.replaced);
+	log_event_uint(&ev, "removed", st.removed);
+	log_event_uint(&ev, "failed", st.failed);
+	log_event_uint(&ev, "usec", mono_usec() - t0);
+	log_event_emit(&ev, st.failed != 0 ? LETHE_LOG_WARN : LETHE_LOG_INFO);
+	return true;
+}
+
+/*
+ * One freshness check: note which waiting workers it answers, read the
+ * stamp, then the store (so every commit the stamp covers is read), and
+ * publish. Refresher thread only.
+ */
+static void
+check_store(kdcd *d, bool full, const char *why)
+{
+	uint64_t answers, stamp;
+
+	pthread_mutex_lock(&d->fresh_mu);
+	answers = d->fresh_wanted;
+	pthread_mutex_unlock(&d->fresh_mu);
+	stamp = kdcd_watch_stamp(d->watch);
+	if (full)
+		refresh_snapshot(d, why);
+	else
+		(void)apply_changes(d);
+	/* Even after a failure: requests go on from the snapshot in use, logged above. */
+	atomic_store_explicit(&d->applied_stamp, stamp, memory_order_release);
+	pthread_mutex_lock(&d->fresh_mu);
+	d->fresh_done = answers;
+	pthread_cond_broadcast(&d->fresh_cv);
+	pthread_mutex_unlock(&d->fresh_mu);
+}
+
+static void
+wake_refresher(kdcd *d)
+{
+	uint64_t one = 1;
+
+	if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("waking the refresher");
+}
+
+/* The freshness hook of every request (kdc_fresh_fn): a few loads when nothing changed. */
+static void
+request_fresh(void *ctx)
+{
+	kdcd *d = ctx;
+	uint64_t stamp = kdcd_watch_stamp(d->watch), mine;
+	struct timespec until;
+
+	if (stamp == 0 ||
+	    stamp == atomic_load_explicit(&d->applied_stamp, memory_order_acquire))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += FRESH_WAIT_MS / 1000;
+	until.tv_nsec += (long)(FRESH_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->fresh_mu);
+	mine = ++d->fresh_wanted;
+	wake_refresher(d);
+	while (d->fresh_done < mine &&
+	    pthread_cond_timedwait(&d->fresh_cv, &d->fresh_mu, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&d->fresh_mu);
+}
+
+/* Delete expired temporary keys and what else has expired; the change is applied next. */
+static void
+maintain_store(kdcd *d)
+{
+	store_maint_report rep;
+	log_event ev;
+
+	if (store_maintain(d->st, time(NULL), &rep) != LETHE_OK) {
+		log_warnx("store maintenance: %s", store_errmsg(d->st));
+		return;
+	}
+	if (rep.keys_deleted == 0 && rep.nonces_deleted == 0 && rep.changes_trimmed == 0)
+		return;
+	log_event_begin(&ev, "maintenance");
+	log_event_uint(&ev, "expired_keys_deleted", rep.keys_deleted);
+	log_event_uint(&ev, "principals", rep.principals_touched);
+	log_event_uint(&ev, "nonces_deleted", rep.nonces_deleted);
+	log_event_uint(&ev, "changes_trimmed", rep.changes_trimmed);
+	if (rep.keys_deleted != 0)
+		log_event_str(&ev, "checkpoint", rep.checkpointed ? "done" : "busy");
+	log_event_emit(&ev, LETHE_LOG_INFO);
+}
+
 /* ------------------------------------------------------------ reload (SIGHUP) */
 
 static bool
@@ -248,8 +401,8 @@ on_sighup(void *ctx)
 
 	pthread_mutex_lock(&d->mu);
 	d->reload = true;
-	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+	wake_refresher(d);
 }
 
 /* The registrar stored keys: rebuild the snapshot now (registrar thread). */
@@ -260,55 +413,71 @@ on_registered(void *ctx)
 
 	pthread_mutex_lock(&d->mu);
 	d->refresh_now = true;
-	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+	wake_refresher(d);
 }
 
 /* ------------------------------------------------------------ the refresher */
 
-static void
-check_generation(kdcd *d)
-{
-	uint64_t gen;
-
-	if (store_generation(d->st, &gen) != LETHE_OK) {
-		log_warnx("store generation: %s", store_errmsg(d->st));
-		return;
-	}
-	if (gen != d->generation)
-		refresh_snapshot(d, "store changed");
-}
-
+/*
+ * The refresher thread: applies the store's changes when the watch sees a
+ * write, a worker asks, the registrar stored keys, or refresh_interval
+ * passes (the safety net); rebuilds everything on SIGHUP; runs the store's
+ * maintenance every MAINTAIN_SECONDS.
+ */
 static void *
 refresher(void *arg)
 {
 	kdcd *d = arg;
-	struct timespec until;
-	bool reload;
+	struct pollfd pfd[2] = { { .fd = d->wake_fd, .events = POLLIN },
+		{ .fd = kdcd_watch_fd(d->watch), .events = POLLIN } };
+	uint64_t next_check = mono_usec() + d->cfg.refresh_seconds * 1000000ull;
+	uint64_t next_maint = mono_usec(), tail_until = 0, now, counter, stamp;
+	bool stop = false, reload, stored, wrote;
+	int timeout_ms;
 
-	pthread_mutex_lock(&d->mu);
-	while (!d->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += d->cfg.refresh_seconds;
-		while (!d->stop && !d->reload && !d->refresh_now &&
-		    pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT)
-			;
-		if (d->stop)
-			break;
+	while (!stop) {
+		now = mono_usec();
+		if (now >= next_maint) {
+			maintain_store(d);
+			next_maint = now + MAINTAIN_SECONDS * 1000000ull;
+		}
+		timeout_ms = now < next_check ? (int)((next_check - now + 999) / 1000) : 0;
+		if (tail_until > now && timeout_ms > TAIL_POLL_MS)
+			timeout_ms = TAIL_POLL_MS;
+		if (timeout_ms > (int)((next_maint - now) / 1000) + 1)
+			timeout_ms = (int)((next_maint - now) / 1000) + 1;
+		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
+			log_warn("refresher: poll");
+		if (read(d->wake_fd, &counter, sizeof(counter)) < 0 && errno != EAGAIN)
+			log_warn("refresher: eventfd");
+		wrote = kdcd_watch_drain(d->watch);
+		pthread_mutex_lock(&d->mu);
+		stop = d->stop;
 		reload = d->reload;
+		stored = d->refresh_now;
 		d->reload = false;
 		d->refresh_now = false;
 		pthread_mutex_unlock(&d->mu);
+		if (stop)
+			break;
+		now = mono_usec();
 		if (reload) {
 			log_info("SIGHUP: rereading %s and the store", d->cfg.path);
 			reload_config(d);
-			refresh_snapshot(d, "SIGHUP");
+			check_store(d, true, "SIGHUP");
 		} else {
-			check_generation(d);
+			/* A write may be seen before its commit: look again a little later. */
+			if (wrote)
+				tail_until = now + TAIL_MS * 1000ull;
+			stamp = kdcd_watch_stamp(d->watch);
+			if (stored || now >= next_check || stamp == 0 ||
+			    stamp != atomic_load_explicit(&d->applied_stamp, memory_order_relaxed))
+				check_store(d, false, NULL);
 		}
-		pthread_mutex_lock(&d->mu);
+		if (now >= next_check)
+			next_check = now + d->cfg.refresh_seconds * 1000000ull;
 	}
-	pthread_mutex_unlock(&d->mu);
 	kc_thread_cleanup();
 	return NULL;
 }
@@ -319,14 +488,21 @@ start_refresher(kdcd *d, pthread_t *tid)
 	pthread_condattr_t ca;
 	int err;
 
+	d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->wake_fd < 0)
+		return LETHE_ERR_IO;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	err = pthread_cond_init(&d->cv, &ca);
+	err = pthread_cond_init(&d->fresh_cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (err != 0)
+	if (err != 0) {
+		close(d->wake_fd);
 		return LETHE_ERR_NOMEM;
+	}
+	kdc_set_freshness(d->k, request_fresh, d);
 	if (pthread_create(tid, NULL, refresher, d) != 0) {
-		pthread_cond_destroy(&d->cv);
+		pthread_cond_destroy(&d->fresh_cv);
+		close(d->wake_fd);
 		return LETHE_ERR_NOMEM;
 	}
 	return LETHE_OK;
@@ -337,10 +513,12 @@ stop_refresher(kdcd *d, pthread_t tid)
 {
 	pthread_mutex_lock(&d->mu);
 	d->stop = true;
-	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+	wake_refresher(d);
 	pthread_join(tid, NULL);
-	pthread_cond_destroy(&d->cv);
+	/* Workers have stopped: nobody waits on fresh_cv any more. */
+	pthread_cond_destroy(&d->fresh_cv);
+	close(d->wake_fd);
 }
 
 /* ------------------------------------------------------------ process */
@@ -504,7 +682,12 @@ prepare(kdcd *d)
 		log_warnx("the crypto library would not initialise");
 		return 1;
 	}
-	if (open_store(&d->cfg, &d->st) != LETHE_OK || build_snapshot(d, &snap) != LETHE_OK)
+	if (open_store(&d->cfg, &d->st) != LETHE_OK ||
+	    kdcd_watch_open(d->cfg.store_path, &d->watch) != LETHE_OK)
+		return 1;
+	/* The stamp before the read: the snapshot covers every commit it does. */
+	atomic_store(&d->applied_stamp, kdcd_watch_stamp(d->watch));
+	if (build_snapshot(d, &snap) != LETHE_OK)
 		return 1;
 	d->generation = kdc_snapshot_generation(snap);
 	snprintf(d->realm, sizeof(d->realm), "%s", kdc_snapshot_policy(snap)->realm);
@@ -582,6 +765,7 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	pthread_mutex_init(&d.mu, NULL);
+	pthread_mutex_init(&d.fresh_mu, NULL);
 	if ((ex = parse_args(&d, argc, argv, &conf_path)) != 0)
 		return ex;
 	if ((ex = load_config(&d, conf_path)) != 0)
@@ -599,6 +783,8 @@ main(int argc, char **argv)
 	reg_service_free(d.reg_svc);
 	reg_keyreq_free(d.keyreq);
 	store_close(d.st);
+	kdcd_watch_close(d.watch);
+	pthread_mutex_destroy(&d.fresh_mu);
 	pthread_mutex_destroy(&d.mu);
 	return ex;
 }
