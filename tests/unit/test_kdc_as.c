@@ -322,7 +322,7 @@ test_revoked_and_expired(void **state)
 static void
 test_krbtgt_never_a_client(void **state)
 {
-	static const char *servers[] = { "alice", T_SVR_USER, "krbtgt/" T_REALM, T_SERVICE };
+	static const char *servers[] = { "alice", T_SVR_USER, ("krbtgt/" T_REALM), T_SERVICE };
 	tkdc *t = *state;
 	krb_error e;
 
