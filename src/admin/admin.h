@@ -101,6 +101,7 @@ int cmd_passwd(admin_ctx *ctx, int argc, char **argv);
 int cmd_enable(admin_ctx *ctx, int argc, char **argv);
 int cmd_disable(admin_ctx *ctx, int argc, char **argv);
 int cmd_delete(admin_ctx *ctx, int argc, char **argv);
+int cmd_modify(admin_ctx *ctx, int argc, char **argv);
 int cmd_list(admin_ctx *ctx, int argc, char **argv);
 int cmd_show(admin_ctx *ctx, int argc, char **argv);
 int cmd_export_keytab(admin_ctx *ctx, int argc, char **argv);

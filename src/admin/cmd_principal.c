@@ -1,4 +1,4 @@
-/* lethe-admin: principal commands (add-user, add-service, passwd, enable, ...). */
+/* lethe-admin: principal commands (add-user, add-service, passwd, modify, ...). */
 #include "admin/admin.h"
 
 #include <getopt.h>
@@ -16,14 +16,39 @@ typedef struct name_opts {
 	bool password_stdin;
 	bool no_preauth;
 	bool random;
+	uint32_t set;             /* attributes to set (modify, add-user) */
+	uint32_t clear;           /* and to clear */
 } name_opts;
 
-enum { OPT_PW_FILE = 256, OPT_PW_STDIN, OPT_NO_PREAUTH, OPT_RANDOM };
+enum {
+	OPT_PW_FILE = 256, OPT_PW_STDIN, OPT_NO_PREAUTH, OPT_RANDOM,
+	OPT_ALLOW_SVR, OPT_NO_ALLOW_SVR, OPT_REQUIRES_PREAUTH,
+};
 
 /* Which options a command accepts. */
 #define ACCEPT_PASSWORD  1u
 #define ACCEPT_PREAUTH   2u
 #define ACCEPT_RANDOM    4u
+#define ACCEPT_ALLOW_SVR 8u      /* --allow-svr */
+#define ACCEPT_MODIFY    16u     /* --no-allow-svr, --[no-]requires-preauth */
+
+/* Record an attribute option in o; false when it contradicts an earlier one. */
+static bool
+attr_opt(name_opts *o, int c)
+{
+	uint32_t bit = c == OPT_REQUIRES_PREAUTH || c == OPT_NO_PREAUTH ?
+	    STORE_ATTR_REQUIRES_PREAUTH : STORE_ATTR_NO_SERVICE;
+	/* allow_svr is the absence of no_service. */
+	bool on = c == OPT_REQUIRES_PREAUTH || c == OPT_NO_ALLOW_SVR;
+
+	if (((on ? o->clear : o->set) & bit) != 0)
+		return false;
+	if (on)
+		o->set |= bit;
+	else
+		o->clear |= bit;
+	return true;
+}
 
 /* Parse the command's options and its one NAME argument. */
 static int
@@ -34,8 +59,13 @@ parse_name_opts(int argc, char **argv, unsigned accept, name_opts *o)
 		{ "password-stdin", no_argument, NULL, OPT_PW_STDIN },
 		{ "no-preauth", no_argument, NULL, OPT_NO_PREAUTH },
 		{ "random", no_argument, NULL, OPT_RANDOM },
+		{ "allow-svr", no_argument, NULL, OPT_ALLOW_SVR },
+		{ "no-allow-svr", no_argument, NULL, OPT_NO_ALLOW_SVR },
+		{ "requires-preauth", no_argument, NULL, OPT_REQUIRES_PREAUTH },
+		{ "no-requires-preauth", no_argument, NULL, OPT_NO_PREAUTH },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool modify = (accept & ACCEPT_MODIFY) != 0;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -47,7 +77,14 @@ parse_name_opts(int argc, char **argv, unsigned accept, name_opts *o)
 			o->no_preauth = true;
 		else if (c == OPT_RANDOM && (accept & ACCEPT_RANDOM))
 			o->random = true;
-		else {
+		else if ((c == OPT_ALLOW_SVR && (accept & (ACCEPT_ALLOW_SVR | ACCEPT_MODIFY))) ||
+		    (modify && (c == OPT_NO_ALLOW_SVR || c == OPT_REQUIRES_PREAUTH ||
+		    c == OPT_NO_PREAUTH))) {
+			if (!attr_opt(o, c)) {
+				admin_err("%s: contradicting options", argv[0]);
+				return ADMIN_EXIT_USAGE;
+			}
+		} else {
 			admin_err("%s: unknown or misplaced option", argv[0]);
 			return ADMIN_EXIT_USAGE;
 		}
@@ -134,7 +171,8 @@ add_principal(admin_ctx *ctx, int argc, char **argv, enum store_principal_kind k
 	int ex;
 
 	memset(keys, 0, sizeof(keys));
-	ex = parse_name_opts(argc, argv, user ? ACCEPT_PASSWORD | ACCEPT_PREAUTH : 0, &o);
+	ex = parse_name_opts(argc, argv, user ? ACCEPT_PASSWORD | ACCEPT_PREAUTH |
+	    ACCEPT_ALLOW_SVR : 0, &o);
 	if (ex == ADMIN_EXIT_OK)
 		ex = open_and_name(ctx, &o, &p, &name);
 	if (ex == ADMIN_EXIT_OK)
@@ -145,7 +183,13 @@ add_principal(admin_ctx *ctx, int argc, char **argv, enum store_principal_kind k
 		memset(&sp, 0, sizeof(sp));
 		sp.name = name;
 		sp.kind = kind;
-		sp.attributes = user ? STORE_ATTR_DEFAULT_USER : STORE_ATTR_DEFAULT_SERVICE;
+		/*
+		 * Whatever the store's defaults: a user is no ticket's server
+		 * unless --allow-svr, and every client pre-authenticates.
+		 */
+		sp.attributes = (user ? STORE_ATTR_DEFAULT_USER | STORE_ATTR_NO_SERVICE :
+		    STORE_ATTR_DEFAULT_SERVICE) | STORE_ATTR_REQUIRES_PREAUTH;
+		sp.attributes &= ~o.clear;
 		if (o.no_preauth)
 			sp.attributes &= ~STORE_ATTR_REQUIRES_PREAUTH;
 		sp.keys = keys;
@@ -211,13 +255,24 @@ cmd_passwd(admin_ctx *ctx, int argc, char **argv)
 	return ex;
 }
 
+/* True when name (canonical) is the realm's own krbtgt. */
+static bool
+is_realm_tgs(const admin_ctx *ctx, const char *name)
+{
+	char tgs[2 * STORE_MAX_REALM_LEN + 16];
+
+	snprintf(tgs, sizeof(tgs), "krbtgt/%s@%s", ctx->policy.realm,
+	    ctx->policy.realm);
+	return strcmp(name, tgs) == 0;
+}
+
 /* enable, disable, delete: NAME and one store call. */
 static int
 simple_change(admin_ctx *ctx, int argc, char **argv, int what)
 {
 	name_opts o;
 	kt_principal p = { 0 };
-	char *name = NULL, tgs[2 * STORE_MAX_REALM_LEN + 16];
+	char *name = NULL;
 	lethe_status rc = LETHE_OK;
 	int ex;
 
@@ -227,9 +282,7 @@ simple_change(admin_ctx *ctx, int argc, char **argv, int what)
 	kt_principal_clear(&p);
 	if (ex != ADMIN_EXIT_OK)
 		goto cleanup;
-	snprintf(tgs, sizeof(tgs), "krbtgt/%s@%s", ctx->policy.realm,
-	    ctx->policy.realm);
-	if (what != 'e' && strcmp(name, tgs) == 0) {
+	if (what != 'e' && is_realm_tgs(ctx, name)) {
 		admin_err("%s: refusing to disable or delete the realm's own krbtgt",
 		    argv[0]);
 		ex = ADMIN_EXIT_OTHER;
@@ -267,6 +320,67 @@ int
 cmd_delete(admin_ctx *ctx, int argc, char **argv)
 {
 	return simple_change(ctx, argc, argv, 'x');
+}
+
+static void
+print_modified(const admin_ctx *ctx, const store_principal *p)
+{
+	bool svr = !(p->attributes & STORE_ATTR_NO_SERVICE);
+	bool pre = (p->attributes & STORE_ATTR_REQUIRES_PREAUTH) != 0;
+
+	if (ctx->json) {
+		printf("{\"principal\":");
+		json_string(stdout, p->name);
+		printf(",\"allow_svr\":%s,\"requires_preauth\":%s}\n",
+		    svr ? "true" : "false", pre ? "true" : "false");
+	} else
+		printf("modified %s (allow_svr: %s, requires_preauth: %s)\n", p->name,
+		    svr ? "yes" : "no", pre ? "yes" : "no");
+}
+
+/*
+ * modify NAME [--allow-svr | --no-allow-svr] [--requires-preauth |
+ * --no-requires-preauth]: allow_svr is the absence of no_service (MIT's
+ * allow_svr); the KDC seals no ticket for a principal with no_service.
+ */
+int
+cmd_modify(admin_ctx *ctx, int argc, char **argv)
+{
+	name_opts o;
+	kt_principal kp = { 0 };
+	store_principal *p = NULL;
+	char *name = NULL;
+	lethe_status rc;
+	int ex;
+
+	ex = parse_name_opts(argc, argv, ACCEPT_MODIFY, &o);
+	if (ex == ADMIN_EXIT_OK && o.set == 0 && o.clear == 0) {
+		admin_err("%s: nothing to change: give --allow-svr, --no-allow-svr, "
+		    "--requires-preauth or --no-requires-preauth", argv[0]);
+		ex = ADMIN_EXIT_USAGE;
+	}
+	if (ex == ADMIN_EXIT_OK)
+		ex = open_and_name(ctx, &o, &kp, &name);
+	kt_principal_clear(&kp);
+	if (ex != ADMIN_EXIT_OK)
+		goto cleanup;
+	if ((o.set & STORE_ATTR_NO_SERVICE) && is_realm_tgs(ctx, name)) {
+		admin_err("%s: refusing --no-allow-svr for the realm's own krbtgt "
+		    "(no TGT could be issued)", argv[0]);
+		ex = ADMIN_EXIT_OTHER;
+		goto cleanup;
+	}
+	rc = store_principal_set_attributes(ctx->st, name, o.set, o.clear);
+	if (rc == LETHE_OK)
+		rc = store_principal_get(ctx->st, name, &p);
+	if (rc != LETHE_OK)
+		ex = admin_store_fail(ctx, rc, name);
+	else
+		print_modified(ctx, p);
+cleanup:
+	store_principal_free(p);
+	free(name);
+	return ex;
 }
 
 int
@@ -338,6 +452,7 @@ show_text(const admin_ctx *ctx, const store_principal *p)
 	for (size_t i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++)
 		if (p->attributes & attr_names[i].bit)
 			printf(" %s", attr_names[i].name);
+	printf("\nallow_svr: %s", (p->attributes & STORE_ATTR_NO_SERVICE) ? "no" : "yes");
 	printf("\nmax life: %lld s%s\nmax renew: %lld s%s\nexpires: %s\n",
 	    (long long)(p->max_life ? p->max_life : ctx->policy.max_life),
 	    p->max_life ? "" : " (realm default)",
@@ -394,7 +509,9 @@ show_json(const store_principal *p)
 		printf("%s\"%s\"", first ? "" : ",", attr_names[i].name);
 		first = false;
 	}
-	printf("],\"max_life\":%lld,\"max_renew\":%lld,\"expires_at\":%lld,"
+	printf("],\"allow_svr\":%s", (p->attributes & STORE_ATTR_NO_SERVICE) ?
+	    "false" : "true");
+	printf(",\"max_life\":%lld,\"max_renew\":%lld,\"expires_at\":%lld,"
 	    "\"created_at\":%lld,\"modified_at\":%lld,\"password_changed_at\":%lld,"
 	    "\"keys\":[", (long long)p->max_life, (long long)p->max_renew,
 	    (long long)p->expires_at, (long long)p->created_at,

@@ -14,7 +14,10 @@ static const char usage_text[] =
     "  init --realm REALM [--enctypes LIST] [--max-life DUR] [--max-renew DUR]\n"
     "       [--skew DUR] [--kdc-host HOST] [--import-cert PEM --import-key PEM]\n"
     "  add-user NAME [--password-file F | --password-stdin] [--no-preauth]\n"
+    "       [--allow-svr]\n"
     "  add-service NAME\n"
+    "  modify NAME [--allow-svr | --no-allow-svr]\n"
+    "       [--requires-preauth | --no-requires-preauth]\n"
     "  passwd NAME [--password-file F | --password-stdin | --random]\n"
     "  disable NAME | enable NAME | delete NAME | show NAME | list\n"
     "  export-keytab NAME -k FILE\n"
@@ -52,6 +55,7 @@ static const command commands[] = {
 	{ "disable", cmd_disable },
 	{ "enable", cmd_enable },
 	{ "delete", cmd_delete },
+	{ "modify", cmd_modify },
 	{ "list", cmd_list },
 	{ "show", cmd_show },
 	{ "export-keytab", cmd_export_keytab },

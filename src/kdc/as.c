@@ -46,6 +46,11 @@ as_names(kdc_request *r)
 int32_t
 kdc_check_client(kdc_request *r, const kdc_principal *client)
 {
+	/* Only the KDC holds a krbtgt key: nobody can be a krbtgt. */
+	if (client->kind == STORE_KIND_KRBTGT) {
+		return kdc_fail(r, KDC_ERR_POLICY, "%s cannot be a client: it is a ticket-granting "
+		    "service", client->name);
+	}
 	if (client->attributes & STORE_ATTR_DISABLED)
 		return kdc_fail(r, KDC_ERR_CLIENT_REVOKED, "%s is disabled", client->name);
 	if (client->expires_at != 0 && client->expires_at <= r->now)
@@ -61,8 +66,14 @@ kdc_check_server(kdc_request *r, const kdc_principal *server)
 	if (server->expires_at != 0 && server->expires_at <= r->now)
 		return kdc_fail(r, KDC_ERR_SERVICE_EXP, "service %s has expired", server->name);
 	if (server->attributes & STORE_ATTR_NO_SERVICE) {
-		return kdc_fail(r, KDC_ERR_MUST_USE_USER2USER,
-		    "%s may not be the server of a ticket", server->name);
+		/* As AD for an account without SPN; MIT's MUST_USE_USER2USER offers u2u we lack. */
+		if (server->kind == STORE_KIND_USER) {
+			return kdc_fail(r, KDC_ERR_S_PRINCIPAL_UNKNOWN,
+			    "%s is a user, not a service: no tickets for it unless an "
+			    "administrator allows it (allow_svr)", server->name);
+		}
+		return kdc_fail(r, KDC_ERR_S_PRINCIPAL_UNKNOWN,
+		    "%s may not be the server of a ticket (no_service)", server->name);
 	}
 	return 0;
 }
@@ -73,6 +84,12 @@ as_lookup(kdc_request *r, as_state *st)
 	const krb_kdc_req_body *b = &r->req.body;
 	char name[256];
 
+	/* Before the lookup, so no krbtgt name, known or not, gets further. */
+	if (kdc_principal_is_tgs_name(&b->cname)) {
+		kdc_name_str(&b->cname, b->realm, name, sizeof(name));
+		return kdc_fail(r, KDC_ERR_POLICY, "%s cannot be a client: it is a "
+		    "ticket-granting service", name);
+	}
 	st->client = kdc_snapshot_lookup(r->snap, &b->cname, b->realm);
 	if (st->client == NULL) {
 		kdc_name_str(&b->cname, b->realm, name, sizeof(name));

@@ -146,10 +146,21 @@ int32_t kdc_process_tgs(kdc_request *r);
 
 /* ---- principals (as.c, shared with tgs.c) ---- */
 
-/* KDC_ERR_CLIENT_REVOKED / KDC_ERR_NAME_EXP checks of a client. */
+/*
+ * Checks of a client: KDC_ERR_POLICY for a krbtgt (only the KDC holds its
+ * keys, so no one is it), KDC_ERR_CLIENT_REVOKED, KDC_ERR_NAME_EXP.
+ */
 int32_t kdc_check_client(kdc_request *r, const kdc_principal *client);
 
-/* KDC_ERR_SERVICE_REVOKED / SERVICE_EXP / MUST_USE_USER2USER checks of a server. */
+/*
+ * Checks of a server: KDC_ERR_SERVICE_REVOKED, SERVICE_EXP, and
+ * KDC_ERR_S_PRINCIPAL_UNKNOWN for a principal with no_service. That is
+ * the one rule for both exchanges: a ticket's server is a principal
+ * without no_service; users have it (lethe-admin add-user, the store's
+ * defaults) until an administrator allows one (lethe-admin modify
+ * --allow-svr clears it), so no ticket is sealed under a password key
+ * by default.
+ */
 int32_t kdc_check_server(kdc_request *r, const kdc_principal *server);
 
 /* "a/b@REALM" into buf for messages and logs. */

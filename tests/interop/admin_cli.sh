@@ -142,6 +142,8 @@ for want in 'principal: alice@LETHE.TEST' 'kind: user' 'keys: 4'; do
 	grep -qxF "$want" "$S/out" || lethe_die "show: no line '$want' in: $(cat "$S/out")"
 done
 grep -q '^attributes:.* requires_preauth' "$S/out" || lethe_die "show: no requires_preauth"
+grep -q '^attributes:.* no_service' "$S/out" || lethe_die "show: a user without no_service"
+grep -qx 'allow_svr: no' "$S/out" || lethe_die "show: no 'allow_svr: no' line in: $(cat "$S/out")"
 for e in 18 17 20 19; do
 	grep -q "^  kvno 1 enctype $e .* long-term salt default" "$S/out" ||
 		lethe_die "show: no kvno 1 enctype $e line in: $(cat "$S/out")"
@@ -151,7 +153,7 @@ adm_ok --json show alice
 cp "$S/out" "$S/show.json"
 json_check 'j["name"] == "alice@LETHE.TEST" and j["kind"] == "user" and
  "requires_preauth" in j["attributes"] and "disabled" not in j["attributes"] and
- "no_service" in j["attributes"] and
+ "no_service" in j["attributes"] and j["allow_svr"] is False and
  [(k["kvno"], k["enctype"], k["kind"]) for k in j["keys"]] ==
  [(1, 18, "long-term"), (1, 17, "long-term"), (1, 20, "long-term"), (1, 19, "long-term")] and
  all(set(k) == {"kvno", "enctype", "enctype_name", "kind", "salt", "s2k_iterations",
@@ -248,7 +250,8 @@ echo "ok: passwd makes kvno 2 then 3, keeping one previous kvno; export merges"
 adm_ok add-service host/srv.lethe.test
 adm_ok --json show host/srv.lethe.test
 json_check 'j["kind"] == "service" and len(j["keys"]) == 4 and
- "requires_preauth" in j["attributes"] and "no_service" not in j["attributes"]'
+ "requires_preauth" in j["attributes"] and "no_service" not in j["attributes"] and
+ j["allow_svr"] is True'
 adm_ok export-keytab host/srv.lethe.test -k "$S/srv.keytab"
 klist_keys "$S/srv.keytab" >"$S/srv.lethe"
 for e in $ENCTYPES; do
@@ -269,6 +272,34 @@ json_check '"disabled" not in j["attributes"]'
 adm_ok delete bob
 adm_exit 3 show bob
 echo "ok: disable, enable, delete"
+
+# ---- modify: allow_svr (a user as a ticket's server), requires_preauth ----------
+adm_ok modify alice --allow-svr
+grep -qx 'modified alice@LETHE.TEST (allow_svr: yes, requires_preauth: yes)' "$S/out" ||
+	lethe_die "modify --allow-svr printed: $(cat "$S/out")"
+adm_ok show alice
+grep -qx 'allow_svr: yes' "$S/out" || lethe_die "show after --allow-svr: $(cat "$S/out")"
+adm_ok --json modify alice --no-allow-svr --no-requires-preauth
+json_check 'j == {"principal": "alice@LETHE.TEST", "allow_svr": False, "requires_preauth": False}'
+adm_ok --json show alice
+json_check 'j["allow_svr"] is False and "no_service" in j["attributes"] and
+ "requires_preauth" not in j["attributes"]'
+adm_ok modify alice --requires-preauth
+adm_ok --json show alice
+json_check '"requires_preauth" in j["attributes"] and j["allow_svr"] is False'
+printf 'svc
+' | adm_ok add-user carol --password-stdin --allow-svr
+adm_ok --json show carol
+json_check 'j["allow_svr"] is True and "no_service" not in j["attributes"] and
+ "requires_preauth" in j["attributes"]'
+adm_ok delete carol
+adm_exit 2 modify alice
+adm_exit 2 modify alice --allow-svr --no-allow-svr
+adm_exit 2 modify alice --password-stdin --allow-svr
+adm_exit 2 add-service host/x.lethe.test --allow-svr
+adm_exit 3 modify nobody --allow-svr
+adm_exit 1 modify krbtgt/LETHE.TEST --no-allow-svr
+echo "ok: modify --[no-]allow-svr and --[no-]requires-preauth; add-user --allow-svr; show says allow_svr"
 
 # ---- master key from stdin, configuration file ------------------------------------
 timeout "$STEP_TIMEOUT" "$ADMIN" -d "$DB" --master-key-stdin list <"$MKEY" >"$S/out" ||

@@ -30,3 +30,11 @@ if(TARGET lethe-kdc AND TARGET lethe-admin)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
   set_tests_properties(interop.kdc_fresh_flood PROPERTIES TIMEOUT 300)
 endif()
+
+# The offline password-cracking attacks (AS-REQ as krbtgt or a service for a
+# user, Kerberoasting with kvno) against lethe-kdc; MIT kinit -k still works.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET krb5_tool)
+  lethe_interop_test(kdc_roast kdc_roast.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:krb5_tool>)
+  set_tests_properties(interop.kdc_roast PROPERTIES TIMEOUT 120)
+endif()

@@ -25,6 +25,11 @@
  *	DIR/<type>.der.
  *   krb5_tool types
  *	List the TYPE names.
+ *   krb5_tool asreq HOST:PORT REALM CLIENT SERVER OUT
+ *	Send one AS-REQ for CLIENT and SERVER (names as "a/b", in REALM)
+ *	without pre-authentication to the KDC over UDP, as anyone who can
+ *	reach port 88 can, and write the reply (AS-REP or KRB-ERROR) to
+ *	OUT for "decode". Exit 0 when a reply came, 1 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +44,7 @@
 #include "base/status.h"
 #include <openssl/crypto.h>
 
+#include "client/client.h"
 #include "crypto/crypto.h"
 #include "der/der.h"
 #include "keytab/keytab.h"
@@ -1895,7 +1901,48 @@ usage(void)
 			"       krb5_tool decrypt [-k KEYTAB] [-s DIR] AS_REQ AS_REP [TGS_REQ TGS_REP]"
 			"  (password on stdin)\n"
 			"       krb5_tool samples DIR\n"
-			"       krb5_tool types\n");
+			"       krb5_tool types\n"
+			"       krb5_tool asreq HOST:PORT REALM CLIENT SERVER OUT\n");
+}
+
+/* asreq HOST:PORT REALM CLIENT SERVER OUT: one AS-REQ without padata (no key is ever set). */
+static int
+cmd_asreq(char **argv)
+{
+	kcl_as_params p = { .client = argv[2], .realm = argv[1], .server = argv[3] };
+	kcl_as_ctx ctx;
+	kcl_kdc kdc;
+	der_writer w;
+	lbytes req;
+	uint8_t *rep = NULL, nonce[4];
+	size_t rep_len = 0;
+	lethe_status rc;
+
+	der_writer_init(&w, TOOL_MAX_OUTPUT);
+	rc = kcl_kdc_parse(argv[0], &kdc);
+	if (rc == LETHE_OK)
+		rc = kc_random_bytes(nonce, sizeof(nonce));
+	if (rc == LETHE_OK)
+		rc = kcl_as_init(&ctx, &p);
+	if (rc != LETHE_OK) {
+		fprintf(stderr, "krb5_tool asreq: %s\n", lethe_status_str(rc));
+		der_writer_free(&w);
+		return EXIT_DECODE;
+	}
+	rc = kcl_as_build(&ctx, ((uint32_t)nonce[0] << 24 | (uint32_t)nonce[1] << 16 |
+	    (uint32_t)nonce[2] << 8 | nonce[3]) & 0x7fffffffu, &w);
+	if (rc == LETHE_OK) {
+		req = der_written(&w);
+		rc = kcl_exchange(&kdc, req.data, req.len, &rep, &rep_len);
+	}
+	if (rc == LETHE_OK)
+		rc = write_file(argv[4], lbytes_make(rep, rep_len));
+	if (rc != LETHE_OK)
+		fprintf(stderr, "krb5_tool asreq: %s\n", lethe_status_str(rc));
+	free(rep);
+	kcl_as_free(&ctx);
+	der_writer_free(&w);
+	return rc == LETHE_OK ? 0 : EXIT_DECODE;
 }
 
 static int
@@ -1942,6 +1989,8 @@ main(int argc, char **argv)
 		return cmd_decrypt(argc - 2, argv + 2);
 	if (argc == 3 && strcmp(argv[1], "samples") == 0)
 		return cmd_samples(argv[2]);
+	if (argc == 7 && strcmp(argv[1], "asreq") == 0)
+		return cmd_asreq(argv + 2);
 	if (argc == 2 && strcmp(argv[1], "types") == 0) {
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 			printf("%s\n", kinds[i].name);

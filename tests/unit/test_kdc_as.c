@@ -311,7 +311,93 @@ test_revoked_and_expired(void **state)
 	send_as(t, &(t_as_req){ .client = "eve" });
 	assert_int_equal(tkdc_error(t, &e), KDC_ERR_NAME_EXP);
 	send_as(t, &(t_as_req){ .client = "bob", .service = "nosvc" });
-	assert_int_equal(tkdc_error(t, &e), KDC_ERR_MUST_USE_USER2USER);
+	assert_int_equal(tkdc_error(t, &e), KDC_ERR_S_PRINCIPAL_UNKNOWN);
+}
+
+/*
+ * Attack: an AS-REQ as krbtgt (which needs no key of the asker) for a user
+ * would seal a ticket under the user's password key. Refused by name,
+ * whatever the server, known or not, before any key is chosen.
+ */
+static void
+test_krbtgt_never_a_client(void **state)
+{
+	static const char *servers[] = { "alice", T_SVR_USER, ("krbtgt/" T_REALM), T_SERVICE };
+	tkdc *t = *state;
+	krb_error e;
+
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+		send_as(t, &(t_as_req){ .client = "krbtgt/" T_REALM, .service = servers[i] });
+		assert_int_equal(tkdc_error(t, &e), KDC_ERR_POLICY);
+		assert_true(etext_has(&e, "krbtgt/" T_REALM "@" T_REALM " cannot be a client"));
+		assert_false(e.has_e_data);     /* no pre-authentication hints */
+	}
+	send_as(t, &(t_as_req){ .client = "krbtgt/OTHER.REALM", .service = "alice" });
+	assert_int_equal(tkdc_error(t, &e), KDC_ERR_POLICY);
+}
+
+/*
+ * Attack: an AS-REQ without pre-authentication as a service or an agent
+ * (or a user without requires_preauth) naming a user as the server.
+ * Refused before pre-authentication, so nothing under the user's key.
+ */
+static void
+test_user_not_a_server(void **state)
+{
+	static const char *clients[] = { T_SERVICE, T_AGENT_SERVICE, "bob" };
+	tkdc *t = *state;
+	krb_error e;
+
+	for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
+		send_as(t, &(t_as_req){ .client = clients[i], .service = "alice" });
+		assert_int_equal(tkdc_error(t, &e), KDC_ERR_S_PRINCIPAL_UNKNOWN);
+		assert_true(etext_has(&e, "alice@" T_REALM " is a user, not a service"));
+		assert_false(e.has_e_data);
+	}
+	/* Not even with the user's own pre-authentication. */
+	send_as(t, &(t_as_req){ .client = "bob", .service = "bob" });
+	assert_int_equal(tkdc_error(t, &e), KDC_ERR_S_PRINCIPAL_UNKNOWN);
+}
+
+/* A user an administrator allowed (no_service clear) is a server, as MIT's +allow_svr. */
+static void
+test_allowed_user_server(void **state)
+{
+	tkdc *t = *state;
+	kc_key key, skey;
+	t_rep r;
+
+	t_user_key("alice", 18, &key);
+	t_user_key(T_SVR_USER, 18, &skey);
+	send_as(t, &(t_as_req){ .client = "alice", .service = T_SVR_USER, .ts_key = &key });
+	t_open_rep(t, KRB_MSG_AS_REP, &key, KRB_KU_AS_REP_ENC_PART, &skey, &r);
+	assert_name(&r.part.sname, T_SVR_USER, NULL);
+	assert_name(&r.ticket.cname, "alice", NULL);
+	kc_key_clear(&key);
+	kc_key_clear(&skey);
+}
+
+/* MIT kinit -k with a service keytab: PREAUTH_REQUIRED, then an encrypted timestamp. */
+static void
+test_service_preauth(void **state)
+{
+	tkdc *t = *state;
+	kc_key key, tkey;
+	krb_error e;
+	t_rep r;
+
+	send_as(t, &(t_as_req){ .client = T_SERVICE });
+	assert_int_equal(tkdc_error(t, &e), KDC_ERR_PREAUTH_REQUIRED);
+	assert_preauth_edata(t, &e, 18, T_REALM "hostserver.lethe.test", NULL);
+	t_service_key(18, &key);
+	t_tgs_key(T_TGS_KVNO, 18, &tkey);
+	send_as(t, &(t_as_req){ .client = T_SERVICE, .ts_key = &key, .nonce = 9 });
+	t_open_rep(t, KRB_MSG_AS_REP, &key, KRB_KU_AS_REP_ENC_PART, &tkey, &r);
+	assert_int_equal(r.part.nonce, 9);
+	assert_true(r.part.flags & KRB_TKT_FLG_PRE_AUTHENT);
+	assert_name(&r.ticket.cname, "host", "server.lethe.test");
+	kc_key_clear(&key);
+	kc_key_clear(&tkey);
 }
 
 static void
@@ -446,6 +532,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_etype_nosupp, tkdc_setup, tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_no_preauth_user, tkdc_setup, tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_revoked_and_expired, tkdc_setup, tkdc_teardown),
+		cmocka_unit_test_setup_teardown(test_krbtgt_never_a_client, tkdc_setup,
+		    tkdc_teardown),
+		cmocka_unit_test_setup_teardown(test_user_not_a_server, tkdc_setup, tkdc_teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_user_server, tkdc_setup, tkdc_teardown),
+		cmocka_unit_test_setup_teardown(test_service_preauth, tkdc_setup, tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_options_flags_and_times, tkdc_setup,
 		    tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options, tkdc_setup, tkdc_teardown),

@@ -86,6 +86,8 @@ password_of(const char *user)
 		return T_CAROL_PW;
 	if (strcmp(user, "frank") == 0)
 		return T_FRANK_PW;
+	if (strcmp(user, T_SVR_USER) == 0)
+		return T_SVR_USER_PW;
 	return "other password";
 }
 
@@ -188,7 +190,7 @@ add_services(store_principal **list, size_t *n)
 	t_tgs_key(1, 18, &k);
 	add_key(p, 1, &k);
 	p = add_principal(list, n, T_SERVICE "@" T_REALM, STORE_KIND_SERVICE,
-	    STORE_ATTR_DEFAULT_SERVICE);
+	    STORE_ATTR_DEFAULT_SERVICE | STORE_ATTR_REQUIRES_PREAUTH);
 	t_service_key(18, &k);
 	add_key(p, T_SERVICE_KVNO, &k);
 	t_service_key(17, &k);
@@ -217,6 +219,9 @@ add_agent_services(store_principal **list, size_t *n)
 	add_key(p, 1, &k);
 }
 
+/* Users as lethe-admin add-user makes them: never a ticket's server. */
+#define T_USER_ATTRS (STORE_ATTR_DEFAULT_USER | STORE_ATTR_NO_SERVICE)
+
 void
 t_realm_principals(store_realm_policy *pol, store_principal **list, size_t *n)
 {
@@ -228,18 +233,20 @@ t_realm_principals(store_realm_policy *pol, store_principal **list, size_t *n)
 	*n = 0;
 	add_services(list, n);
 	add_agent_services(list, n);
-	add_user(list, n, "alice", STORE_ATTR_DEFAULT_USER, t_default_etypes, 4);
-	add_user(list, n, "bob", STORE_ATTR_DEFAULT_USER & ~STORE_ATTR_REQUIRES_PREAUTH, e18, 1);
-	add_user(list, n, "carol", STORE_ATTR_DEFAULT_USER, e17, 1);
-	add_user(list, n, "dave", STORE_ATTR_DEFAULT_USER | STORE_ATTR_DISABLED, e18, 1);
-	add_user(list, n, "eve", STORE_ATTR_DEFAULT_USER, e18, 1);
+	add_user(list, n, "alice", T_USER_ATTRS, t_default_etypes, 4);
+	add_user(list, n, "bob", T_USER_ATTRS & ~STORE_ATTR_REQUIRES_PREAUTH, e18, 1);
+	add_user(list, n, "carol", T_USER_ATTRS, e17, 1);
+	add_user(list, n, "dave", T_USER_ATTRS | STORE_ATTR_DISABLED, e18, 1);
+	add_user(list, n, "eve", T_USER_ATTRS, e18, 1);
 	(*list)[*n - 1].expires_at = T_NOW - 10;
-	add_user(list, n, "frank", STORE_ATTR_DEFAULT_USER, e18, 1);
+	/* Before frank and nosvc: the snapshot tests find those two last. */
+	add_user(list, n, T_SVR_USER, T_USER_ATTRS & ~STORE_ATTR_NO_SERVICE, e18, 1);
+	add_user(list, n, "frank", T_USER_ATTRS, e18, 1);
 	p = &(*list)[*n - 1];
 	p->keys[0].salt = (uint8_t *)strdup(T_FRANK_SALT);
 	p->keys[0].salt_len = strlen(T_FRANK_SALT);
 	p->keys[0].s2k_iterations = T_FRANK_ITER;
-	add_user(list, n, "nosvc", STORE_ATTR_DEFAULT_USER | STORE_ATTR_NO_SERVICE, e18, 1);
+	add_user(list, n, "nosvc", T_USER_ATTRS, e18, 1);
 }
 
 void

@@ -27,6 +27,8 @@
 #define T_FRANK_PW "frank password"
 #define T_FRANK_SALT "SALTYfrank"
 #define T_FRANK_ITER 8192u
+#define T_SVR_USER "svcuser"
+#define T_SVR_USER_PW "svcuser password"
 #define T_TGS_KVNO 2u           /* newest krbtgt kvno (kvno 1 holds only 18) */
 #define T_SERVICE_KVNO 3u
 #define T_REP_CAP 65536u
@@ -41,13 +43,15 @@
 /*
  * The realm (policy: default, enctypes 18 17 20 19, 10 h / 7 d / 300 s):
  *   krbtgt/LETHE.TEST  kvno 2: 18 17 20 19; kvno 1: 18
+ * Users have no_service (as lethe-admin makes them) unless said otherwise:
  *   alice   password, keys 18 17 20 19, requires pre-authentication
  *   bob     password, key 18, no pre-authentication
  *   carol   password, key 17 only, requires pre-authentication
  *   dave    disabled;  eve  expired at T_NOW - 10
  *   frank   key 18 with salt T_FRANK_SALT and T_FRANK_ITER iterations
  *   nosvc   user that may not be a service
- *   host/server.lethe.test  service, kvno 3: 18 17
+ *   svcuser (T_SVR_USER) password, key 18, allowed as a server (no no_service)
+ *   host/server.lethe.test  service, kvno 3: 18 17, requires pre-authentication
  *   HTTP/web.lethe.test     agent: temporary kvno 6 (18 17) in use until
  *                           T_AGENT_USE_UNTIL; kvno 5 (18) past use_until
  *   HTTP/short.lethe.test   agent: temporary kvno 9 (18), accept_until

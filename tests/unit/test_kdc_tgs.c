@@ -232,9 +232,47 @@ test_unknown_service_and_realm(void **state)
 	assert_int_equal(tgs_error(t, &(t_tgs_req){ .tgt = &tgt, .realm = "EXAMPLE.COM" }),
 	    KDC_ERR_WRONG_REALM);
 	assert_int_equal(tgs_error(t, &(t_tgs_req){ .tgt = &tgt, .service = "nosvc" }),
-	    KDC_ERR_MUST_USE_USER2USER);
+	    KDC_ERR_S_PRINCIPAL_UNKNOWN);
 	assert_int_equal(tgs_error(t, &(t_tgs_req){ .tgt = &tgt, .no_pa_tgs_req = true }),
 	    KDC_ERR_PADATA_TYPE_NOSUPP);
+}
+
+/* Kerberoasting a user: alice's TGT asks for a ticket for bob (or herself). */
+static void
+test_user_not_a_server(void **state)
+{
+	static const char *users[] = { "bob", "alice", "carol", "nosvc" };
+	tkdc *t = *state;
+	t_tgt tgt;
+	krb_error e;
+
+	t_get_tgt(t, 0, 0, &tgt);
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = users[i] });
+		assert_int_equal(tkdc_error(t, &e), KDC_ERR_S_PRINCIPAL_UNKNOWN);
+		assert_true(e.has_e_text);
+		assert_int_equal(e.sname.n_components, 1);
+		assert_lb_str(e.sname.components[0], users[i]);
+	}
+}
+
+/* A user an administrator allowed as a server gets tickets under its key. */
+static void
+test_allowed_user_server(void **state)
+{
+	tkdc *t = *state;
+	t_tgt tgt;
+	kc_key skey;
+	t_rep r;
+
+	t_get_tgt(t, 0, 0, &tgt);
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = T_SVR_USER, .nonce = 3 });
+	t_user_key(T_SVR_USER, 18, &skey);
+	t_open_rep(t, KRB_MSG_TGS_REP, &tgt.session, KRB_KU_TGS_REP_ENC_PART_SESSKEY, &skey, &r);
+	assert_int_equal(r.part.nonce, 3);
+	assert_lb_str(r.part.sname.components[0], T_SVR_USER);
+	assert_lb_str(r.ticket.cname.components[0], "alice");
+	kc_key_clear(&skey);
 }
 
 /* Rewrite the TGT's enc-part kvno or a cipher byte, re-encoding the ticket. */
@@ -345,6 +383,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_renew_refused, tkdc_setup, tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_service_and_realm, tkdc_setup,
 		    tkdc_teardown),
+		cmocka_unit_test_setup_teardown(test_user_not_a_server, tkdc_setup, tkdc_teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_user_server, tkdc_setup, tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_tgt_key_problems, tkdc_setup, tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_tgt, tkdc_setup, tkdc_teardown),
 		cmocka_unit_test_setup_teardown(test_authdata_passthrough, tkdc_setup, tkdc_teardown),
