@@ -12,6 +12,8 @@ packages=(
 	apache2 libapache2-mod-auth-gssapi curl
 	# tools the test scripts use
 	python3 openssl coreutils procps iproute2 jq
+	# the JDK for the Java interop test (its source launcher needs the compiler)
+	openjdk-17-jdk-headless
 )
 
 missing=()

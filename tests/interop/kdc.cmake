@@ -38,3 +38,13 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET krb5_tool)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:krb5_tool>)
   set_tests_properties(interop.kdc_roast PROPERTIES TIMEOUT 120)
 endif()
+
+# The JDK's own Kerberos client, keytab reader (kvno past 255) and GSS
+# acceptor against lethe-kdc.
+find_program(LETHE_JAVA java)
+if(TARGET lethe-kdc AND TARGET lethe-admin AND LETHE_JAVA)
+  lethe_interop_test(java_interop java_interop.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>
+    ${CMAKE_CURRENT_SOURCE_DIR}/JavaKerberos.java)
+  set_tests_properties(interop.java_interop PROPERTIES TIMEOUT 300)
+endif()
