@@ -948,6 +948,12 @@ apply_one(store *s, kdc_snapshot *snap, const char *name, kdc_snapshot_apply_sta
 	return LETHE_OK;
 }
 
+static int
+change_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const store_change *)a)->principal, ((const store_change *)b)->principal);
+}
+
 lethe_status
 kdc_snapshot_apply(store *s, const kdc_snapshot *base, size_t max_changes,
     kdc_snapshot **out, kdc_snapshot_apply_stats *st)
@@ -969,15 +975,12 @@ kdc_snapshot_apply(store *s, const kdc_snapshot *base, size_t max_changes,
 		goto cleanup;
 	}
 	GUARD_GOTO(rc, snap_derive(base, ch->generation, &snap));
+	/* A name changed several times in the window is read once. */
+	qsort(ch->entries, ch->count, sizeof(ch->entries[0]), change_name_cmp);
 	for (size_t i = 0; i < ch->count; i++) {
-		const char *name = ch->entries[i].principal;
-		bool again = false;
-
-		/* A name changed twice in the window is read once. */
-		for (size_t j = i + 1; j < ch->count && !again; j++)
-			again = strcmp(ch->entries[j].principal, name) == 0;
-		if (!again)
-			GUARD_GOTO(rc, apply_one(s, snap, name, st));
+		if (i > 0 && strcmp(ch->entries[i].principal, ch->entries[i - 1].principal) == 0)
+			continue;
+		GUARD_GOTO(rc, apply_one(s, snap, ch->entries[i].principal, st));
 	}
 	snap_finish(snap);
 done:
@@ -1084,21 +1087,7 @@ kdc_snapshot_lookup_name(const kdc_snapshot *snap, const char *name)
 const kdc_principal *
 kdc_snapshot_lookup_str(const kdc_snapshot *snap, const char *name)
 {
-	lbytes comps[KRB_MAX_NAME_COMPONENTS];
-	krb_principal_name pn = { KRB_NT_PRINCIPAL, comps, 0 };
-	const char *at = strrchr(name, '@'), *c = name, *slash;
-
-	/* Only unescaped names: the test and tool callers use plain ones. */
-	if (at == NULL || strchr(name, '\\') != NULL)
-		return NULL;
-	while (pn.n_components < KRB_MAX_NAME_COMPONENTS) {
-		slash = memchr(c, '/', (size_t)(at - c));
-		comps[pn.n_components++] = lbytes_make(c, (size_t)((slash ? slash : at) - c));
-		if (slash == NULL)
-			return kdc_snapshot_lookup(snap, &pn, lbytes_make(at + 1, strlen(at + 1)));
-		c = slash + 1;
-	}
-	return NULL;
+	return kdc_snapshot_lookup_name(snap, name);
 }
 
 const kdc_principal *

@@ -168,7 +168,7 @@ const kdc_principal *kdc_snapshot_lookup(const kdc_snapshot *snap,
 /* Lookup by a canonical text name ("a/b@REALM", MIT escapes), or NULL. */
 const kdc_principal *kdc_snapshot_lookup_name(const kdc_snapshot *snap, const char *name);
 
-/* Lookup by a plain text name ("a/b@REALM", no escapes; tools and tests), or NULL. */
+/* The same as kdc_snapshot_lookup_name (tools and tests). */
 const kdc_principal *kdc_snapshot_lookup_str(const kdc_snapshot *snap, const char *name);
 
 /* The realm's TGS, krbtgt/REALM@REALM, or NULL when the store has none. */
