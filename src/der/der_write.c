@@ -140,7 +140,7 @@ encode_tag(uint32_t tag, uint8_t out[6])
 lethe_status
 der_wrap(der_writer *w, size_t mark, uint32_t tag)
 {
-	uint8_t hdr[6 + 5];
+	uint8_t hdr[6 + 1 + sizeof(size_t)];  /* tag, length of length, length */
 	size_t hlen, content_len;
 
 	if (w->err != LETHE_OK)
@@ -154,12 +154,14 @@ der_wrap(der_writer *w, size_t mark, uint32_t tag)
 	if (content_len < 128) {
 		hdr[hlen++] = (uint8_t)content_len;
 	} else {
-		uint8_t count = 0;
-		for (size_t v = content_len; v != 0; v >>= 8)
-			count++;
-		hdr[hlen++] = 0x80u | count;
-		for (unsigned i = count; i > 0; i--)
-			hdr[hlen++] = (uint8_t)(content_len >> (8 * (i - 1)));
+		uint8_t be[sizeof(size_t)];
+		size_t count = 0;
+
+		for (size_t v = content_len; v != 0 && count < sizeof(be); v >>= 8)
+			be[sizeof(be) - 1 - count++] = (uint8_t)v;
+		hdr[hlen++] = (uint8_t)(0x80u | count);
+		memcpy(hdr + hlen, be + sizeof(be) - count, count);
+		hlen += count;
 	}
 	return der_put_raw(w, hdr, hlen);
 }
