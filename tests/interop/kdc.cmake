@@ -46,5 +46,5 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND LETHE_JAVA)
   lethe_interop_test(java_interop java_interop.sh
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>
     ${CMAKE_CURRENT_SOURCE_DIR}/JavaKerberos.java)
-  set_tests_properties(interop.java_interop PROPERTIES TIMEOUT 300)
+  set_tests_properties(interop.java_interop PROPERTIES TIMEOUT 600)
 endif()
