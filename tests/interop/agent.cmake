@@ -40,5 +40,5 @@ endif()
 if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
   lethe_interop_test(agent_rotation_many agent_rotation_many.sh
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
-  set_tests_properties(interop.agent_rotation_many PROPERTIES TIMEOUT 420)
+  set_tests_properties(interop.agent_rotation_many PROPERTIES TIMEOUT 1500)
 endif()

@@ -14,9 +14,10 @@
 #  - at the end MIT kvno reports the newest kvno (> 255), MIT klist -k shows
 #    it in the agent's keytab (the 32-bit kvno trailer: the 8-bit field would
 #    say kvno mod 256), and kvno -k verifies the ticket with that keytab
-# Budget: about 0.1 s per rotation on 2 shared cores (agent start, CMS
-# signature and sealing, the registrar's checks and store transaction, the
-# snapshot rebuild): ~2 minutes for 1000.
+# About 0.1 s per rotation on 2 cores (agent start, CMS signature and
+# sealing, the registrar's checks and store transaction, the snapshot
+# change): ~2 minutes for 1000; several times that under ASan. The time is
+# logged, not asserted (speed is lethe-bench's business).
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
@@ -33,7 +34,6 @@ REALM=LETHE.TEST
 SVC=host/server.lethe.test@$REALM
 ROTATIONS=${LETHE_ROTATIONS:-1000}
 CHECK_EVERY=100
-ROTATION_BUDGET=240     # seconds for all rotations; fail beyond (the ctest timeout is 420)
 AGENT_TIMEOUT=30
 
 lethe_require_tools kinit klist kvno kdestroy timeout grep sed awk cp
@@ -104,6 +104,13 @@ for k in $(seq 1 $((ROTATIONS - 1))); do
 	once 1s "$k"
 	[ $((k % CHECK_EVERY)) -eq 0 ] || continue
 
+	# the service first, while the key just registered is in use (1 s + 5 s
+	# overlap: slow builds spend longer than that on the admin steps below)
+	kv=$(kvno_k) || lethe_die "rotation $k: kvno -k $SVC: $(cat "$S/kvno.out")"
+	[ "$kv" -ge "$last_seen" ] && [ "$kv" -le "$k" ] ||
+		lethe_die "rotation $k: the ticket is under kvno $kv (last check $last_seen, newest $k)"
+	last_seen=$kv
+
 	# lethe-admin changes, each served by the next request
 	printf '%s\n' "u$k: pw" | lethe_realm_admin add-user "u$k" --password-stdin
 	RYW_CHECKS=$((RYW_CHECKS + 1))
@@ -114,16 +121,8 @@ for k in $(seq 1 $((ROTATIONS - 1))); do
 	kinit_with alice "$ALICE_PW" ||
 		ryw_failed "rotation $k: kinit alice right after passwd: $(cat "$S/k.out")"
 
-	# the service: a ticket under a registered kvno the keytab opens
-	kv=$(kvno_k) || lethe_die "rotation $k: kvno -k $SVC: $(cat "$S/kvno.out")"
-	[ "$kv" -ge "$last_seen" ] && [ "$kv" -le "$k" ] ||
-		lethe_die "rotation $k: the ticket is under kvno $kv (last check $last_seen, newest $k)"
-	last_seen=$kv
 	lethe_log "rotation $k after $((SECONDS - started))s: ticket kvno $kv; kinit after" \
 		"add-user/passwd: $RYW_FAIL failures so far"
-	[ $((SECONDS - started)) -le "$ROTATION_BUDGET" ] ||
-		lethe_die "$k rotations took $((SECONDS - started))s, over the budget of ${ROTATION_BUDGET}s" \
-			"for $ROTATIONS"
 done
 # The last key stays in use for an hour.
 once 1h "$ROTATIONS"
