@@ -52,3 +52,11 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
   set_tests_properties(interop.agent_outage PROPERTIES TIMEOUT 180)
 endif()
+
+# Key requests before the newest key's use_until ([registrar] keyreq_lead),
+# the answer matched by the registrar, and lethe-admin request-key.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  lethe_interop_test(agent_keyreq agent_keyreq.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+  set_tests_properties(interop.agent_keyreq PROPERTIES TIMEOUT 120)
+endif()
