@@ -110,6 +110,7 @@ int cmd_allow(admin_ctx *ctx, int argc, char **argv);
 int cmd_reg_policy(admin_ctx *ctx, int argc, char **argv);
 int cmd_service_policy(admin_ctx *ctx, int argc, char **argv);
 int cmd_agents(admin_ctx *ctx, int argc, char **argv);
+int cmd_request_key(admin_ctx *ctx, int argc, char **argv);
 int cmd_audit(admin_ctx *ctx, int argc, char **argv);
 int cmd_maintain(admin_ctx *ctx, int argc, char **argv);
 int cmd_export_ca(admin_ctx *ctx, int argc, char **argv);

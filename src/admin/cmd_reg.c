@@ -8,6 +8,11 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "base/conf.h"
+#include "registrar/registrar.h"
+#include "registrar/service.h"
 
 static int
 usage_err(const char *text)
@@ -424,6 +429,59 @@ cmd_service_policy(admin_ctx *ctx, int argc, char **argv)
 		    p.allow_pubkey_tickets ? "on" : "off",
 		    p.allow_classic_key ? "on" : "off",
 		    p.configured ? "" : " (defaults)");
+	free(name);
+	return ex;
+}
+
+/* ------------------------------------------------------------ request-key */
+
+#define ADMIN_KEYREQ_TIMEOUT_MS 5000u
+
+/*
+ * request-key NAME: send NAME's agent a KeyRequest now, signed with the
+ * KDC's credential from the store, to the callback of its agents row
+ * (what lethe-kdc's registrar sends when a service runs out of keys).
+ * The agent answers by registering a fresh key with the KDC.
+ */
+int
+cmd_request_key(admin_ctx *ctx, int argc, char **argv)
+{
+	reg_service *svc = NULL;
+	lethe_sockaddr dest;
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	char *name = NULL, where[64];
+	lethe_status rc;
+	int ex;
+
+	if (argc != 2)
+		return usage_err("request-key NAME");
+	if ((ex = open_with_name(ctx, argv[1], &name)) != ADMIN_EXIT_OK)
+		return ex;
+	rc = reg_service_new(ctx->st, &svc);
+	ctx->st = NULL;                 /* the service took the store over */
+	if (rc == LETHE_OK)
+		rc = reg_service_key_request(svc, name, (int64_t)time(NULL), &msg, &len, &dest);
+	if (rc != LETHE_OK) {
+		admin_err("request-key %s: %s", name, rc == LETHE_ERR_NOT_FOUND ?
+		    "no agent with a callback registered for it (or no kdc credential)" :
+		    rc == LETHE_ERR_FORMAT ? "its agent's callback is not host:port" :
+		    lethe_status_str(rc));
+		ex = rc == LETHE_ERR_NOT_FOUND ? ADMIN_EXIT_NOT_FOUND : ADMIN_EXIT_OTHER;
+		goto cleanup;
+	}
+	lethe_sockaddr_str((const struct sockaddr *)&dest.ss, dest.len, where, sizeof(where));
+	rc = reg_send_oneway(&dest, msg, len, ADMIN_KEYREQ_TIMEOUT_MS);
+	if (rc != LETHE_OK) {
+		admin_err("request-key %s: cannot deliver to %s: %s", name, where,
+		    lethe_status_str(rc));
+		ex = ADMIN_EXIT_OTHER;
+		goto cleanup;
+	}
+	printf("key request for %s sent to %s\n", name, where);
+cleanup:
+	free(msg);
+	reg_service_free(svc);
 	free(name);
 	return ex;
 }

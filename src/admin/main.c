@@ -27,7 +27,7 @@ static const char usage_text[] =
     "  reg-policy [--auto-enrol on|off] [--dns-services \"host HTTP\"]\n"
     "       [--max-use-window DUR] [--enctypes LIST]   (no flag: show)\n"
     "  service-policy NAME [--pubkey-tickets on|off] [--classic-key on|off]\n"
-    "  agents | audit [--json] | maintain [--json]\n"
+    "  agents | audit [--json] | maintain [--json] | request-key NAME\n"
     "  export-ca -o FILE | export-kdc-cert -o FILE\n"
     "  issue-cert --principal P [--dns HOST] [--days N] --key-out F --cert-out F\n"
     "The store defaults to ./" ADMIN_DEFAULT_STORE ", the master key file to\n"
@@ -64,6 +64,7 @@ static const command commands[] = {
 	{ "reg-policy", cmd_reg_policy },
 	{ "service-policy", cmd_service_policy },
 	{ "agents", cmd_agents },
+	{ "request-key", cmd_request_key },
 	{ "audit", cmd_audit },
 	{ "maintain", cmd_maintain },
 	{ "export-ca", cmd_export_ca },

@@ -323,6 +323,26 @@ int64_t agent_next_wakeup(const agent *a);
  */
 int64_t agent_backoff(uint32_t failures, int64_t cap, uint32_t rnd);
 
+/* Retry caps once a registration is urgent (seconds). */
+#define AGENT_URGENT_RETRY          2   /* no reply (KDC down), or INTERNAL */
+#define AGENT_URGENT_RETRY_REFUSED  30  /* any other refusal */
+
+/*
+ * From when a KDC's registration is urgent, given the newest key of ours
+ * it accepted (NULL: none, or pruned: always): overlap/2 before that key's
+ * use_until, so the next key is there before tickets need it.
+ */
+int64_t agent_urgent_from(const agent_config *cfg, const agent_key_rec *accepted);
+
+/*
+ * When to retry after failure number failures (result: its outcome) at t:
+ * the backoff with cap rotation before urgent, and AGENT_URGENT_RETRY (no
+ * reply, INTERNAL) or AGENT_URGENT_RETRY_REFUSED (other refusals) from
+ * urgent on; a backoff begun before urgent ends at urgent at the latest.
+ */
+int64_t agent_retry_at(const agent_config *cfg, uint32_t failures, int result, int64_t t,
+    int64_t urgent, uint32_t rnd);
+
 /*
  * Print the keys of the keytab (with their windows when the agent made
  * them) and the last registration per KDC and principal, as text or as

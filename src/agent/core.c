@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 
 #define RESULT_KVNO_EXISTS 10   /* reg_result REG_RESULT_KVNO_EXISTS */
+#define RESULT_INTERNAL 14      /* reg_result REG_INTERNAL: the KDC's store failed */
 
 static const char *const result_names[] = {
 	"OK", "MALFORMED", "TOO_BIG", "BAD_SIGNATURE", "UNTRUSTED",
@@ -349,16 +350,58 @@ record_success(agent *a, agent_reg_rec *r, agent_key_rec *kr,
 	}
 }
 
-static void
-record_failure(agent *a, agent_reg_rec *r, const agent_reg_output *out, int64_t t)
+int64_t
+agent_urgent_from(const agent_config *cfg, const agent_key_rec *accepted)
 {
+	if (accepted == NULL)
+		return INT64_MIN;
+	return accepted->use_until - cfg->overlap / 2;
+}
+
+/*
+ * When the registration of p at KDC k becomes urgent: the KDC's newest
+ * accepted key of ours ends soon (agent_urgent_from); a key already pruned
+ * or none ever accepted: now.
+ */
+static int64_t
+urgent_from(agent *a, size_t k, size_t p)
+{
+	const agent_reg_rec *r = &a->st.reg[k][p];
+
+	return agent_urgent_from(&a->cfg, r->ok_kvno == 0 ? NULL :
+	    agent_state_find_key(&a->st, a->cfg.principals[p], r->ok_kvno));
+}
+
+int64_t
+agent_retry_at(const agent_config *cfg, uint32_t failures, int result, int64_t t,
+    int64_t urgent, uint32_t rnd)
+{
+	int64_t cap = cfg->rotation, at;
+
+	if (t >= urgent)
+		cap = result == AGENT_RESULT_NO_REPLY || result == RESULT_INTERNAL ?
+		    AGENT_URGENT_RETRY : AGENT_URGENT_RETRY_REFUSED;
+	if (cap > cfg->rotation)
+		cap = cfg->rotation;
+	at = t + agent_backoff(failures, cap, rnd);
+	/* A backoff begun early never sleeps past the moment it turns urgent. */
+	if (t < urgent && at > urgent)
+		at = urgent;
+	return at;
+}
+
+static void
+record_failure(agent *a, size_t k, size_t p, const agent_reg_output *out, int64_t t)
+{
+	agent_reg_rec *r = &a->st.reg[k][p];
+
 	/* The request may have been stored though we saw no good reply. */
 	if (out->result == AGENT_RESULT_NO_REPLY || out->result == AGENT_RESULT_BAD_REPLY)
 		r->uncertain = true;
 	if (r->failures < UINT32_MAX)
 		r->failures++;
-	r->next_attempt = t + agent_backoff(r->failures, a->cfg.rotation,
-	    a->env.random(a->env.arg));
+	r->next_attempt = agent_retry_at(&a->cfg, r->failures, out->result, t,
+	    urgent_from(a, k, p), a->env.random(a->env.arg));
 }
 
 /* One attempt for KDC k and principal p. True when it succeeded. */
@@ -384,7 +427,7 @@ attempt(agent *a, size_t k, size_t p)
 	if (out.result == AGENT_RESULT_OK)
 		record_success(a, r, kr, &out, t);
 	else
-		record_failure(a, r, &out, t);
+		record_failure(a, k, p, &out, t);
 	if (agent_state_save_kdc(&a->cfg, &a->st, k) != LETHE_OK)
 		log_warnx("cannot write the state of kdc %s in %s", a->cfg.kdcs[k].name,
 		    a->cfg.state_dir);

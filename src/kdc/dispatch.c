@@ -38,6 +38,7 @@ kdc_new(kdc_snapshot *snap, kdc **out)
 		return LETHE_ERR_NOMEM;
 	}
 	k->clock = system_clock;
+	kdc_set_key_policy(k, KDC_DEFAULT_KEYREQ_LEAD, true);
 	atomic_init(&k->current, snap);
 	atomic_init(&k->log_requests, true);
 	for (size_t i = 0; i < KDC_MAX_WORKERS; i++) {

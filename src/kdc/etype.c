@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "kdc/kdc_int.h"
 #include "registrar/registrar.h"
 
@@ -116,6 +117,26 @@ kdc_choose_reply_key(kdc_request *r, const kdc_principal *client, const kdc_key 
 	    list);
 }
 
+/*
+ * True when server holds a key of etype usable now: in use, or, when the
+ * ticket goes under a grace key, one past use_until but still accepted.
+ */
+static bool
+server_serves(const kdc_request *r, const kdc_principal *server, int32_t etype)
+{
+	if (kdc_usable_key(r, server, etype) != NULL)
+		return true;
+	if (!r->grace_key || !kdc_policy_allows(r->policy, etype))
+		return false;
+	for (size_t i = 0; i < server->nkeys; i++) {
+		const kdc_key *k = &server->keys[i];
+		if (k->enctype == etype && k->kind == STORE_KEY_TEMPORARY &&
+		    k->accept_until > r->now)
+			return true;
+	}
+	return false;
+}
+
 int32_t
 kdc_choose_session_etype(kdc_request *r, const kdc_principal *server, int32_t *out)
 {
@@ -127,7 +148,7 @@ kdc_choose_session_etype(kdc_request *r, const kdc_principal *server, int32_t *o
 		int32_t et = b->etypes[i];
 		/* A public-key ticket's server (a liblethe acceptor) takes any enctype. */
 		bool served = r->ticket_etype == REG_ENCTYPE_PUBKEY_TICKET ?
-		    kdc_policy_allows(r->policy, et) : kdc_usable_key(r, server, et) != NULL;
+		    kdc_policy_allows(r->policy, et) : server_serves(r, server, et);
 		if (kdc_enctype_usable(et) && served) {
 			*out = et;
 			r->session_etype = et;
@@ -181,6 +202,13 @@ agent_managed(const kdc_principal *server)
 	return false;
 }
 
+void
+kdc_set_key_policy(kdc *k, int64_t lead, bool grace)
+{
+	k->keyreq_lead = lead > 0 ? lead : 0;
+	k->key_grace = grace;
+}
+
 /* The newest use_until among server's temporary keys (0: none). */
 static int64_t
 last_use_until(const kdc_principal *server)
@@ -195,6 +223,44 @@ last_use_until(const kdc_principal *server)
 	return last;
 }
 
+/*
+ * The grace key: the best temporary key past use_until whose accept_until
+ * (which every temporary key has; 0 would mean none) is still ahead, the
+ * agent's keytab still holding it. NULL when there is none.
+ */
+static const kdc_key *
+grace_service_key(const kdc_request *r, const kdc_principal *server)
+{
+	const kdc_key *best = NULL;
+
+	for (size_t i = 0; i < server->nkeys; i++) {
+		const kdc_key *k = &server->keys[i];
+		if (k->kind != STORE_KEY_TEMPORARY || k->accept_until <= r->now ||
+		    !kdc_policy_allows(r->policy, k->enctype))
+			continue;
+		if (better_service_key(r->policy, k, best))
+			best = k;
+	}
+	return best;
+}
+
+/* One warning per ticket issued under a key past its use_until. */
+static void
+log_grace(const kdc_request *r, const kdc_principal *server, const kdc_key *k)
+{
+	log_event ev;
+
+	log_event_begin(&ev, "key_grace");
+	log_event_str(&ev, "service", server->name);
+	log_event_uint(&ev, "kvno", k->kvno);
+	log_event_int(&ev, "use_until", k->use_until);
+	log_event_int(&ev, "accept_until", k->accept_until);
+	log_event_int(&ev, "past_use_until", r->now - k->use_until);
+	log_event_str(&ev, "note", "no key in use: ticket under the newest key past "
+	    "use_until, ending by its accept_until; a key request was sent");
+	log_event_emit(&ev, LETHE_LOG_WARN);
+}
+
 int32_t
 kdc_choose_service_key(kdc_request *r, const kdc_principal *server, const kdc_key **out,
     int64_t *cap)
@@ -207,6 +273,10 @@ kdc_choose_service_key(kdc_request *r, const kdc_principal *server, const kdc_ke
 	/* DESIGN §2: the newest temporary key within use_until, ... */
 	best = best_service_key(r, server, STORE_KEY_TEMPORARY);
 	if (best != NULL) {
+		/* ... asking the agent for the next one when it ends soon (no
+		 * newer key is registered: best is the newest in use). */
+		if (best->use_until - r->now <= r->kdc->keyreq_lead)
+			kdc_request_key(r->kdc, server->name);
 		if (best->accept_until != 0)
 			*cap = best->accept_until;
 		*out = best;
@@ -226,6 +296,17 @@ kdc_choose_service_key(kdc_request *r, const kdc_principal *server, const kdc_ke
 	best = server->classic_key_allowed ?
 	    best_service_key(r, server, STORE_KEY_LONG_TERM) : NULL;
 	if (best != NULL) {
+		*out = best;
+		r->ticket_etype = best->enctype;
+		return 0;
+	}
+	/* Rather than refuse: the newest key the agent still accepts (its
+	 * KDC was unreachable, or its registrations failed, past use_until). */
+	best = r->kdc->key_grace ? grace_service_key(r, server) : NULL;
+	if (best != NULL) {
+		log_grace(r, server, best);
+		r->grace_key = true;
+		*cap = best->accept_until;
 		*out = best;
 		r->ticket_etype = best->enctype;
 		return 0;

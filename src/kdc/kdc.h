@@ -57,6 +57,20 @@ typedef void (*kdc_key_request_fn)(void *ctx, const char *principal);
 /* Install the key-request hook (NULL: none). Call before any worker runs. */
 void kdc_set_key_request(kdc *k, kdc_key_request_fn fn, void *ctx);
 
+#define KDC_DEFAULT_KEYREQ_LEAD 300     /* seconds: [registrar] keyreq_lead */
+
+/*
+ * The key-choice policy (docs/kdc.md "Key choices"). lead: the hook is
+ * also called when the newest temporary key in use ends (use_until)
+ * within lead seconds (0: only once none is in use). grace: when no key
+ * is in use and neither a public-key nor a classic key may serve, the
+ * newest temporary key past use_until but before accept_until still
+ * encrypts tickets, ending by its accept_until (a warning each time).
+ * kdc_new() sets KDC_DEFAULT_KEYREQ_LEAD and grace on. Call before any
+ * worker runs.
+ */
+void kdc_set_key_policy(kdc *k, int64_t lead, bool grace);
+
 /*
  * Called by a worker before it answers an AS-REQ or TGS-REQ, before it
  * takes the snapshot: it returns once the snapshot in use reflects every

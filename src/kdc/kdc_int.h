@@ -49,6 +49,8 @@ struct kdc {
 	void *clock_ctx;
 	kdc_key_request_fn key_request;
 	void *key_request_ctx;
+	int64_t keyreq_lead;              /* ask this long before use_until */
+	bool key_grace;                   /* past use_until, within accept_until */
 	kdc_fresh_fn fresh;
 	void *fresh_ctx;
 	pthread_mutex_t swap_lock;        /* serialises swaps */
@@ -93,6 +95,7 @@ typedef struct kdc_request {
 	int32_t reply_etype;
 	int32_t ticket_etype;
 	int32_t session_etype;
+	bool grace_key;           /* the ticket key is past its use_until */
 
 	/* The refusal, when error != 0. */
 	int32_t error;

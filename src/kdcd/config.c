@@ -17,10 +17,12 @@ static const lethe_conf_key known_keys[] = {
 	{ "kdc", "tcp_idle_timeout" },
 	{ "kdc", "refresh_interval" },
 	{ "kdc", "pid_file" },
+	{ "kdc", "key_grace" },
 	{ "registrar", "listen" },
 	{ "registrar", "max_connections" },
 	{ "registrar", "timeout" },
 	{ "registrar", "keyreq_interval" },
+	{ "registrar", "keyreq_lead" },
 	{ "logging", "destination" },
 	{ "logging", "level" },
 	{ "logging", "requests" },
@@ -217,7 +219,10 @@ get_registrar(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	GUARD(lethe_conf_get_duration(conf, "registrar", "keyreq_interval", 1, 86400, 30, &v,
 	    err));
 	cfg->keyreq_interval = (unsigned)v;
-	return LETHE_OK;
+	GUARD(lethe_conf_get_duration(conf, "registrar", "keyreq_lead", 0, 86400,
+	    KDC_DEFAULT_KEYREQ_LEAD, &v, err));
+	cfg->keyreq_lead = v;
+	return lethe_conf_get_bool(conf, "kdc", "key_grace", true, &cfg->key_grace, err);
 }
 
 static lethe_status

@@ -10,6 +10,7 @@
 #include "base/conf.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "kdc/kdc.h"
 #include "kdc/net.h"
 
 #define KDCD_PATH_MAX 4096
@@ -40,6 +41,8 @@ typedef struct kdcd_config {
 	unsigned reg_max_conns;
 	unsigned reg_timeout_ms;            /* per connection, first byte to reply */
 	unsigned keyreq_interval;           /* seconds between key requests per principal */
+	int64_t keyreq_lead;                /* ask this long before use_until (seconds) */
+	bool key_grace;                     /* tickets under a key past use_until */
 	bool log_requests;
 	bool log_dest_set;                  /* destination given in the file */
 	enum lethe_log_dest log_dest;

@@ -354,7 +354,7 @@ registrar_settings_differ(const kdcd_config *a, const kdcd_config *b)
 	    (a->reg_enabled && (a->reg_addr.len != b->reg_addr.len ||
 	    memcmp(&a->reg_addr.ss, &b->reg_addr.ss, a->reg_addr.len) != 0)) ||
 	    a->reg_max_conns != b->reg_max_conns || a->reg_timeout_ms != b->reg_timeout_ms ||
-	    a->keyreq_interval != b->keyreq_interval;
+	    a->keyreq_interval != b->keyreq_interval || a->keyreq_lead != b->keyreq_lead;
 }
 
 /* Reread the configuration; apply what can change without a restart. */
@@ -373,6 +373,8 @@ reload_config(kdcd *d)
 		log_warnx("reload: listen, workers and connection limits change only on restart");
 	if (registrar_settings_differ(&d->cfg, &nc))
 		log_warnx("reload: the [registrar] section changes only on restart");
+	if (d->cfg.key_grace != nc.key_grace)
+		log_warnx("reload: [kdc] key_grace changes only on restart");
 	log_set_verbosity(nc.log_level);
 	kdc_set_log_requests(d->k, nc.log_requests);
 	d->cfg.log_level = nc.log_level;
@@ -698,6 +700,7 @@ prepare(kdcd *d)
 		return 1;
 	}
 	kdc_set_log_requests(d->k, d->cfg.log_requests);
+	kdc_set_key_policy(d->k, d->cfg.keyreq_lead, d->cfg.key_grace);
 	return prepare_registrar(d);
 }
 

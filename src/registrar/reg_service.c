@@ -45,10 +45,22 @@ typedef struct svc_cache {
 	bool kdc_reused;                /* previous cache until the load succeeds */
 } svc_cache;
 
+/* A KeyRequest this service signed: what an answering registration must name. */
+typedef struct sent_keyreq {
+	char principal[STORE_MAX_NAME_LEN + 1];
+	uint8_t nonce[REG_NONCE_LEN];
+	int64_t expires;                /* 0: free */
+} sent_keyreq;
+
+#define SENT_KEYREQS 64u                /* remembered, oldest replaced */
+#define SENT_KEYREQ_SECONDS 600         /* an answer counts this long */
+
 struct reg_service {
 	store *st;
 	uint64_t generation;
 	svc_cache cache;
+	sent_keyreq sent[SENT_KEYREQS];
+	size_t sent_next;
 };
 
 /* One request on its way through the checks. */
@@ -65,6 +77,7 @@ typedef struct reg_check {
 	reg_sealed_keys sealed;
 	int result;
 	char text[REG_MAX_TEXT_LEN + 1];
+	const char *key_request;        /* answersKeyRequest: NULL, "answered", "unknown" */
 } reg_check;
 
 /* ------------------------------------------------------------ the cache */
@@ -752,6 +765,31 @@ commit(reg_check *chk)
 	return map_store_outcome(chk, o);
 }
 
+/*
+ * Match the request's answersKeyRequest, if any, with the KeyRequests
+ * this service sent to that principal within SENT_KEYREQ_SECONDS; a match
+ * is consumed. The claim grants nothing, so an unknown one (expired,
+ * another KDC's, lethe-admin's, or made up) is only logged as such.
+ */
+static void
+note_answer(reg_check *chk)
+{
+	reg_service *svc = chk->svc;
+
+	if (!chk->req.has_answers)
+		return;
+	chk->key_request = "unknown";
+	for (size_t i = 0; i < SENT_KEYREQS; i++) {
+		sent_keyreq *k = &svc->sent[i];
+		if (k->expires > chk->now && strcmp(k->principal, chk->req.principal) == 0 &&
+		    CRYPTO_memcmp(k->nonce, chk->req.answers, REG_NONCE_LEN) == 0) {
+			memset(k, 0, sizeof(*k));
+			chk->key_request = "answered";
+			return;
+		}
+	}
+}
+
 static void
 run_checks(reg_check *chk)
 {
@@ -760,6 +798,7 @@ run_checks(reg_check *chk)
 	    check_windows(chk) != REG_OK || check_sealed(chk) != REG_OK || commit(chk) != REG_OK)
 		return;
 	chk->result = REG_OK;
+	note_answer(chk);
 	snprintf(chk->text, sizeof(chk->text), "registered %zu key%s for %.200s", chk->req.nkeys,
 	    chk->req.nkeys == 1 ? "" : "s", chk->req.principal);
 }
@@ -807,6 +846,8 @@ fill_outcome(const reg_check *chk, int64_t started, reg_outcome *out)
 	}
 	snprintf(out->signer_spki, sizeof(out->signer_spki), "%s", chk->v.signer_spki);
 	snprintf(out->text, sizeof(out->text), "%s", chk->text);
+	if (chk->key_request != NULL)
+		snprintf(out->key_request, sizeof(out->key_request), "%s", chk->key_request);
 	out->usec = (uint64_t)(monotonic_usec() - started);
 }
 
@@ -826,6 +867,8 @@ log_outcome(const char *peer, const reg_outcome *o)
 	log_event_str(&ev, "kvnos", o->nkvnos > 0 ? kvnos : "-");
 	log_event_str(&ev, "result", reg_result_str(o->result));
 	log_event_str(&ev, "signer", o->signer_spki[0] != '\0' ? o->signer_spki : "-");
+	if (o->key_request[0] != '\0')
+		log_event_str(&ev, "key_request", o->key_request);
 	if (o->result != REG_OK)
 		log_event_str(&ev, "reason", o->text);
 	log_event_uint(&ev, "usec", o->usec);
@@ -907,6 +950,18 @@ reg_service_refuse(reg_service *svc, const char *peer, int result, const char *t
 
 /* ------------------------------------------------------------ key requests */
 
+/* Remember kr's nonce for the registration that answers it. */
+static void
+remember_sent(reg_service *svc, const reg_key_request *kr, int64_t now)
+{
+	sent_keyreq *k = &svc->sent[svc->sent_next];
+
+	svc->sent_next = (svc->sent_next + 1) % SENT_KEYREQS;
+	snprintf(k->principal, sizeof(k->principal), "%s", kr->principal);
+	memcpy(k->nonce, kr->nonce, REG_NONCE_LEN);
+	k->expires = now + SENT_KEYREQ_SECONDS;
+}
+
 lethe_status
 reg_service_key_request(reg_service *svc, const char *principal, int64_t now, uint8_t **msg,
     size_t *msg_len, lethe_sockaddr *dest)
@@ -931,6 +986,7 @@ reg_service_key_request(reg_service *svc, const char *principal, int64_t now, ui
 	kr.timestamp = now;
 	GUARD_GOTO(rc, reg_key_request_encode(&kr, &der, &der_len));
 	GUARD_GOTO(rc, reg_sign(svc->cache.kdc, REG_CT_KEY_REQUEST, der, der_len, msg, msg_len));
+	remember_sent(svc, &kr, now);
 cleanup:
 	free(der);
 	store_agent_free(agent);

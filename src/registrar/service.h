@@ -39,6 +39,8 @@ typedef struct reg_outcome {
 	size_t nkvnos;
 	char text[256];             /* the text sent in the reply */
 	uint64_t usec;              /* time spent */
+	char key_request[16];       /* a stored answersKeyRequest: "answered" (a
+	                               KeyRequest of ours), "unknown"; else "" */
 } reg_outcome;
 
 /*
@@ -75,7 +77,10 @@ lethe_status reg_service_refuse(reg_service *svc, const char *peer, int result,
 
 /*
  * Build a KeyRequest for principal signed by the KDC, and the address of
- * the agent's callback endpoint (its agents row). LETHE_ERR_NOT_FOUND
+ * the agent's callback endpoint (its agents row). Its nonce is remembered
+ * (10 min, the last 64), so the registration answering it is logged
+ * key_request=answered; any other answersKeyRequest is "unknown" and
+ * otherwise ignored: the claim grants nothing. LETHE_ERR_NOT_FOUND
  * when the principal has no agent or no callback; LETHE_ERR_FORMAT when
  * the callback is not a numeric "host:port" / "[v6]:port".
  */

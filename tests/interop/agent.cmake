@@ -42,3 +42,21 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
   set_tests_properties(interop.agent_rotation_many PROPERTIES TIMEOUT 1500)
 endif()
+
+# A KDC outage longer than the agent's overlap: once lethe-kdc returns, MIT
+# kvno gets a ticket at once (the grace key past use_until, ending by its
+# accept_until), the agent registers its new key within its urgent retry,
+# and key_grace = no restores the refusal.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  lethe_interop_test(agent_outage agent_outage.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+  set_tests_properties(interop.agent_outage PROPERTIES TIMEOUT 180)
+endif()
+
+# Key requests before the newest key's use_until ([registrar] keyreq_lead),
+# the answer matched by the registrar, and lethe-admin request-key.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  lethe_interop_test(agent_keyreq agent_keyreq.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+  set_tests_properties(interop.agent_keyreq PROPERTIES TIMEOUT 120)
+endif()

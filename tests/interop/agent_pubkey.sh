@@ -40,7 +40,10 @@ printf '%s\n' "$ALICE_PW" >"$S/alice.pw"
 lethe_agent_identity "$S/srv" "$SVC@$REALM" pk.lethe.test
 lethe_realm_admin service-policy "$SVC" --pubkey-tickets on --classic-key off
 REG_PORT=$(lethe_free_port)
-lethe_kdc_start "$KDC" "refresh_interval = 1s" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
+# key_grace = no: once public-key tickets are forbidden too, no ticket at all
+# (with grace the key past use_until would serve until its accept_until).
+lethe_kdc_start "$KDC" "refresh_interval = 1s" "key_grace = no" "[registrar]" \
+	"listen = 127.0.0.1:$REG_PORT"
 
 lethe_agent_conf "$S/srv/agent.conf" "$SVC@$REALM" "$REG_PORT" "keytab = service.keytab" \
 	"rotation = ${ROTATION}s" "overlap = 0s" "max_ticket_life = 1h"

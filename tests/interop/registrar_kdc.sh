@@ -44,7 +44,10 @@ lethe_realm_admin issue-cert --principal "$SERVICE@$REALM" --key-out "$S/server.
 lethe_realm_admin issue-cert --principal "host/other.lethe.test@$REALM" \
 	--key-out "$S/other.key" --cert-out "$S/other.pem"
 REG_PORT=$(lethe_free_port)
-lethe_kdc_start "$KDC" "refresh_interval = 1h" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
+# key_grace = no: the key request below is made by a service without a key
+# in use being refused (with grace, agent_outage.sh and agent_kdc.sh).
+lethe_kdc_start "$KDC" "refresh_interval = 1h" "key_grace = no" "[registrar]" \
+	"listen = 127.0.0.1:$REG_PORT"
 LOG=$LETHE_REALM_DIR/kdc.log
 grep -q "registrar 127.0.0.1:$REG_PORT/tcp(port $REG_PORT)" "$LOG" ||
 	lethe_die "lethe-kdc did not report its registrar port: $(cat "$LOG")"

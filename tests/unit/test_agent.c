@@ -472,33 +472,121 @@ test_backoff_values(void **state)
 	assert_int_equal(agent_backoff(1, 100, 12345), 1);
 }
 
+/*
+ * Run 8 steps from the first wake-up on, failing with result; the calls'
+ * times (from T0) and kvnos must be want[] and kvno.
+ */
+static void
+run_failing_steps(fixture *f, agent *a, int result, const int64_t *want, uint32_t kvno)
+{
+	size_t first = f->calls;
+
+	f->result = result;
+	for (size_t i = 0; i < 8; i++) {
+		f->t = agent_next_wakeup(a);
+		assert_int_equal(agent_step(a), LETHE_OK);
+	}
+	assert_int_equal(f->calls - first, 8);
+	for (size_t i = 0; i < 8; i++) {
+		assert_int_equal(f->call_times[first + i] - T0, want[i]);
+		assert_int_equal(f->call_kvnos[first + i], kvno);
+	}
+}
+
+/*
+ * A KDC that stops answering: the retries of the next key double while
+ * the accepted key has time left, and once it is within overlap/2 of its
+ * use_until (T0+160-30) come every AGENT_URGENT_RETRY seconds, so a KDC
+ * that comes back gets the key within them.
+ */
 static void
 test_backoff_schedule(void **state)
 {
 	fixture *f = *state;
-	static const int64_t want[] = { 0, 1, 3, 7, 15, 31, 63, 100 };
+	static const int64_t want[] = { 100, 101, 103, 107, 115, 130, 132, 134 };
 	agent a;
 
-	/* one KDC only, failing; the loop wakes when the agent says */
+	f->cfg.nkdcs = 1;
+	f->cfg.overlap = 60;
+	open_agent(f, &a);
+	assert_int_equal(agent_step(&a), LETHE_OK);     /* kvno 1 accepted */
+	run_failing_steps(f, &a, AGENT_RESULT_NO_REPLY, want, 2);
+	assert_int_equal(a.st.reg[0][0].failures, 8);
+	assert_int_equal(a.st.reg[0][0].ok_kvno, 1);
+	/* the KDC is back: the next attempt (2 s on) registers kvno 2 */
+	f->result = AGENT_RESULT_OK;
+	f->t = agent_next_wakeup(&a);
+	assert_int_equal(f->t - T0, 136);
+	assert_int_equal(agent_step(&a), LETHE_OK);
+	assert_int_equal(a.st.reg[0][0].ok_kvno, 2);
+	agent_close(&a);
+}
+
+/* Urgent but refused by the KDC (signed): every AGENT_URGENT_RETRY_REFUSED s. */
+static void
+test_backoff_urgent_refused(void **state)
+{
+	fixture *f = *state;
+	static const int64_t want[] = { 100, 101, 103, 107, 115, 130, 160, 190 };
+	agent a;
+
+	f->cfg.nkdcs = 1;
+	f->cfg.overlap = 60;
+	open_agent(f, &a);
+	assert_int_equal(agent_step(&a), LETHE_OK);
+	run_failing_steps(f, &a, 7 /* NOT_ALLOWED */, want, 2);
+	agent_close(&a);
+}
+
+/* Nothing ever accepted (the service has no key at the KDC): urgent at once. */
+static void
+test_backoff_never_registered(void **state)
+{
+	fixture *f = *state;
+	static const int64_t want[] = { 1, 3, 5, 7, 9, 11, 13, 15 };
+	agent a;
+
 	f->cfg.nkdcs = 1;
 	f->result = AGENT_RESULT_NO_REPLY;
 	open_agent(f, &a);
-	for (size_t i = 0; i < 8; i++) {
-		assert_int_equal(agent_step(&a), LETHE_OK);
-		f->t = agent_next_wakeup(&a);
-	}
-	assert_int_equal(f->calls, 8);
-	for (size_t i = 0; i < 7; i++) {
-		assert_int_equal(f->call_times[i] - T0, want[i]);
-		assert_int_equal(f->call_kvnos[i], 1);
-	}
-	/* at T0+100 the rotation comes first: the new key is registered */
-	assert_int_equal(f->call_times[7] - T0, 100);
-	assert_int_equal(f->call_kvnos[7], 2);
-	assert_int_equal(a.st.reg[0][0].failures, 8);
+	assert_int_equal(agent_step(&a), LETHE_OK);     /* at T0: no reply */
+	run_failing_steps(f, &a, AGENT_RESULT_NO_REPLY, want, 1);
 	/* the first key is still in the keytab though never registered */
 	assert_non_null(agent_state_find_key(&a.st, PRINC, 1));
 	agent_close(&a);
+}
+
+/* agent_retry_at's rules on their own. */
+static void
+test_retry_at_values(void **state)
+{
+	fixture *f = *state;
+	agent_key_rec acc = { .use_until = T0 + 600 };
+
+	f->cfg.rotation = 3600;
+	f->cfg.overlap = 600;
+	assert_int_equal(agent_urgent_from(&f->cfg, &acc), T0 + 300);
+	assert_int_equal(agent_urgent_from(&f->cfg, NULL), INT64_MIN);
+	/* before urgent: the backoff, but never past urgent */
+	assert_int_equal(agent_retry_at(&f->cfg, 3, AGENT_RESULT_NO_REPLY, T0, T0 + 300, 0),
+	    T0 + 4);
+	assert_int_equal(agent_retry_at(&f->cfg, 12, AGENT_RESULT_NO_REPLY, T0, T0 + 300, 0),
+	    T0 + 300);
+	/* from urgent on: capped, whatever the failures */
+	assert_int_equal(agent_retry_at(&f->cfg, 40, AGENT_RESULT_NO_REPLY, T0 + 300,
+	    T0 + 300, 0), T0 + 300 + AGENT_URGENT_RETRY);
+	assert_int_equal(agent_retry_at(&f->cfg, 40, 14 /* INTERNAL */, T0 + 900, T0 + 300, 0),
+	    T0 + 900 + AGENT_URGENT_RETRY);
+	assert_int_equal(agent_retry_at(&f->cfg, 40, 8 /* SKEW */, T0 + 900, T0 + 300, 0),
+	    T0 + 900 + AGENT_URGENT_RETRY_REFUSED);
+	/* jitter still applies: between half the cap and the cap */
+	for (uint32_t r = 0; r < 50; r++) {
+		int64_t at = agent_retry_at(&f->cfg, 40, AGENT_RESULT_NO_REPLY, T0, T0, r);
+		assert_true(at >= T0 + 1 && at <= T0 + AGENT_URGENT_RETRY);
+	}
+	/* a rotation shorter than the urgent cap stays the cap */
+	f->cfg.rotation = 1;
+	assert_int_equal(agent_retry_at(&f->cfg, 40, 8, T0, T0, 0), T0 + 1);
 }
 
 /* ---- the keytab's owner ---- */
@@ -741,6 +829,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_refused_then_exists, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_schedule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_urgent_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_never_registered, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retry_at_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_after_accept_until, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_granted_window, setup,

@@ -157,7 +157,10 @@ test_temporary_key_first(void **state)
 	assert_int_equal(r.rep.ticket.enc_part.kvno, T_AGENT_KVNO);
 }
 
-/* Classic key forbidden by policy, temporary key expired: no ticket. */
+/*
+ * Classic key forbidden by policy, temporary key past use_until: the
+ * grace key (before its accept_until) by default; no ticket without grace.
+ */
 static void
 test_classic_key_forbidden(void **state)
 {
@@ -166,7 +169,10 @@ test_classic_key_forbidden(void **state)
 	krb_error e;
 
 	t_get_tgt(t, 0, 0, &tgt);
-	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = T_MIXED_SERVICE });
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = T_MIXED_SERVICE, .nonce = 3 });
+	assert_int_equal(t->rep[0], 0x6d);      /* a TGS-REP, [APPLICATION 13] */
+	kdc_set_key_policy(t->k, KDC_DEFAULT_KEYREQ_LEAD, false);
+	tkdc_send_tgs(t, &(t_tgs_req){ .tgt = &tgt, .service = T_MIXED_SERVICE, .nonce = 4 });
 	assert_int_equal(tkdc_error(t, &e), KDC_ERR_S_PRINCIPAL_UNKNOWN);
 }
 
