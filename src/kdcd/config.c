@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registrar/service.h"
+
 static const lethe_conf_key known_keys[] = {
 	{ "store", "path" },
 	{ "store", "master_key_file" },
@@ -21,6 +23,7 @@ static const lethe_conf_key known_keys[] = {
 	{ "registrar", "max_connections" },
 	{ "registrar", "timeout" },
 	{ "registrar", "keyreq_interval" },
+	{ "registrar", "max_principals_per_key" },
 	{ "logging", "destination" },
 	{ "logging", "level" },
 	{ "logging", "requests" },
@@ -217,6 +220,9 @@ get_registrar(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	GUARD(lethe_conf_get_duration(conf, "registrar", "keyreq_interval", 1, 86400, 30, &v,
 	    err));
 	cfg->keyreq_interval = (unsigned)v;
+	GUARD(lethe_conf_get_int(conf, "registrar", "max_principals_per_key", 1, 1000000,
+	    REG_DEFAULT_MAX_PRINCIPALS_PER_KEY, &v, err));
+	cfg->reg_max_principals_per_key = (unsigned)v;
 	return LETHE_OK;
 }
 

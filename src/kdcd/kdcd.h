@@ -40,6 +40,7 @@ typedef struct kdcd_config {
 	unsigned reg_max_conns;
 	unsigned reg_timeout_ms;            /* per connection, first byte to reply */
 	unsigned keyreq_interval;           /* seconds between key requests per principal */
+	unsigned reg_max_principals_per_key; /* principals one signing key may register */
 	bool log_requests;
 	bool log_dest_set;                  /* destination given in the file */
 	enum lethe_log_dest log_dest;
