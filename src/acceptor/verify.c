@@ -1,6 +1,7 @@
 /* AP-REQ verification (RFC 4120 §3.2.3). */
 #include "acceptor/internal.h"
 #include "registrar/registrar.h"
+#include "registrar/ticket.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,6 +150,7 @@ open_pubkey_ticket(vstate *vs)
 {
 	const krb_ticket *t = &vs->ap.ticket;
 	acc_verified *v = vs->v;
+	lbytes part;
 	size_t n = 0;
 	lethe_status rc;
 
@@ -165,7 +167,15 @@ open_pubkey_ticket(vstate *vs)
 		return refuse(vs, ACC_MALFORMED, rc, "malformed public-key ticket");
 	v->ticket_plain_cap = n;
 	v->kvno = 0;
-	return decode_ticket(vs, n);
+	/* The sealed server name must be the ticket's (a cert may serve several). */
+	rc = reg_ticket_unbind(v->ticket_plain, n, t->realm, &t->sname, &v->arena, &part);
+	if (rc == LETHE_ERR_BAD_INTEGRITY)
+		return refuse(vs, ACC_NOT_US, ACC_ERR_NOT_US,
+			      "public-key ticket sealed for another server");
+	if (rc != LETHE_OK)
+		return refuse(vs, ACC_MALFORMED, rc, "malformed public-key ticket");
+	memmove(v->ticket_plain, part.data, part.len);
+	return decode_ticket(vs, part.len);
 }
 
 /* Find the ticket's key (stat-ing the keytab again on a miss) and decrypt with it. */

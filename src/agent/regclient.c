@@ -5,7 +5,11 @@
  * are sealed to the KDC's certificate (kdc_cert). A reply counts only if
  * its signature chains to kdc_ca, its signer's public key is that of the
  * kdc_cert of the KDC asked (kdc_ca also signs server certificates, so a
- * chain alone does not make a KDC), and it echoes the request's nonce.
+ * chain alone does not make a KDC), and it is bound to the request sent:
+ * its nonce, principal, kvnos and the SHA-256 of the request's bytes. An
+ * unsigned RegistrationError (the KDC's answer to a request it could not
+ * authenticate) is reported, never trusted: anyone on the path can send
+ * one.
  */
 #include "agent/agent_net.h"
 
@@ -200,19 +204,44 @@ cleanup:
 	return rc;
 }
 
-/* Check the reply der and fill out from it. */
+/* Does the reply's binding name exactly the request sent (req bytes, in)? */
+static bool
+reply_bound(const reg_reply *reply, const agent_reg_input *in, const uint8_t *req,
+    size_t req_len)
+{
+	uint8_t digest[REG_DIGEST_LEN];
+
+	if (!reply->has_binding || strcmp(reply->principal, in->principal_name) != 0 ||
+	    reply->nkvnos != in->nkeys ||
+	    reg_request_digest(req, req_len, digest) != LETHE_OK ||
+	    CRYPTO_memcmp(digest, reply->request_sha256, REG_DIGEST_LEN) != 0)
+		return false;
+	for (size_t i = 0; i < reply->nkvnos; i++)
+		if (reply->kvnos[i] != in->kvno)
+			return false;
+	return true;
+}
+
+/* Check the reply der to the request req and fill out from it. */
 static void
 check_reply(const agent_net *net, size_t k, const agent_reg_input *in,
-    const uint8_t nonce[REG_NONCE_LEN], const uint8_t *der, size_t len,
-    agent_reg_output *out)
+    const uint8_t nonce[REG_NONCE_LEN], const uint8_t *req, size_t req_len,
+    const uint8_t *der, size_t len, agent_reg_output *out)
 {
 	reg_trust trust = { net->kdc_ca, NULL, 0 };
 	reg_verified v;
 	reg_reply reply;
 	enum reg_result verdict = REG_INTERNAL;
+	int32_t unsigned_result;
 
 	memset(&v, 0, sizeof(v));
 	out->result = AGENT_RESULT_BAD_REPLY;
+	if (reg_error_decode(der, len, &unsigned_result) == LETHE_OK) {
+		snprintf(out->text, sizeof(out->text), "unsigned refusal %s: the "
+		    "registrar could not authenticate the request (its log says "
+		    "why), or someone on the path answered", reg_result_str(unsigned_result));
+		return;
+	}
 	if (reg_verify(der, len, REG_CT_REPLY, &trust, (int64_t)time(NULL), &v,
 	    &verdict) != LETHE_OK || verdict != REG_OK) {
 		snprintf(out->text, sizeof(out->text), "reply refused: %s against "
@@ -230,6 +259,11 @@ check_reply(const agent_net *net, size_t k, const agent_reg_input *in,
 	}
 	if (CRYPTO_memcmp(reply.nonce, nonce, REG_NONCE_LEN) != 0) {
 		snprintf(out->text, sizeof(out->text), "reply nonce is not ours");
+		goto cleanup;
+	}
+	if (!reply_bound(&reply, in, req, req_len)) {
+		snprintf(out->text, sizeof(out->text), "reply is not bound to this "
+		    "request (principal, kvnos, request digest)");
 		goto cleanup;
 	}
 	out->result = reply.result;
@@ -274,7 +308,7 @@ agent_net_register(void *arg, const agent_kdc *kdc, const agent_reg_input *in,
 		snprintf(out->text, sizeof(out->text), "%s%s%s", lethe_status_str(rc),
 		    errno ? ": " : "", errno ? strerror(errno) : "");
 	} else {
-		check_reply(net, k, in, nonce, reply, reply_len, out);
+		check_reply(net, k, in, nonce, req, req_len, reply, reply_len, out);
 	}
 	free(req);
 	free(reply);

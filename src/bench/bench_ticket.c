@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "krb5/krb5.h"
+#include "registrar/ticket.h"
 
 #define TICKET_WRITER_MAX 65536u
 
@@ -81,6 +82,11 @@ bench_ticket_make(const bench_ticket_spec *spec, kcl_cred *out)
 	tp.authtime = spec->now - 60;
 	tp.endtime = spec->now + spec->life;
 	GUARD_GOTO(rc, krb_encode_enc_ticket_part(&w, &tp));
+	if (spec->service_key == NULL) {
+		krb_principal_name sname = kcl_name_principal(&out->server);
+
+		GUARD_GOTO(rc, reg_ticket_bind(&w, 0, out->server.realm, &sname));
+	}
 	GUARD_GOTO(rc, seal_part(spec, der_written(&w), &cipher, &cipher_len));
 	GUARD_GOTO(rc, encode_ticket(spec, out, lbytes_make(cipher, cipher_len), &w));
 	GUARD_GOTO(rc, kc_key_new(kc_key_enctype(&session), kc_key_bytes(&session),

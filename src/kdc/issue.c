@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "registrar/registrar.h"
+#include "registrar/ticket.h"
 
 static const krb_last_req_entry last_req_none_entry = { KRB_LR_NONE, 0 };
 const krb_last_req kdc_last_req_none = { &last_req_none_entry, 1 };
@@ -40,6 +41,8 @@ kdc_seal_ticket(kdc_request *r, const krb_enc_ticket_part *etp, const kdc_key *k
 	GUARD_GOTO(rc, krb_encode_enc_ticket_part(w, etp));
 	*out = (krb_ticket){ .realm = r->realm, .sname = *sname };
 	if (key->cert != NULL) {
+		/* Sealed with the server's name: no replay to another principal of the cert. */
+		GUARD_GOTO(rc, reg_ticket_bind(w, 0, r->realm, sname));
 		out->enc_part = (krb_enc_data){ .etype = REG_ENCTYPE_PUBKEY_TICKET };
 		rc = seal_to_cert(r, key->cert, der_written(w), &out->enc_part.cipher);
 		goto cleanup;

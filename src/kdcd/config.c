@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registrar/service.h"
+
 static const lethe_conf_key known_keys[] = {
 	{ "store", "path" },
 	{ "store", "master_key_file" },
@@ -23,6 +25,7 @@ static const lethe_conf_key known_keys[] = {
 	{ "registrar", "timeout" },
 	{ "registrar", "keyreq_interval" },
 	{ "registrar", "keyreq_lead" },
+	{ "registrar", "max_principals_per_key" },
 	{ "logging", "destination" },
 	{ "logging", "level" },
 	{ "logging", "requests" },
@@ -222,6 +225,9 @@ get_registrar(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	GUARD(lethe_conf_get_duration(conf, "registrar", "keyreq_lead", 0, 86400,
 	    KDC_DEFAULT_KEYREQ_LEAD, &v, err));
 	cfg->keyreq_lead = v;
+	GUARD(lethe_conf_get_int(conf, "registrar", "max_principals_per_key", 1, 1000000,
+	    REG_DEFAULT_MAX_PRINCIPALS_PER_KEY, &v, err));
+	cfg->reg_max_principals_per_key = (unsigned)v;
 	return lethe_conf_get_bool(conf, "kdc", "key_grace", true, &cfg->key_grace, err);
 }
 

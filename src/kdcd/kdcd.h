@@ -43,6 +43,7 @@ typedef struct kdcd_config {
 	unsigned keyreq_interval;           /* seconds between key requests per principal */
 	int64_t keyreq_lead;                /* ask this long before use_until (seconds) */
 	bool key_grace;                     /* tickets under a key past use_until */
+	unsigned reg_max_principals_per_key; /* principals one signing key may register */
 	bool log_requests;
 	bool log_dest_set;                  /* destination given in the file */
 	enum lethe_log_dest log_dest;

@@ -354,7 +354,8 @@ registrar_settings_differ(const kdcd_config *a, const kdcd_config *b)
 	    (a->reg_enabled && (a->reg_addr.len != b->reg_addr.len ||
 	    memcmp(&a->reg_addr.ss, &b->reg_addr.ss, a->reg_addr.len) != 0)) ||
 	    a->reg_max_conns != b->reg_max_conns || a->reg_timeout_ms != b->reg_timeout_ms ||
-	    a->keyreq_interval != b->keyreq_interval || a->keyreq_lead != b->keyreq_lead;
+	    a->keyreq_interval != b->keyreq_interval || a->keyreq_lead != b->keyreq_lead ||
+	    a->reg_max_principals_per_key != b->reg_max_principals_per_key;
 }
 
 /* Reread the configuration; apply what can change without a restart. */
@@ -643,6 +644,7 @@ prepare_registrar(kdcd *d)
 		    " (the store holds no \"kdc\" credential: run lethe-admin init)" : "");
 		return 1;
 	}
+	reg_service_set_max_principals_per_key(d->reg_svc, d->cfg.reg_max_principals_per_key);
 	if (reg_keyreq_new(d->cfg.keyreq_interval, &d->keyreq) != LETHE_OK) {
 		log_warnx("registrar: cannot make the key-request queue");
 		return 1;

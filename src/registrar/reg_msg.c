@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "der/der.h"
 #include "krb5/constants.h"
@@ -314,6 +315,25 @@ encode_request(der_writer *w, const void *arg)
 	return der_wrap(w, m, DER_SEQUENCE);
 }
 
+/* Prepend [n] RequestBinding of in. */
+static lethe_status
+put_ctx_binding(der_writer *w, unsigned n, const reg_reply *in)
+{
+	size_t m = der_mark(w), mk;
+
+	if (in->nkvnos == 0 || in->nkvnos > REG_MAX_KEYS)
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
+	der_put_ctx_octets(w, 3, in->request_sha256, REG_DIGEST_LEN);
+	mk = der_mark(w);
+	for (size_t i = in->nkvnos; i > 0; i--)
+		der_put_uint32(w, in->kvnos[i - 1]);
+	der_wrap(w, mk, DER_SEQUENCE);
+	der_wrap(w, mk, DER_CTX(2));
+	put_principal(w, 0, in->principal);
+	der_wrap(w, m, DER_SEQUENCE);
+	return der_wrap(w, m, DER_CTX(n));
+}
+
 static lethe_status
 encode_reply(der_writer *w, const void *arg)
 {
@@ -322,6 +342,8 @@ encode_reply(der_writer *w, const void *arg)
 
 	if (in->has_granted ? in->ngranted > REG_MAX_KEYS : in->ngranted != 0)
 		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
+	if (in->has_binding)
+		put_ctx_binding(w, 5, in);
 	if (in->has_granted)
 		put_ctx_windows(w, 4, in->granted, in->ngranted);
 	der_put_ctx_gtime(w, 3, in->server_time);
@@ -417,6 +439,31 @@ decode_request_body(der_reader *seq, reg_request *out)
 	return der_finish(seq);
 }
 
+/* Read the RequestBinding inside a [n] wrapper already opened. */
+static lethe_status
+read_binding(der_reader *inner, reg_reply *out)
+{
+	der_reader seq, kv, list;
+	lbytes digest;
+
+	GUARD(der_read(inner, DER_SEQUENCE, &seq));
+	GUARD(der_finish(inner));
+	GUARD(read_principal(&seq, 0, out->principal));
+	GUARD(der_ctx(&seq, 2, &kv));
+	GUARD(der_read(&kv, DER_SEQUENCE, &list));
+	GUARD(der_finish(&kv));
+	while (!der_at_end(&list)) {
+		ENSURE(out->nkvnos < REG_MAX_KEYS, LETHE_ERR_TOO_BIG);
+		GUARD(der_read_uint32(&list, &out->kvnos[out->nkvnos]));
+		out->nkvnos++;
+	}
+	ENSURE(out->nkvnos != 0, LETHE_ERR_DER_VALUE);
+	GUARD(der_ctx_octets(&seq, 3, &digest));
+	ENSURE(digest.len == REG_DIGEST_LEN, LETHE_ERR_DER_VALUE);
+	memcpy(out->request_sha256, digest.data, REG_DIGEST_LEN);
+	return der_finish(&seq);
+}
+
 static lethe_status
 decode_reply_body(der_reader *seq, reg_reply *out)
 {
@@ -429,6 +476,9 @@ decode_reply_body(der_reader *seq, reg_reply *out)
 	GUARD(der_ctx_opt(seq, 4, &inner, &out->has_granted));
 	if (out->has_granted)
 		GUARD(read_windows(&inner, out->granted, &out->ngranted));
+	GUARD(der_ctx_opt(seq, 5, &inner, &out->has_binding));
+	if (out->has_binding)
+		GUARD(read_binding(&inner, out));
 	return der_finish(seq);
 }
 
@@ -541,4 +591,49 @@ reg_sealed_keys_decode(const uint8_t *der, size_t len, reg_sealed_keys *out)
 	if (rc != LETHE_OK)
 		reg_sealed_keys_clear(out);
 	return rc;
+}
+
+/* ------------------------------------------------------------ unsigned errors */
+
+static lethe_status
+encode_error(der_writer *w, const void *arg)
+{
+	const int32_t *result = arg;
+	size_t m = der_mark(w);
+
+	if (*result <= REG_OK || *result >= REG_RESULT_COUNT)
+		return der_writer_fail(w, LETHE_ERR_INVALID_ARG);
+	der_put_ctx_int64(w, 0, *result);
+	return der_wrap(w, m, DER_SEQUENCE);
+}
+
+lethe_status
+reg_error_encode(int32_t result, uint8_t **out, size_t *out_len)
+{
+	return encode_with(encode_error, &result, out, out_len);
+}
+
+lethe_status
+reg_error_decode(const uint8_t *der, size_t len, int32_t *result)
+{
+	der_reader seq;
+
+	*result = REG_OK;
+	ENSURE(len <= REG_ERROR_MAX_LEN, LETHE_ERR_TOO_BIG);
+	GUARD(open_outer(der, len, &seq));
+	GUARD(der_ctx_int32(&seq, 0, result));
+	GUARD(der_finish(&seq));
+	ENSURE(*result > REG_OK && *result < REG_RESULT_COUNT, LETHE_ERR_DER_VALUE);
+	return LETHE_OK;
+}
+
+lethe_status
+reg_request_digest(const uint8_t *der, size_t len, uint8_t out[REG_DIGEST_LEN])
+{
+	unsigned int n = 0;
+
+	ENSURE(der != NULL || len == 0, LETHE_ERR_INVALID_ARG);
+	ENSURE(EVP_Digest(der, len, out, &n, EVP_sha256(), NULL) == 1 && n == REG_DIGEST_LEN,
+	    LETHE_ERR_CRYPTO);
+	return LETHE_OK;
 }

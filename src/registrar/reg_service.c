@@ -26,6 +26,9 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "base/log.h"
 #include "crypto/crypto.h"
 #include "registrar/registrar.h"
@@ -61,18 +64,18 @@ struct reg_service {
 	svc_cache cache;
 	sent_keyreq sent[SENT_KEYREQS];
 	size_t sent_next;
+	unsigned max_principals_per_key;
 };
 
 /* One request on its way through the checks. */
 typedef struct reg_check {
 	reg_service *svc;
+	const char *peer;               /* "addr:port" of the TCP peer, or NULL */
 	int64_t now;
 	const uint8_t *der;
 	size_t der_len;
-	bool decoded;                   /* req holds the request */
+	bool decoded;                   /* req holds the request, its signer verified */
 	reg_request req;
-	bool has_echo_nonce;            /* an unverified request's nonce, to echo */
-	uint8_t echo_nonce[REG_NONCE_LEN];
 	reg_verified v;
 	reg_sealed_keys sealed;
 	int result;
@@ -284,12 +287,19 @@ reg_service_new(store *st, reg_service **out)
 		return LETHE_ERR_NOMEM;
 	}
 	svc->st = st;
+	svc->max_principals_per_key = REG_DEFAULT_MAX_PRINCIPALS_PER_KEY;
 	if ((rc = svc_refresh(svc)) != LETHE_OK) {
 		reg_service_free(svc);
 		return rc;
 	}
 	*out = svc;
 	return LETHE_OK;
+}
+
+void
+reg_service_set_max_principals_per_key(reg_service *svc, unsigned n)
+{
+	svc->max_principals_per_key = n > 0 ? n : REG_DEFAULT_MAX_PRINCIPALS_PER_KEY;
 }
 
 void
@@ -366,28 +376,6 @@ enctype_list_text(const store_reg_policy *p, char *out, size_t cap)
 
 /* ------------------------------------------------------------ the checks */
 
-/*
- * Keep the nonce of a request whose signature or signer was refused, read
- * without trusting it, so the signed refusal echoes it and the agent can
- * match it to its request and report the KDC's reason. Nothing else of the
- * unverified content is used.
- */
-static void
-keep_unverified_nonce(reg_check *chk)
-{
-	uint8_t *content = NULL;
-	size_t len = 0;
-	reg_request req;
-
-	if (reg_peek_content(chk->der, chk->der_len, REG_CT_REQUEST, &content, &len) != LETHE_OK)
-		return;
-	if (reg_request_decode(content, len, &req) == LETHE_OK) {
-		memcpy(chk->echo_nonce, req.nonce, REG_NONCE_LEN);
-		chk->has_echo_nonce = true;
-	}
-	free(content);
-}
-
 /* size, CMS structure, signature, chain or pin; then the content's DER. */
 static int
 check_signed(reg_check *chk)
@@ -404,8 +392,6 @@ check_signed(reg_check *chk)
 	    &verdict);
 	if (rc != LETHE_OK)
 		return fail(chk, REG_INTERNAL, "the KDC could not check the signature; try again");
-	if (verdict == REG_BAD_SIGNATURE || verdict == REG_CERT_EXPIRED || verdict == REG_UNTRUSTED)
-		keep_unverified_nonce(chk);
 	switch (verdict) {
 	case REG_OK:
 		break;
@@ -435,25 +421,63 @@ check_signed(reg_check *chk)
 	return REG_OK;
 }
 
+/* The SAN types a rule may name, as reg_cert_san_texts writes them. */
+static const char *const san_types[] = { "DNS", "principal", "email", "URI", "IP" };
+
+/* True when s is a bare host name: letters, digits, '-' and '.' only. */
+static bool
+host_syntax(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'))
+			return false;
+	}
+	return true;
+}
+
 /*
- * A rule's SAN identity matches a SAN text ("DNS:www.example.com",
- * "principal:a/b@R", ...) given whole or as the bare value; DNS names
- * ignore ASCII case.
+ * The type of a rule's SAN identity (an entry of san_types, "pkinit" read
+ * as "principal", any case) and its value; a bare host name, as older
+ * rules were written, is a DNS name. NULL when the identity names no
+ * known type (it then matches nothing).
+ */
+static const char *
+san_rule_type(const char *identity, const char **value)
+{
+	const char *colon = strchr(identity, ':');
+	size_t n = colon != NULL ? (size_t)(colon - identity) : 0;
+
+	*value = colon != NULL ? colon + 1 : identity;
+	if (colon == NULL)
+		return host_syntax(identity) ? "DNS" : NULL;
+	if (n == 6 && strncasecmp(identity, "pkinit", 6) == 0)
+		return "principal";
+	for (size_t i = 0; i < sizeof(san_types) / sizeof(san_types[0]); i++) {
+		if (strlen(san_types[i]) == n && strncasecmp(identity, san_types[i], n) == 0)
+			return san_types[i];
+	}
+	return NULL;
+}
+
+/*
+ * A rule's SAN identity ("DNS:www.example.com", "principal:a/b@R", ...)
+ * matches a SAN text of the same type and value; DNS names ignore ASCII
+ * case. A value of another SAN type never matches.
  */
 static bool
 san_matches(const char *identity, const char *san)
 {
-	const char *colon = strchr(san, ':');
-	const char *value = colon != NULL ? colon + 1 : san;
-	bool dns = strncmp(san, "DNS:", 4) == 0;
+	const char *value, *type = san_rule_type(identity, &value);
+	size_t tlen = type != NULL ? strlen(type) : 0;
 
-	if (strcmp(identity, san) == 0 || strcmp(identity, value) == 0)
-		return true;
-	if (!dns)
+	if (type == NULL || strncmp(san, type, tlen) != 0 || san[tlen] != ':')
 		return false;
-	if (strncasecmp(identity, "DNS:", 4) == 0)
-		identity += 4;
-	return strcasecmp(identity, value) == 0;
+	if (strcmp(type, "DNS") == 0)
+		return strcasecmp(value, san + tlen + 1) == 0;
+	return strcmp(value, san + tlen + 1) == 0;
 }
 
 /* Does an explicit rule let the signer register for the principal? */
@@ -523,6 +547,65 @@ check_pin(reg_check *chk)
 	return REG_OK;
 }
 
+/*
+ * Split a canonical name into its first component, its second (when
+ * there are exactly two) and its realm: *svc and *host point into buf
+ * (cap bytes), escapes left as they are. False when it has not exactly
+ * two components.
+ */
+static bool
+split_two(const char *principal, char *buf, size_t cap, const char **svc, const char **host)
+{
+	size_t len = strlen(principal), slash = 0, at = 0, nslash = 0;
+
+	if (len >= cap)
+		return false;
+	memcpy(buf, principal, len + 1);
+	for (size_t i = 0; i < len && at == 0; i++) {
+		if (buf[i] == '\\' && i + 1 < len)
+			i++;
+		else if (buf[i] == '/')
+			slash = i, nslash++;
+		else if (buf[i] == '@')
+			at = i;
+	}
+	if (nslash != 1 || at == 0)
+		return false;
+	buf[slash] = '\0';
+	buf[at] = '\0';
+	*svc = buf;
+	*host = buf + slash + 1;
+	return true;
+}
+
+/*
+ * A host-based service (svc/host, svc in the policy's DNS services) must
+ * name its host canonically: lower case, no trailing dot, no escape. A
+ * DNS SAN ignores case, so otherwise one certificate would make a new
+ * principal of every spelling (host/WWW.x, host/www.x., ...).
+ */
+static int
+check_host_name(reg_check *chk)
+{
+	const store_reg_policy *pol = &chk->svc->cache.policy;
+	char buf[REG_MAX_NAME_LEN + 1];
+	const char *svc, *host;
+	size_t n;
+
+	if (!split_two(chk->req.principal, buf, sizeof(buf), &svc, &host) ||
+	    !store_reg_policy_dns_service(pol, svc))
+		return REG_OK;
+	n = strlen(host);
+	for (size_t i = 0; i < n; i++) {
+		if ((host[i] >= 'A' && host[i] <= 'Z') || host[i] == '\\')
+			n = 0;
+	}
+	if (n == 0 || host[n - 1] == '.')
+		return fail(chk, REG_WRONG_PRINCIPAL, "%.200s: write the host name of a host-based "
+		    "service in lower case without a trailing dot", chk->req.principal);
+	return REG_OK;
+}
+
 /* The certificate names the principal, and policy lets it register. */
 static int
 check_identity(reg_check *chk)
@@ -531,7 +614,7 @@ check_identity(reg_check *chk)
 	enum reg_name_match match = REG_NAME_NONE;
 	bool ruled;
 
-	if (check_pin(chk) != REG_OK)
+	if (check_pin(chk) != REG_OK || check_host_name(chk) != REG_OK)
 		return chk->result;
 	if (reg_cert_names_principal(chk->v.signer, chk->req.principal, pol->dns_services,
 	    &match) != LETHE_OK)
@@ -604,6 +687,95 @@ check_nonce_and_kvnos(reg_check *chk)
 done:
 	store_principal_free(p);
 	return result;
+}
+
+/*
+ * One signing key (SPKI) registers for at most max_principals_per_key
+ * principals (agents rows): a certificate whose SANs allow many names
+ * cannot fill the store. Registering again for a principal it already
+ * holds does not count.
+ */
+static int
+check_principal_cap(reg_check *chk)
+{
+	unsigned cap = chk->svc->max_principals_per_key;
+	store_agents *all = NULL;
+	store_agent *mine = NULL;
+	size_t held = 0;
+	bool here = false;
+	lethe_status rc;
+
+	/* The common case, a key registering again for its principal: no list. */
+	rc = store_agent_get(chk->svc->st, chk->req.principal, &mine);
+	if (rc == LETHE_OK)
+		here = strcmp(mine->spki_sha256, chk->v.signer_spki) == 0;
+	store_agent_free(mine);
+	if (rc != LETHE_OK && rc != LETHE_ERR_NOT_FOUND)
+		return fail(chk, REG_INTERNAL, "the KDC's store failed; try again later");
+	if (here)
+		return REG_OK;
+	if (store_agent_list(chk->svc->st, &all) != LETHE_OK)
+		return fail(chk, REG_INTERNAL, "the KDC's store failed; try again later");
+	for (size_t i = 0; i < all->count; i++) {
+		if (strcmp(all->entries[i].spki_sha256, chk->v.signer_spki) != 0)
+			continue;
+		held++;
+	}
+	store_agents_free(all);
+	if (held >= cap)
+		return fail(chk, REG_POLICY, "this certificate's key already registers for %zu "
+		    "principals, the most one key may (registrar max_principals_per_key = %u)",
+		    held, cap);
+	return REG_OK;
+}
+
+/* The address of a (numeric) endpoint, IPv4-mapped IPv6 read as IPv4. */
+static bool
+endpoint_host(const lethe_sockaddr *a, uint8_t out[16], size_t *len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (a->ss.ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+		*len = 4;
+		return true;
+	}
+	if (a->ss.ss_family != AF_INET6)
+		return false;
+	memcpy(out, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
+	*len = 16;
+	if (memcmp(out, mapped, sizeof(mapped)) == 0) {
+		memmove(out, out + 12, 4);
+		*len = 4;
+	}
+	return true;
+}
+
+/*
+ * The KDC connects to a callback when anyone asks for a ticket of a
+ * service without a key in use, so a callback may only name the host the
+ * registration came from (its TCP peer): otherwise a registrant could make
+ * the KDC connect anywhere (SSRF). Any port is allowed.
+ */
+static int
+check_callback(reg_check *chk)
+{
+	lethe_sockaddr cb, from;
+	uint8_t a[16], b[16];
+	size_t alen = 0, blen = 0;
+
+	if (!chk->req.has_callback)
+		return REG_OK;
+	if (reg_parse_endpoint(chk->req.callback, &cb) != LETHE_OK ||
+	    !endpoint_host(&cb, a, &alen))
+		return fail(chk, REG_POLICY, "callback \"%.100s\" is not a numeric host:port",
+		    chk->req.callback);
+	if (chk->peer == NULL || reg_parse_endpoint(chk->peer, &from) != LETHE_OK ||
+	    !endpoint_host(&from, b, &blen) || alen != blen || memcmp(a, b, alen) != 0)
+		return fail(chk, REG_POLICY, "callback %.100s is not on the address this request "
+		    "came from (%.80s): the KDC calls back only the registering host",
+		    chk->req.callback, chk->peer != NULL ? chk->peer : "unknown");
+	return REG_OK;
 }
 
 static int
@@ -795,6 +967,7 @@ run_checks(reg_check *chk)
 {
 	if (check_signed(chk) != REG_OK || check_identity(chk) != REG_OK ||
 	    check_realm_and_time(chk) != REG_OK || check_nonce_and_kvnos(chk) != REG_OK ||
+	    check_callback(chk) != REG_OK || check_principal_cap(chk) != REG_OK ||
 	    check_windows(chk) != REG_OK || check_sealed(chk) != REG_OK || commit(chk) != REG_OK)
 		return;
 	chk->result = REG_OK;
@@ -805,7 +978,13 @@ run_checks(reg_check *chk)
 
 /* ------------------------------------------------------------ replies and logs */
 
-/* The signed RegistrationReply for chk's verdict. */
+/*
+ * The reply for chk's verdict: a request whose signer was verified and
+ * whose content decoded gets a RegistrationReply signed by the KDC and
+ * bound to it (its nonce, principal, kvnos and the SHA-256 of its bytes);
+ * anything else gets a 7-byte unsigned RegistrationError (DESIGN §7:
+ * nothing unauthenticated gets a signature).
+ */
 static lethe_status
 make_reply(reg_service *svc, const reg_check *chk, uint8_t **out, size_t *out_len)
 {
@@ -814,11 +993,16 @@ make_reply(reg_service *svc, const reg_check *chk, uint8_t **out, size_t *out_le
 	size_t der_len = 0;
 	lethe_status rc;
 
+	if (!chk->decoded)
+		return reg_error_encode(chk->result, out, out_len);
 	memset(&rep, 0, sizeof(rep));
-	if (chk->decoded)
-		memcpy(rep.nonce, chk->req.nonce, REG_NONCE_LEN);
-	else if (chk->has_echo_nonce)
-		memcpy(rep.nonce, chk->echo_nonce, REG_NONCE_LEN);
+	memcpy(rep.nonce, chk->req.nonce, REG_NONCE_LEN);
+	rep.has_binding = true;
+	memcpy(rep.principal, chk->req.principal, sizeof(rep.principal));
+	for (size_t i = 0; i < chk->req.nkeys; i++)
+		rep.kvnos[i] = chk->req.keys[i].kvno;
+	rep.nkvnos = chk->req.nkeys;
+	GUARD(reg_request_digest(chk->der, chk->der_len, rep.request_sha256));
 	rep.result = chk->result;
 	snprintf(rep.text, sizeof(rep.text), "%s", chk->text);
 	rep.server_time = chk->now;
@@ -914,6 +1098,7 @@ reg_service_handle(reg_service *svc, const char *peer, const uint8_t *req, size_
 	GUARD(svc_refresh(svc));
 	memset(&chk, 0, sizeof(chk));
 	chk.svc = svc;
+	chk.peer = peer;
 	chk.now = now;
 	chk.der = req;
 	chk.der_len = req_len;

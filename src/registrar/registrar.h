@@ -35,6 +35,7 @@
 #define REG_SPKI_HEX_LEN        64u      /* lowercase hex of a SPKI SHA-256 */
 #define REG_DEFAULT_TIMEOUT_MS  5000u
 #define REG_FRAME_HEADER_LEN    4u
+#define REG_DIGEST_LEN          32u      /* SHA-256 of a request as sent */
 
 /* Result codes carried in RegistrationReply.result (one per refusal). */
 enum reg_result {
@@ -124,7 +125,13 @@ typedef struct reg_sealed_keys {
 	size_t nkeys;                           /* 1..REG_MAX_KEYS */
 } reg_sealed_keys;
 
-/* RegistrationReply. granted may be absent (has_granted false) or 0..8. */
+/*
+ * RegistrationReply. granted may be absent (has_granted false) or 0..8.
+ * The binding (has_binding, field [5]) names the request answered: its
+ * principal, its kvnos in request order, and the SHA-256 of its DER CMS
+ * bytes as received (reg_request_digest). A KDC signs only replies to
+ * requests that passed the signature check, and binds every one of them.
+ */
 typedef struct reg_reply {
 	uint8_t nonce[REG_NONCE_LEN];
 	int32_t result;                         /* enum reg_result */
@@ -133,6 +140,11 @@ typedef struct reg_reply {
 	bool has_granted;
 	reg_key_window granted[REG_MAX_KEYS];
 	size_t ngranted;
+	bool has_binding;
+	char principal[REG_MAX_NAME_LEN + 1];
+	uint32_t kvnos[REG_MAX_KEYS];
+	size_t nkvnos;                          /* 1..REG_MAX_KEYS */
+	uint8_t request_sha256[REG_DIGEST_LEN];
 } reg_reply;
 
 /* KeyRequest. */
@@ -167,6 +179,22 @@ lethe_status reg_key_request_decode(const uint8_t *der, size_t len, reg_key_requ
 lethe_status reg_sealed_keys_encode(const reg_sealed_keys *in, uint8_t **out,
     size_t *out_len);
 lethe_status reg_sealed_keys_decode(const uint8_t *der, size_t len, reg_sealed_keys *out);
+
+/*
+ * RegistrationError: the unsigned answer to a frame that did not pass the
+ * signature check (DESIGN §7: nothing unauthenticated gets a signature).
+ * Bare DER SEQUENCE { result [0] Int32 } (7 bytes), result
+ * 1..REG_RESULT_COUNT-1 (else LETHE_ERR_INVALID_ARG / LETHE_ERR_DER_VALUE);
+ * the decoder refuses anything over REG_ERROR_MAX_LEN bytes. It says
+ * nothing trustworthy: anyone on the path can forge one.
+ */
+#define REG_ERROR_MAX_LEN 8u
+lethe_status reg_error_encode(int32_t result, uint8_t **out, size_t *out_len);
+lethe_status reg_error_decode(const uint8_t *der, size_t len, int32_t *result);
+
+/* The SHA-256 of a request's DER CMS bytes, as a reply's binding holds it. */
+lethe_status reg_request_digest(const uint8_t *der, size_t len,
+    uint8_t out[REG_DIGEST_LEN]);
 
 /* Wipe every key of *k and zero it. NULL is allowed. */
 void reg_sealed_keys_clear(reg_sealed_keys *k);

@@ -56,11 +56,21 @@ lethe_status reg_service_new(store *st, reg_service **out);
 void reg_service_free(reg_service *svc);
 
 /*
+ * How many principals one signing key (SPKI) may register for (agents
+ * rows); 0 restores the default. lethe-kdc: [registrar]
+ * max_principals_per_key.
+ */
+#define REG_DEFAULT_MAX_PRINCIPALS_PER_KEY 16u
+void reg_service_set_max_principals_per_key(reg_service *svc, unsigned n);
+
+/*
  * Handle one RegistrationRequest (the DER CMS bytes of one frame) from
- * peer (text for the log, may be NULL) at time now (seconds since 1970).
- * On LETHE_OK *reply (malloc'd, caller frees) holds the signed reply,
- * success or refusal, and *outcome says which; exactly one log line is
- * written. An error status means no reply could be made at all (the
+ * peer (its TCP peer as "addr:port" / "[v6]:port": logged, and the only
+ * host a callback may name; NULL: no callback accepted) at time now
+ * (seconds since 1970). On LETHE_OK *reply (malloc'd, caller frees) holds
+ * the reply, success or refusal, and *outcome says which: signed and
+ * bound to the request when its signer was verified and it decoded, else
+ * an unsigned RegistrationError; exactly one log line is written. An error status means no reply could be made at all (the
  * KDC credential unusable, memory): the connection is closed.
  */
 lethe_status reg_service_handle(reg_service *svc, const char *peer,
@@ -68,8 +78,9 @@ lethe_status reg_service_handle(reg_service *svc, const char *peer,
     size_t *reply_len, reg_outcome *outcome);
 
 /*
- * A signed refusal with result and text, for a request that was never
- * read (the listener's frame checks: TOO_BIG, MALFORMED). Logs one line.
+ * An unsigned RegistrationError with result (text is only logged), for a
+ * request that was never read (the listener's frame checks: TOO_BIG,
+ * MALFORMED). Logs one line.
  */
 lethe_status reg_service_refuse(reg_service *svc, const char *peer, int result,
     const char *text, int64_t now, uint8_t **reply, size_t *reply_len,

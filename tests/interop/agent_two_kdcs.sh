@@ -4,7 +4,7 @@
 # `lethe-admin init` (own master key, CA and KDC certificate):
 #  - before KDC 2 trusts KDC 1's CA (which issued the server's certificate),
 #    `once` is accepted by KDC 1 and refused by KDC 2 (UNTRUSTED in its
-#    log), exit 1
+#    log, an unsigned refusal at the agent), exit 1
 #  - after `trust add`, `once` registers the next kvno with both (kdc_cert
 #    per KDC, kdc_ca holding both CAs); MIT clients, one krb5.conf per KDC,
 #    get tickets under that kvno from each, and one gss-server reading the
@@ -141,9 +141,9 @@ agent_conf a.conf "kdc-one.pem, kdc-two.pem"
 lethe_log "KDC 2 does not trust KDC 1's CA yet: UNTRUSTED there, OK at KDC 1"
 agent_once a.conf 1
 once_said one 1 OK
-# The refusal comes before the request is trusted; its signed reply still
-# echoes the nonce, so the agent reports KDC 2's own reason.
-once_said two 1 UNTRUSTED
+# The refusal comes before the request is trusted: an unsigned error with the
+# code only (nothing unauthenticated gets a signature), reported as BAD_REPLY.
+once_said two 1 "BAD_REPLY unsigned refusal UNTRUSTED"
 lethe_realm_use two
 lethe_kdc_log_has 'event=reg_request .*result=UNTRUSTED' ||
 	lethe_die "KDC 2 did not log UNTRUSTED: $(grep reg_request "$LETHE_REALM_DIR/kdc.log")"

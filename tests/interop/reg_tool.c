@@ -13,16 +13,27 @@
  *   reg_tool keyreq FILE CA_CERT
  *	Check a KeyRequest (DER CMS, as received) against CA_CERT and print
  *	"KEYREQUEST <principal> <timestamp>".
+ *   reg_tool mitm PORT_FILE HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO
+ *	A man in the middle holding a valid registrant certificate: listen on
+ *	127.0.0.1 (port written to PORT_FILE), take one agent's request, read
+ *	its nonce without checking anything, register PRINCIPAL/KVNO for
+ *	itself with CERT/KEY under that nonce at HOST:PORT, and hand the
+ *	KDC's signed reply to the agent. Prints "MITM relayed <bytes>".
  *
  * register and resend check the reply's signature against CA_CERT and
- * print "RESULT <name> nonce=<echoed|zero|other> <text>"; they exit 0
- * when a verified reply came back, whatever its result, 1 otherwise.
+ * print "RESULT <name> nonce=<echoed|zero|other> <text>", or for an
+ * unsigned RegistrationError "UNSIGNED <name> <bytes>"; they exit 0 when
+ * a verified reply or an unsigned error came back, 1 otherwise.
  */
 #include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -38,7 +49,8 @@ usage(void)
 	fprintf(stderr, "usage: reg_tool register [-u SECONDS] [-c CALLBACK] [-s SAVE] "
 	    "[-k KEYTAB]\n                HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO\n"
 	    "       reg_tool resend HOST:PORT FILE CA_CERT\n"
-	    "       reg_tool keyreq FILE CA_CERT\n");
+	    "       reg_tool keyreq FILE CA_CERT\n"
+	    "       reg_tool mitm PORT_FILE HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO\n");
 	return 2;
 }
 
@@ -86,6 +98,7 @@ exchange(const char *endpoint, const uint8_t *req, size_t req_len, const char *c
 	enum reg_result verdict;
 	reg_reply rep;
 	reg_trust trust;
+	int32_t unsigned_result;
 	lethe_status rc;
 	int ex = 1;
 
@@ -97,6 +110,11 @@ exchange(const char *endpoint, const uint8_t *req, size_t req_len, const char *c
 	}
 	if (reg_trust_add_file(&anchors, ca_path) != LETHE_OK) {
 		fprintf(stderr, "reg_tool: cannot read %s\n", ca_path);
+		goto cleanup;
+	}
+	if (reg_error_decode(reply, reply_len, &unsigned_result) == LETHE_OK) {
+		printf("UNSIGNED %s %zu\n", reg_result_str(unsigned_result), reply_len);
+		ex = 0;
 		goto cleanup;
 	}
 	trust = (reg_trust){ anchors, NULL, 0 };
@@ -145,6 +163,7 @@ typedef struct reg_opts {
 	const char *callback;
 	const char *save;
 	const char *keytab;
+	const uint8_t *nonce;   /* NULL: a fresh one */
 	char **args;            /* HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO */
 } reg_opts;
 
@@ -181,7 +200,11 @@ build_request(const reg_opts *o, uint8_t nonce[REG_NONCE_LEN], uint8_t **der, si
 	r.nkeys = 1;
 	sealed.keys[0] = (reg_sealed_key){ .kvno = r.keys[0].kvno, .enctype = 18, .key_len = 32 };
 	sealed.nkeys = 1;
-	if (RAND_bytes(r.nonce, sizeof(r.nonce)) != 1 ||
+	if (o->nonce != NULL)
+		memcpy(r.nonce, o->nonce, REG_NONCE_LEN);
+	else if (RAND_bytes(r.nonce, sizeof(r.nonce)) != 1)
+		goto cleanup;
+	if (
 	    RAND_bytes(sealed.keys[0].key, 32) != 1 ||
 	    reg_seal_keys(kdc, &sealed, &sealed_der, &sealed_len) != LETHE_OK)
 		goto cleanup;
@@ -207,7 +230,7 @@ cleanup:
 static int
 cmd_register(int argc, char **argv)
 {
-	reg_opts o = { 3600, NULL, NULL, NULL, NULL };
+	reg_opts o = { 3600, NULL, NULL, NULL, NULL, NULL };
 	uint8_t nonce[REG_NONCE_LEN], *der = NULL;
 	size_t der_len = 0;
 	int c, ex;
@@ -275,6 +298,74 @@ cleanup:
 	return ex;
 }
 
+/* A listening socket on 127.0.0.1, its port written to port_file. */
+static int
+listen_local(const char *port_file)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	char text[16];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 1) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(text, sizeof(text), "%u", (unsigned)ntohs(sin.sin_port));
+	if (save_file(port_file, (const uint8_t *)text, strlen(text)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+cmd_mitm(char **argv)
+{
+	reg_opts o = { 3600, NULL, NULL, NULL, NULL, NULL };
+	uint8_t nonce[REG_NONCE_LEN], *victim = NULL, *content = NULL, *der = NULL;
+	uint8_t *reply = NULL;
+	size_t victim_len = 0, content_len = 0, der_len = 0, reply_len = 0;
+	struct pollfd pfd;
+	reg_request req;
+	int lfd, c = -1, ex = 1;
+
+	lfd = listen_local(argv[0]);
+	if (lfd < 0)
+		return 1;
+	pfd = (struct pollfd){ lfd, POLLIN, 0 };
+	if (poll(&pfd, 1, 30000) != 1 || (c = accept(lfd, NULL, NULL)) < 0 ||
+	    reg_read_frame(c, REG_MAX_MESSAGE, TIMEOUT_MS, &victim, &victim_len) != LETHE_OK ||
+	    reg_peek_content(victim, victim_len, REG_CT_REQUEST, &content, &content_len) !=
+	    LETHE_OK || reg_request_decode(content, content_len, &req) != LETHE_OK) {
+		fprintf(stderr, "reg_tool: no request from the agent\n");
+		goto cleanup;
+	}
+	memcpy(nonce, req.nonce, REG_NONCE_LEN);
+	o.nonce = nonce;
+	o.args = argv + 1;
+	if (build_request(&o, nonce, &der, &der_len) != 0 ||
+	    reg_client_exchange(argv[1], der, der_len, TIMEOUT_MS, &reply, &reply_len) !=
+	    LETHE_OK || reg_write_frame(c, reply, reply_len, TIMEOUT_MS) != LETHE_OK) {
+		fprintf(stderr, "reg_tool: the relay failed\n");
+		goto cleanup;
+	}
+	printf("MITM relayed %zu\n", reply_len);
+	ex = 0;
+cleanup:
+	if (c >= 0)
+		close(c);
+	close(lfd);
+	free(victim);
+	free(content);
+	free(der);
+	free(reply);
+	return ex;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -286,6 +377,8 @@ main(int argc, char **argv)
 		return cmd_register(argc - 1, argv + 1);
 	if (argc == 4 && strcmp(argv[1], "keyreq") == 0)
 		return cmd_keyreq(argv[2], argv[3]);
+	if (argc == 10 && strcmp(argv[1], "mitm") == 0)
+		return cmd_mitm(argv + 2);
 	if (argc != 5 || strcmp(argv[1], "resend") != 0)
 		return usage();
 	ex = load_file(argv[3], &der, &der_len);

@@ -8,3 +8,13 @@ if(TARGET lethe-kdc AND TARGET lethe-admin)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:reg_tool>)
   set_tests_properties(interop.registrar_kdc PROPERTIES TIMEOUT 180)
 endif()
+
+# Attacks on the binding of registrations: a relayed reply to another
+# request, garbage frames, callbacks on other hosts, host-name spellings and
+# the cap per key, SAN rules of the wrong type.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  lethe_interop_test(registrar_bind registrar_bind.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>
+    $<TARGET_FILE:reg_tool>)
+  set_tests_properties(interop.registrar_bind PROPERTIES TIMEOUT 180)
+endif()

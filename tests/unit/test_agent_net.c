@@ -428,8 +428,16 @@ test_listener(void **state)
 
 /* ---- the registration client against a fake registrar ---- */
 
+/*
+ * FAKE_OTHER_REQUEST: an OK reply with our nonce, bound to other request
+ * bytes (what a man in the middle gets for his own request carrying our
+ * nonce); FAKE_OTHER_PRINCIPAL / FAKE_OTHER_KVNO: bound to another name
+ * or kvno; FAKE_UNBOUND: no binding (an older KDC); FAKE_UNSIGNED: a bare
+ * RegistrationError.
+ */
 enum fake_mode { FAKE_OK, FAKE_REFUSE, FAKE_WRONG_NONCE, FAKE_SIGNED_BY_SERVER,
-	FAKE_SIGNED_BY_OTHER_KDC, FAKE_SILENT };
+	FAKE_SIGNED_BY_OTHER_KDC, FAKE_SILENT, FAKE_OTHER_REQUEST, FAKE_OTHER_PRINCIPAL,
+	FAKE_OTHER_KVNO, FAKE_UNBOUND, FAKE_UNSIGNED };
 
 typedef struct registrar {
 	int lfd;
@@ -443,7 +451,7 @@ typedef struct registrar {
 } registrar;
 
 static void
-fake_reply(registrar *r, int c)
+fake_reply(registrar *r, int c, const uint8_t *req, size_t req_len)
 {
 	reg_reply rep;
 	uint8_t *der = NULL, *msg = NULL;
@@ -451,6 +459,20 @@ fake_reply(registrar *r, int c)
 	reg_identity *signer = r->kdc;
 
 	memset(&rep, 0, sizeof(rep));
+	if (r->mode == FAKE_UNSIGNED) {
+		if (reg_error_encode(REG_UNTRUSTED, &msg, &len) == LETHE_OK)
+			(void)reg_write_frame(c, msg, len, 3000);
+		free(msg);
+		return;
+	}
+	rep.has_binding = r->mode != FAKE_UNBOUND;
+	snprintf(rep.principal, sizeof(rep.principal), "%s", r->mode == FAKE_OTHER_PRINCIPAL ?
+	    "host/mallory.lethe.test@LETHE.TEST" : r->req.principal);
+	rep.nkvnos = r->req.nkeys;
+	for (size_t i = 0; i < rep.nkvnos; i++)
+		rep.kvnos[i] = r->req.keys[i].kvno + (r->mode == FAKE_OTHER_KVNO ? 1 : 0);
+	assert_int_equal(reg_request_digest(req, r->mode == FAKE_OTHER_REQUEST ? req_len - 1 :
+	    req_len, rep.request_sha256), LETHE_OK);
 	memcpy(rep.nonce, r->req.nonce, REG_NONCE_LEN);
 	if (r->mode == FAKE_WRONG_NONCE)
 		rep.nonce[0] ^= 1;
@@ -502,7 +524,7 @@ registrar_thread(void *arg)
 		r->opened = orc == LETHE_OK;
 		r->req.sealed_keys = lbytes_make(NULL, 0);
 		if (r->mode != FAKE_SILENT)
-			fake_reply(r, c);
+			fake_reply(r, c, msg, len);
 	}
 	reg_verified_clear(&v);
 	free(msg);
@@ -630,6 +652,30 @@ test_register_refused_and_bad_replies(void **state)
 	reg_sealed_keys_clear(&r.keys);
 }
 
+/* An OK reply signed by the KDC but not bound to this very request is refused. */
+static void
+test_register_reply_not_bound(void **state)
+{
+	static const enum fake_mode modes[] = { FAKE_OTHER_REQUEST, FAKE_OTHER_PRINCIPAL,
+		FAKE_OTHER_KVNO, FAKE_UNBOUND };
+	fixture *f = *state;
+	agent_reg_output out;
+	registrar r;
+
+	open_net(f);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		register_once(f, modes[i], &r, &out);
+		assert_int_equal(out.result, AGENT_RESULT_BAD_REPLY);
+		assert_non_null(strstr(out.text, "not bound"));
+		reg_sealed_keys_clear(&r.keys);
+	}
+	/* An unsigned refusal is reported, never taken as the KDC's word. */
+	register_once(f, FAKE_UNSIGNED, &r, &out);
+	assert_int_equal(out.result, AGENT_RESULT_BAD_REPLY);
+	assert_non_null(strstr(out.text, "unsigned refusal UNTRUSTED"));
+	reg_sealed_keys_clear(&r.keys);
+}
+
 static void
 test_register_nobody_listening(void **state)
 {
@@ -669,6 +715,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_request_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_reply_not_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_refused_and_bad_replies,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_nobody_listening, setup,

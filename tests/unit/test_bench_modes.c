@@ -256,6 +256,50 @@ test_verify_wrong_key_refused(void **state)
 	bench_verify_fx_free(fx);
 }
 
+/*
+ * A public-key ticket made for another principal of the same certificate,
+ * its clear sname rewritten to the acceptor's: refused (the sealed sname
+ * differs), where an unbound ticket would open with the shared key.
+ */
+static void
+test_verify_pubkey_other_principal(void **state)
+{
+	bench_verify_fx *fx = NULL;
+	bench_ticket_spec spec;
+	kcl_cred other;
+	krb_ticket t, mine;
+	lethe_arena arena;
+	der_writer w;
+	bench_series s;
+	acc_reason why;
+
+	(void)state;
+	assert_int_equal(bench_verify_fx_new(NULL, 18, 100, NULL, &fx), LETHE_OK);
+	spec = (bench_ticket_spec){ BENCH_CLIENT, "bench/other.lethe.test@LETHE.TEST", NULL, 0,
+		reg_identity_cert(fx->identity), 18, (int64_t)time(NULL), 3600 };
+	assert_int_equal(bench_ticket_make(&spec, &other), LETHE_OK);
+	lethe_arena_init(&arena, 65536);
+	assert_int_equal(krb_decode_ticket(&arena, other.ticket, other.ticket_len, &t), LETHE_OK);
+	assert_int_equal(krb_decode_ticket(&arena, fx->cred[BENCH_TICKET_PUBKEY].ticket,
+	    fx->cred[BENCH_TICKET_PUBKEY].ticket_len, &mine), LETHE_OK);
+	t.sname = mine.sname;
+	t.raw = lbytes_make(NULL, 0);      /* encode the fields, not the bytes received */
+	der_writer_init(&w, 65536);
+	assert_int_equal(krb_encode_ticket(&w, &t), LETHE_OK);
+	free(other.ticket);
+	assert_int_equal(der_writer_take(&w, &other.ticket, &other.ticket_len), LETHE_OK);
+	der_writer_free(&w);
+	lethe_arena_free(&arena);
+	kcl_cred_clear(&fx->cred[BENCH_TICKET_PUBKEY]);
+	fx->cred[BENCH_TICKET_PUBKEY] = other;
+	assert_int_equal(bench_verify_run(fx->acc, fx, BENCH_TICKET_PUBKEY, 2, &s, &why),
+	    LETHE_OK);
+	assert_int_equal(s.ok, 0);
+	assert_int_equal(s.failed, 2);
+	assert_int_equal(why, ACC_NOT_US);
+	bench_verify_fx_free(fx);
+}
+
 static void
 test_verify_replay_refused(void **state)
 {
@@ -343,6 +387,7 @@ main(void)
 		    reg_teardown),
 		cmocka_unit_test(test_verify_both_tickets),
 		cmocka_unit_test(test_verify_wrong_key_refused),
+		cmocka_unit_test(test_verify_pubkey_other_principal),
 		cmocka_unit_test(test_verify_replay_refused),
 		cmocka_unit_test(test_kmp_sa_every_client),
 		cmocka_unit_test(test_kmp_forged_no_crypto),

@@ -306,6 +306,8 @@ teardown(void **state)
 
 /* ------------------------------------------------------------ requests */
 
+#define PEER "127.0.0.1:40000"  /* the TCP peer the requests come from */
+
 typedef struct spec {
 	const char *principal;
 	int64_t timestamp;
@@ -435,21 +437,36 @@ open_reply(fx *f, const uint8_t *der, size_t len, reg_reply *rep)
 	reg_verified_clear(&v);
 }
 
+/* The reply must be bound to der: its principal, kvnos and digest. */
+static void
+expect_bound(const reg_reply *rep, const uint8_t *der, size_t len, const char *principal)
+{
+	uint8_t digest[REG_DIGEST_LEN];
+
+	assert_true(rep->has_binding);
+	assert_string_equal(rep->principal, principal);
+	assert_true(rep->nkvnos >= 1);
+	assert_int_equal(reg_request_digest(der, len, digest), LETHE_OK);
+	assert_memory_equal(rep->request_sha256, digest, REG_DIGEST_LEN);
+}
+
 /*
- * Handle der; the outcome and the signed reply must carry code, the
- * reply echo nonce (or zeros when NULL), and the store stay unchanged.
+ * Handle der; the outcome must carry code and the store stay unchanged.
+ * With nonce, the reply is signed, echoes it and is bound to der (for
+ * principal); without, it is the unsigned 7-byte RegistrationError.
  */
 static void
-expect_refusal(fx *f, const uint8_t *der, size_t len, int code, const uint8_t *nonce)
+expect_refusal_for(fx *f, const uint8_t *der, size_t len, int code, const uint8_t *nonce,
+    const char *principal)
 {
-	static const uint8_t zeros[REG_NONCE_LEN];
 	char *before = store_state(f), *after;
+	int32_t unsigned_code = 0;
 	uint8_t *reply = NULL;
 	size_t reply_len = 0;
 	reg_outcome o;
 	reg_reply rep;
 
-	assert_int_equal(reg_service_handle(f->svc, "test", der, len, f->now, &reply, &reply_len,
+	assert_int_equal(reg_service_handle(f->svc, PEER, der, len, f->now, &reply, &reply_len,
 	    &o), LETHE_OK);
 	if (o.result != code)
 		print_error("expected %s, got %s: %s\n", reg_result_str(code),
@@ -457,11 +474,18 @@ expect_refusal(fx *f, const uint8_t *der, size_t len, int code, const uint8_t *n
 	assert_int_equal(o.result, code);
 	assert_false(o.stored);
 	assert_true(strlen(o.text) > 10);
-	open_reply(f, reply, reply_len, &rep);
-	assert_int_equal(rep.result, code);
-	assert_string_equal(rep.text, o.text);
-	assert_memory_equal(rep.nonce, nonce != NULL ? nonce : zeros, REG_NONCE_LEN);
-	assert_false(rep.has_granted);
+	if (nonce == NULL) {
+		assert_int_equal(reply_len, 7);
+		assert_int_equal(reg_error_decode(reply, reply_len, &unsigned_code), LETHE_OK);
+		assert_int_equal(unsigned_code, code);
+	} else {
+		open_reply(f, reply, reply_len, &rep);
+		assert_int_equal(rep.result, code);
+		assert_string_equal(rep.text, o.text);
+		assert_memory_equal(rep.nonce, nonce, REG_NONCE_LEN);
+		assert_false(rep.has_granted);
+		expect_bound(&rep, der, len, principal);
+	}
 	after = store_state(f);
 	assert_string_equal(before, after);
 	free(before);
@@ -469,10 +493,17 @@ expect_refusal(fx *f, const uint8_t *der, size_t len, int code, const uint8_t *n
 	free(reply);
 }
 
+static void
+expect_refusal(fx *f, const uint8_t *der, size_t len, int code, const uint8_t *nonce)
+{
+	expect_refusal_for(f, der, len, code, nonce, SERVER);
+}
+
 /*
- * echoed: the reply carries the request's nonce — read from a trusted
- * signer, or (BAD_SIGNATURE, UNTRUSTED, CERT_EXPIRED) read unverified only
- * to be echoed; not for MALFORMED or TOO_BIG, where no request was read.
+ * echoed: a signed reply carrying the request's nonce, bound to it (its
+ * signer was verified); else the unsigned error (BAD_SIGNATURE,
+ * UNTRUSTED, CERT_EXPIRED, MALFORMED, TOO_BIG: nothing unverified is
+ * echoed or signed).
  */
 static void
 expect_spec_refusal_echo(fx *f, const spec *s, int code, bool echoed)
@@ -481,7 +512,7 @@ expect_spec_refusal_echo(fx *f, const spec *s, int code, bool echoed)
 	size_t len;
 
 	make_request(s, &der, &len);
-	expect_refusal(f, der, len, code, echoed ? s->nonce : NULL);
+	expect_refusal_for(f, der, len, code, echoed ? s->nonce : NULL, s->principal);
 	free(der);
 }
 
@@ -501,7 +532,7 @@ expect_ok(fx *f, const spec *s)
 	reg_reply rep;
 
 	make_request(s, &der, &len);
-	assert_int_equal(reg_service_handle(f->svc, "test", der, len, f->now, &reply, &reply_len,
+	assert_int_equal(reg_service_handle(f->svc, PEER, der, len, f->now, &reply, &reply_len,
 	    &o), LETHE_OK);
 	if (o.result != REG_OK)
 		print_error("expected OK, got %s: %s\n", reg_result_str(o.result), o.text);
@@ -514,6 +545,10 @@ expect_ok(fx *f, const spec *s)
 	assert_true(rep.has_granted);
 	assert_int_equal(rep.ngranted, s->nkeys);
 	assert_memory_equal(rep.granted, s->keys, sizeof(s->keys[0]) * s->nkeys);
+	expect_bound(&rep, der, len, s->principal);
+	assert_int_equal(rep.nkvnos, s->nkeys);
+	for (size_t i = 0; i < s->nkeys; i++)
+		assert_int_equal(rep.kvnos[i], s->keys[i].kvno);
 	free(der);
 	free(reply);
 }
@@ -595,7 +630,7 @@ ok_reply_signer(fx *f, const spec *s)
 	X509 *signer;
 
 	make_request(s, &der, &len);
-	assert_int_equal(reg_service_handle(f->svc, "test", der, len, f->now, &reply, &reply_len,
+	assert_int_equal(reg_service_handle(f->svc, PEER, der, len, f->now, &reply, &reply_len,
 	    &o), LETHE_OK);
 	if (o.result != REG_OK)
 		print_error("expected OK, got %s: %s\n", reg_result_str(o.result), o.text);
@@ -678,7 +713,7 @@ test_anchor_added_then_removed(void **state)
 	id = identity_of(&srv, &other);
 	spec_default(f, &s);
 	s.signer = id;
-	expect_spec_refusal(f, &s, REG_UNTRUSTED);
+	expect_spec_refusal_echo(f, &s, REG_UNTRUSTED, false);
 	pem = cert_pem(other.cert);
 	assert_int_equal(store_anchor_add(f->st, "other", lbytes_make(pem, strlen(pem))), LETHE_OK);
 	expect_ok(f, &s);
@@ -690,7 +725,7 @@ test_anchor_added_then_removed(void **state)
 	spec_default(f, &s);
 	s.keys[0].kvno = s.sealed.keys[0].kvno = 9;
 	s.signer = id;
-	expect_spec_refusal(f, &s, REG_UNTRUSTED);
+	expect_spec_refusal_echo(f, &s, REG_UNTRUSTED, false);
 	reg_identity_free(id);
 	free(pem);
 	tcert_free(&other);
@@ -744,9 +779,8 @@ test_bad_signature(void **state)
 	}
 	assert_non_null(hit);
 	hit[3] ^= 1;
-	/* The nonce as sent (altered) is echoed, read without trusting it. */
-	s.nonce[3] ^= 1;
-	expect_refusal(f, der, len, REG_BAD_SIGNATURE, s.nonce);
+	/* Unverified: an unsigned error, nothing of the request echoed. */
+	expect_refusal(f, der, len, REG_BAD_SIGNATURE, NULL);
 	free(der);
 }
 
@@ -765,7 +799,7 @@ test_untrusted(void **state)
 	make_cert(&cs, &srv);
 	spec_default(f, &s);
 	s.signer = identity_of(&srv, &other);
-	expect_spec_refusal(f, &s, REG_UNTRUSTED);
+	expect_spec_refusal_echo(f, &s, REG_UNTRUSTED, false);
 	reg_identity_free((reg_identity *)s.signer);
 	tcert_free(&other);
 	tcert_free(&srv);
@@ -783,7 +817,7 @@ test_cert_expired(void **state)
 	make_cert(&cs, &old);
 	spec_default(f, &s);
 	s.signer = identity_of(&old, &f->ca);
-	expect_spec_refusal(f, &s, REG_CERT_EXPIRED);
+	expect_spec_refusal_echo(f, &s, REG_CERT_EXPIRED, false);
 	reg_identity_free((reg_identity *)s.signer);
 	tcert_free(&old);
 }
@@ -856,6 +890,86 @@ test_san_rule(void **state)
 	tcert_free(&web);
 }
 
+/* A SAN rule matches its SAN type only: a bare principal name matches nothing. */
+static void
+test_san_rule_type(void **state)
+{
+	fx *f = *state;
+	spec s;
+
+	spec_default(f, &s);
+	s.principal = "host/else.lethe.test@LETHE.TEST";
+	/* the value of the server's id-pkinit-san, bare, and under another type */
+	assert_int_equal(store_reg_rule_add(f->st, STORE_ID_SAN, SERVER, "host/else*", NULL),
+	    LETHE_OK);
+	assert_int_equal(store_reg_rule_add(f->st, STORE_ID_SAN, "email:" SERVER, "host/else*",
+	    NULL), LETHE_OK);
+	assert_int_equal(store_reg_rule_add(f->st, STORE_ID_SAN, "DNS:" SERVER, "host/else*",
+	    NULL), LETHE_OK);
+	expect_spec_refusal(f, &s, REG_WRONG_PRINCIPAL);
+	assert_int_equal(store_reg_rule_add(f->st, STORE_ID_SAN, "pkinit:" SERVER, "host/else*",
+	    NULL), LETHE_OK);
+	spec_default(f, &s);
+	s.principal = "host/else.lethe.test@LETHE.TEST";
+	expect_ok(f, &s);
+}
+
+/* Host names are canonical; one key registers for a bounded number of principals. */
+static void
+test_host_case_and_cap(void **state)
+{
+	static const char *const spellings[] = { "host/SERVER.lethe.test@LETHE.TEST",
+		"host/server.lethe.test.@LETHE.TEST", "host/Server.Lethe.Test@LETHE.TEST" };
+	fx *f = *state;
+	char *subject = NULL;
+	spec s;
+
+	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+		spec_default(f, &s);
+		s.principal = spellings[i];
+		expect_spec_refusal(f, &s, REG_WRONG_PRINCIPAL);
+	}
+	reg_service_set_max_principals_per_key(f->svc, 2);
+	assert_int_equal(reg_cert_subject_text(f->srv.cert, &subject), LETHE_OK);
+	assert_int_equal(store_reg_rule_add(f->st, STORE_ID_SUBJECT, subject, "host/*", NULL),
+	    LETHE_OK);
+	free(subject);
+	spec_default(f, &s);
+	expect_ok(f, &s);
+	spec_default(f, &s);
+	s.principal = "host/b.lethe.test@LETHE.TEST";
+	expect_ok(f, &s);
+	spec_default(f, &s);
+	s.principal = "host/c.lethe.test@LETHE.TEST";
+	expect_spec_refusal(f, &s, REG_POLICY);
+	/* A principal it holds takes new keys. */
+	spec_default(f, &s);
+	s.keys[0].kvno = s.sealed.keys[0].kvno = 8;
+	expect_ok(f, &s);
+}
+
+/* The callback may only name the host the request came from. */
+static void
+test_callback_peer_only(void **state)
+{
+	fx *f = *state;
+	store_agent *a = NULL;
+	spec s;
+
+	spec_default(f, &s);
+	s.callback = "127.0.0.2:9";
+	expect_spec_refusal(f, &s, REG_POLICY);
+	spec_default(f, &s);
+	s.callback = "[::1]:9";
+	expect_spec_refusal(f, &s, REG_POLICY);
+	spec_default(f, &s);
+	s.callback = "127.0.0.1:7000";          /* any port of the peer */
+	expect_ok(f, &s);
+	assert_int_equal(store_agent_get(f->st, SERVER, &a), LETHE_OK);
+	assert_string_equal(a->callback, "127.0.0.1:7000");
+	store_agent_free(a);
+}
+
 /* A self-signed key pinned for "host" services: only the signature is checked. */
 static void
 test_pinned_key(void **state)
@@ -870,7 +984,7 @@ test_pinned_key(void **state)
 	assert_int_equal(reg_spki_sha256_hex(self.cert, spki), LETHE_OK);
 	spec_default(f, &s);
 	s.signer = identity_of(&self, NULL);
-	expect_spec_refusal(f, &s, REG_UNTRUSTED);
+	expect_spec_refusal_echo(f, &s, REG_UNTRUSTED, false);
 	reg_identity_free((reg_identity *)s.signer);
 	assert_int_equal(store_reg_rule_add(f->st, STORE_ID_SPKI, spki, "HTTP/*", NULL),
 	    LETHE_OK);
@@ -1183,7 +1297,7 @@ test_listen_oversized(void **state)
 	size_t reply_len = 0;
 	char *before = store_state(f), *after;
 	reg_listen_stats st;
-	reg_reply rep;
+	int32_t code = 0;
 	lfx lf;
 	int fd;
 
@@ -1192,8 +1306,9 @@ test_listen_oversized(void **state)
 	assert_int_equal(send(fd, hdr, sizeof(hdr), 0), 4);
 	assert_int_equal(reg_read_frame(fd, REG_MAX_MESSAGE, 5000, &reply, &reply_len), LETHE_OK);
 	close(fd);
-	open_reply(f, reply, reply_len, &rep);
-	assert_int_equal(rep.result, REG_TOO_BIG);
+	/* Unsigned: nothing unauthenticated gets a signature. */
+	assert_int_equal(reg_error_decode(reply, reply_len, &code), LETHE_OK);
+	assert_int_equal(code, REG_TOO_BIG);
 	/* A zero length is MALFORMED. */
 	free(reply);
 	memset(hdr, 0, sizeof(hdr));
@@ -1201,8 +1316,8 @@ test_listen_oversized(void **state)
 	assert_int_equal(send(fd, hdr, sizeof(hdr), 0), 4);
 	assert_int_equal(reg_read_frame(fd, REG_MAX_MESSAGE, 5000, &reply, &reply_len), LETHE_OK);
 	close(fd);
-	open_reply(f, reply, reply_len, &rep);
-	assert_int_equal(rep.result, REG_MALFORMED);
+	assert_int_equal(reg_error_decode(reply, reply_len, &code), LETHE_OK);
+	assert_int_equal(code, REG_MALFORMED);
 	free(reply);
 	listener_stop(&lf, &st);
 	assert_int_equal(st.bad_frames, 2);
@@ -1382,6 +1497,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_principal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_san_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_san_rule_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_case_and_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_callback_peer_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pinned_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_realm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_timestamp, setup, teardown),

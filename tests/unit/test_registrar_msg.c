@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include "der/der.h"
+#include "krb5/krb5.h"
 #include "registrar/registrar.h"
+#include "registrar/ticket.h"
 
 #define T0 1700000000   /* 2023-11-14T22:13:20Z */
 
@@ -450,10 +452,46 @@ test_result_names(void **state)
 	assert_null(reg_content_type_oid((enum reg_content_type)9));
 }
 
+/* A public-key ticket's content opens only for the server it was sealed for. */
+static void
+test_ticket_binding(void **state)
+{
+	static const uint8_t part[] = { 0x63, 0x03, 0x02, 0x01, 0x05 };   /* stands in */
+	lbytes a_comp[2] = { { (const uint8_t *)"HTTP", 4 }, { (const uint8_t *)"a.x", 3 } };
+	lbytes b_comp[2] = { { (const uint8_t *)"HTTP", 4 }, { (const uint8_t *)"b.x", 3 } };
+	krb_principal_name a = { 3, a_comp, 2 }, b = { 3, b_comp, 2 };
+	lbytes realm = { (const uint8_t *)"X", 1 }, other = { (const uint8_t *)"Y", 1 }, got, sealed;
+	lethe_arena arena;
+	der_writer w;
+
+	(void)state;
+	lethe_arena_init(&arena, 4096);
+	der_writer_init(&w, 4096);
+	der_put_raw(&w, part, sizeof(part));
+	assert_int_equal(reg_ticket_bind(&w, 0, realm, &a), LETHE_OK);
+	assert_int_equal(der_writer_status(&w), LETHE_OK);
+	got = der_written(&w);
+	sealed = got;
+	assert_int_equal(reg_ticket_unbind(sealed.data, sealed.len, realm, &a, &arena, &got),
+	    LETHE_OK);
+	assert_int_equal(got.len, sizeof(part));
+	assert_memory_equal(got.data, part, sizeof(part));
+	assert_int_equal(reg_ticket_unbind(sealed.data, sealed.len, realm, &b, &arena, &got),
+	    LETHE_ERR_BAD_INTEGRITY);
+	assert_int_equal(reg_ticket_unbind(sealed.data, sealed.len, other, &a, &arena, &got),
+	    LETHE_ERR_BAD_INTEGRITY);
+	/* A bare EncTicketPart (an older KDC's) is not the bound content. */
+	assert_int_not_equal(reg_ticket_unbind(part, sizeof(part), realm, &a, &arena, &got),
+	    LETHE_OK);
+	der_writer_free(&w);
+	lethe_arena_free(&arena);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ticket_binding),
 		cmocka_unit_test(test_key_request_exact_bytes),
 		cmocka_unit_test(test_key_request_negatives),
 		cmocka_unit_test(test_request_round_trip),
