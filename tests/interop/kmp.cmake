@@ -27,3 +27,12 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
   set_tests_properties(interop.kmp_capture PROPERTIES TIMEOUT 120)
 endif()
+
+# lethe-kmp attacked by an independent peer (kmp_peer.py): spoofed Wake Ups
+# to a live client; a lost SA Recovered; a replayed and random-nonce AP
+# Request flood to a live server (nonce drops, zero decryptions).
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_attack kmp_attack.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_attack PROPERTIES TIMEOUT 180)
+endif()
