@@ -36,3 +36,12 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
   set_tests_properties(interop.kmp_attack PROPERTIES TIMEOUT 180)
 endif()
+
+# A kmp server whose agent stopped past use_until: public-key tickets from
+# the KDC, refused without --cert/--key, opened with the agent's identity.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_pubkey kmp_pubkey.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>
+    $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_pubkey PROPERTIES TIMEOUT 120)
+endif()

@@ -18,6 +18,8 @@ set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
 . "$HERE/kdc_lib.sh"
+# shellcheck source=lib/kmp.sh
+. "$HERE/lib/kmp.sh"
 
 USAGE="usage: kmp_attack.sh LETHE_KDC LETHE_ADMIN LETHE_KMP"
 KDC=${1:?$USAGE}
@@ -44,59 +46,7 @@ lethe_realm_admin add-service "${SERVICE%@*}"
 lethe_realm_admin add-service host/other.lethe.test
 lethe_realm_admin export-keytab "${SERVICE%@*}" -k "$S/cms.keytab"
 lethe_kdc_start "$KDC"
-
-# ---- processes started here, stopped by PID -------------------------------------
-PIDS=()
-stop_all() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		timeout 10 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	PIDS=()
-}
-lethe_at_exit stop_all
-
-# Take PID $1 off the list stop_all stops.
-forget_pid() {
-	local p rest=()
-	for p in "${PIDS[@]}"; do
-		[ "$p" = "$1" ] || rest+=("$p")
-	done
-	PIDS=("${rest[@]+"${rest[@]}"}")
-}
-
-# Stop PID $1 with SIGTERM; fail unless it exits 0 within 10 s.
-stop_one() {
-	local pid=$1 rc=0
-	kill -TERM "$pid"
-	timeout 10 tail --pid="$pid" -f /dev/null || lethe_die "pid $pid ignored SIGTERM"
-	wait "$pid" || rc=$?
-	forget_pid "$pid"
-	[ "$rc" -eq 0 ] || lethe_die "pid $pid exited $rc"
-}
-
-# Wait (bounded) for PID $1 to exit by itself; its status in WAITED_RC.
-wait_one() {
-	WAITED_RC=0
-	timeout "$RUN_TIMEOUT" tail --pid="$1" -f /dev/null || true
-	wait "$1" || WAITED_RC=$?
-	forget_pid "$1"
-}
-
-# The value of counter $2 in the last kmp_counters line of log $1.
-counter() {
-	grep 'event=kmp_counters' "$1" | tail -1 | sed -n "s/.* $2=\([0-9]*\).*/\1/p"
-}
-
-expect_counter() {
-	local log=$1 name=$2 want=$3 got
-	got=$(counter "$log" "$name")
-	[ "$got" = "$want" ] || lethe_die "$name=$got, want $want in $log: $(cat "$log")"
-}
+lethe_at_exit kmp_stop_all
 
 # A client in the background: client_bg LOG CLIENT_PORT SERVER_PORT ARGS...; pid in CLIENT_PID.
 client_bg() {
@@ -106,14 +56,14 @@ client_bg() {
 		--realm "$REALM" -P mta1 --password-file "$S/mta1.pw" --service "$SERVICE" \
 		--run-for "$RUN_TIMEOUT" "$@" 2>"$log" &
 	CLIENT_PID=$!
-	PIDS+=("$CLIENT_PID")
+	KMP_PIDS+=("$CLIENT_PID")
 	lethe_wait_until 10 "lethe-kmp client ready" grep -q kmp_client_ready "$log" ||
 		lethe_die "client did not start: $(cat "$log")"
 }
 
 # Wait for the background client to exit 0 (--exit-after-sa).
 client_wait() {
-	wait_one "$CLIENT_PID"
+	kmp_wait_one "$CLIENT_PID"
 	[ "$WAITED_RC" -eq 0 ] || lethe_die "client exited $WAITED_RC: $(cat "$1")"
 }
 
@@ -125,12 +75,12 @@ client_bg "$S/spoof-client.log" "$CPORT" "$FAKE_SERVER"
 timeout "$RUN_TIMEOUT" "${PEER[@]}" spoof "$CPORT" "$FAKE_SERVER" "$SERVICE" "$REALM" \
 	>"$S/spoof.out" 2>&1 || lethe_die "spoof: $(cat "$S/spoof.out") client: $(cat "$S/spoof-client.log")"
 cat "$S/spoof.out"
-stop_one "$CLIENT_PID"
-expect_counter "$S/spoof-client.log" triggers_refused 4
-expect_counter "$S/spoof-client.log" dropped 1
-busy=$(counter "$S/spoof-client.log" triggers_busy)
+kmp_stop_one "$CLIENT_PID"
+kmp_expect_counter "$S/spoof-client.log" triggers_refused 4
+kmp_expect_counter "$S/spoof-client.log" dropped 1
+busy=$(kmp_counter "$S/spoof-client.log" triggers_busy)
 [ "${busy:-0}" -ge 1 ] || lethe_die "triggers_busy=$busy: $(cat "$S/spoof-client.log")"
-expect_counter "$S/spoof-client.log" ap_requests_sent 2
+kmp_expect_counter "$S/spoof-client.log" ap_requests_sent 2
 # The KDC saw tickets asked for the configured service only.
 for name in "krbtgt/$REALM@$REALM" "mta1@$REALM" "host/other.lethe.test@$REALM"; do
 	! lethe_kdc_log_has "type=TGS .*service=$name " ||
@@ -149,7 +99,7 @@ CPORT=$(lethe_free_port)
 relay_start() {
 	"${PEER[@]}" relay "$RPORT" "$SPORT" "$CPORT" "$S/relay.log" "$@" 2>>"$S/relay.err" &
 	RELAY_PID=$!
-	PIDS+=("$RELAY_PID")
+	KMP_PIDS+=("$RELAY_PID")
 }
 # The client must listen before the server's first Wake Up goes out.
 relay_start
@@ -157,13 +107,13 @@ client_bg "$S/c1.log" "$CPORT" "$RPORT" --exit-after-sa --ping 0 --xfrm-out "$S/
 "$KMP" server -l "127.0.0.1:$SPORT" -k "$S/cms.keytab" -p "$SERVICE" -w "127.0.0.1:$RPORT" \
 	--lifetime 600 --grace 60 --run-for 150 --xfrm-out "$S/srv.xfrm" 2>"$S/srv.log" &
 SERVER_PID=$!
-PIDS+=("$SERVER_PID")
+KMP_PIDS+=("$SERVER_PID")
 client_wait "$S/c1.log"
 lethe_wait_until 10 "SA 1 at the server" grep -q 'event=kmp_sa_recovered' "$S/srv.log" ||
 	lethe_die "no SA Recovered at the server: $(cat "$S/srv.log")"
 cp "$S/srv.xfrm" "$S/srv.xfrm.1"
 # Second exchange: SA Recovered dropped by the relay.
-stop_one "$RELAY_PID"
+kmp_stop_one "$RELAY_PID"
 relay_start --drop-kmmid 4
 client_bg "$S/c2.log" "$CPORT" "$RPORT" --exit-after-sa --ping 0 --xfrm-out "$S/c2.xfrm"
 kill -HUP "$SERVER_PID"
@@ -187,7 +137,7 @@ n=$(wakeups)
 kill -HUP "$SERVER_PID"
 lethe_wait_until 10 "the new Wake Up" eval '[ "$(wakeups)" -gt "$n" ]' ||
 	lethe_die "no Wake Up after SIGHUP: $(cat "$S/srv.log")"
-stop_one "$RELAY_PID"
+kmp_stop_one "$RELAY_PID"
 usr1_line() {   # SIGUSR1, then wait for one more kmp_counters line
 	local before
 	before=$(grep -c 'event=kmp_counters' "$S/srv.log" || true)
@@ -196,46 +146,46 @@ usr1_line() {   # SIGUSR1, then wait for one more kmp_counters line
 		'[ "$(grep -c "event=kmp_counters" "$S/srv.log")" -gt "$before" ]'
 }
 usr1_line
-drops0=$(counter "$S/srv.log" dropped_nonce)
-tdec0=$(counter "$S/srv.log" ticket_decrypts)
-adec0=$(counter "$S/srv.log" authenticator_decrypts)
+drops0=$(kmp_counter "$S/srv.log" dropped_nonce)
+tdec0=$(kmp_counter "$S/srv.log" ticket_decrypts)
+adec0=$(kmp_counter "$S/srv.log" authenticator_decrypts)
 [ -n "$tdec0" ] && [ -n "$adec0" ] || lethe_die "no decryption counters: $(cat "$S/srv.log")"
 # From the relay's (woken) address, and from one never woken.
 rm -f "$S/flood.done"
 "${PEER[@]}" flood "$SPORT" "$RPORT" "$S/relay.log" "$FLOOD" "$S/flood.done" \
 	>"$S/flood.out" 2>&1 &
 FLOOD_PID=$!
-PIDS+=("$FLOOD_PID")
+KMP_PIDS+=("$FLOOD_PID")
 lethe_wait_until 60 "the flood sent" grep -q '^sent=' "$S/flood.out" ||
 	lethe_die "flood: $(cat "$S/flood.out")"
 sent=$(sed -n 's/^sent=//p' "$S/flood.out")
 [ "$sent" -eq $((2 * FLOOD + 1)) ] || lethe_die "sent=$sent"
 all_dropped() {
 	usr1_line
-	[ "$(counter "$S/srv.log" dropped_nonce)" -ge $((drops0 + sent)) ]
+	[ "$(kmp_counter "$S/srv.log" dropped_nonce)" -ge $((drops0 + sent)) ]
 }
 lethe_wait_until 30 "every flooded AP Request counted" all_dropped ||
-	lethe_die "dropped_nonce=$(counter "$S/srv.log" dropped_nonce), want $((drops0 + sent))"
+	lethe_die "dropped_nonce=$(kmp_counter "$S/srv.log" dropped_nonce), want $((drops0 + sent))"
 touch "$S/flood.done"
-wait_one "$FLOOD_PID"
+kmp_wait_one "$FLOOD_PID"
 cat "$S/flood.out"
 [ "$WAITED_RC" -eq 0 ] || lethe_die "flood check failed"
-expect_counter "$S/srv.log" dropped_nonce $((drops0 + sent))
-expect_counter "$S/srv.log" ticket_decrypts "$tdec0"
-expect_counter "$S/srv.log" authenticator_decrypts "$adec0"
-expect_counter "$S/srv.log" dropped_other 0
+kmp_expect_counter "$S/srv.log" dropped_nonce $((drops0 + sent))
+kmp_expect_counter "$S/srv.log" ticket_decrypts "$tdec0"
+kmp_expect_counter "$S/srv.log" authenticator_decrypts "$adec0"
+kmp_expect_counter "$S/srv.log" dropped_other 0
 echo "ok: $sent AP Requests (1 replay, $((sent - 1)) random nonces): $sent nonce drops, 0 decryptions, no reply"
 
 # The genuine client still completes under the outstanding Wake Up.
 relay_start
 client_bg "$S/c3.log" "$CPORT" "$RPORT" --exit-after-sa --ping 2
 client_wait "$S/c3.log"
-expect_counter "$S/c3.log" sa_messages_ok 2
-stop_one "$SERVER_PID"
-expect_counter "$S/srv.log" ap_requests_accepted 3
-expect_counter "$S/srv.log" sa_recovered 2
+kmp_expect_counter "$S/c3.log" sa_messages_ok 2
+kmp_stop_one "$SERVER_PID"
+kmp_expect_counter "$S/srv.log" ap_requests_accepted 3
+kmp_expect_counter "$S/srv.log" sa_recovered 2
 echo "ok: the genuine client completes its exchange after the flood"
 
-stop_all
+kmp_stop_all
 lethe_kdc_stop
 lethe_log "kmp_attack: all checks passed"

@@ -82,6 +82,26 @@ def with_nonce(msg, nonce):
     return msg[:end] + struct.pack(">I", nonce) + msg[end + 4:]
 
 
+def socket_queue(port):
+    """(rx_queue bytes, drops) of the UDP socket bound to 127.0.0.1:port."""
+    want = "0100007F:%04X" % port
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == want:
+                return int(fields[4].split(":")[1], 16), int(fields[-1])
+    fail("no UDP socket on port %d" % port)
+
+
+def wait_drained(port):
+    """Wait (at most 20 s) until the server read every queued datagram."""
+    deadline = time.monotonic() + 20
+    while socket_queue(port)[0] > 0:
+        if time.monotonic() >= deadline:
+            fail("the server does not read its socket")
+        time.sleep(0.001)
+
+
 def recv_until(socks, deadline):
     """(sock, data) of the next datagram on any of socks, or None at deadline."""
     while True:
@@ -194,8 +214,12 @@ def flood(args):
                 nonce = rnd.getrandbits(32)
             sock.sendto(with_nonce(captured, nonce), server)
             sent += 1
-            if i % 64 == 63:
-                time.sleep(0.002)           # let the server drain its socket
+            if i % 32 == 31:
+                wait_drained(server_port)   # never overflow its socket
+    wait_drained(server_port)
+    drops = socket_queue(server_port)[1]
+    if drops != 0:
+        fail("the server's socket dropped %d datagrams" % drops)
     print("sent=%d" % sent, flush=True)
     deadline = time.monotonic() + 60
     while not os.path.exists(done):
