@@ -45,3 +45,11 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent AND TARGET let
     $<TARGET_FILE:lethe-kmp>)
   set_tests_properties(interop.kmp_pubkey PROPERTIES TIMEOUT 120)
 endif()
+
+# --xfrm-out of a live server and client for every IPsec suite: mode 0600,
+# ip-xfrm names and key lengths, one side's in line is the other's out line.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_xfrm kmp_xfrm.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_xfrm PROPERTIES TIMEOUT 120)
+endif()
