@@ -21,6 +21,9 @@ struct kmp_client {
 	uint8_t engine_id[KMP_ENGINE_ID_MAX];
 	uint8_t user_name[KMP_USER_NAME_MAX];
 	char config_principal[KMP_MAX_PRINCIPAL_LEN + 1];
+	/* Principals a Wake Up/Rekey may name (principal first, if any). */
+	char accepted[KMP_CLI_MAX_PRINCIPALS][KMP_MAX_PRINCIPAL_LEN + 1];
+	size_t n_accepted;
 	kmp_io io;
 	enum cli_state state;
 	bool lapsed;                    /* the last exchange's timer ran out */
@@ -139,6 +142,13 @@ check_config(const kmp_client_config *c)
 	    LETHE_ERR_INVALID_ARG);
 	ENSURE(c->principal == NULL || strlen(c->principal) <= KMP_MAX_PRINCIPAL_LEN,
 	    LETHE_ERR_INVALID_ARG);
+	ENSURE(c->n_also_principals < KMP_CLI_MAX_PRINCIPALS &&
+	    (c->n_also_principals == 0 || c->also_principals != NULL),
+	    LETHE_ERR_INVALID_ARG);
+	for (i = 0; i < c->n_also_principals; i++)
+		ENSURE(c->also_principals[i] != NULL &&
+		    strlen(c->also_principals[i]) <= KMP_MAX_PRINCIPAL_LEN,
+		    LETHE_ERR_INVALID_ARG);
 	if (c->doi == KMP_DOI_SNMPV3) {
 		ENSURE(c->snmp.engine_id.len >= KMP_ENGINE_ID_MIN &&
 		    c->snmp.engine_id.len <= KMP_ENGINE_ID_MAX, LETHE_ERR_INVALID_ARG);
@@ -161,9 +171,17 @@ kmp_client_new(const kmp_client_config *cfg, const kmp_io *io, kmp_client **out)
 	cli->cfg = *cfg;
 	apply_defaults(&cli->cfg);
 	GUARD_GOTO(rc, check_config(&cli->cfg));
-	if (cfg->principal != NULL)
+	if (cfg->principal != NULL) {
 		memcpy(cli->config_principal, cfg->principal, strlen(cfg->principal));
+		memcpy(cli->accepted[cli->n_accepted++], cfg->principal,
+		    strlen(cfg->principal));
+	}
+	for (size_t i = 0; i < cfg->n_also_principals; i++)
+		memcpy(cli->accepted[cli->n_accepted++], cfg->also_principals[i],
+		    strlen(cfg->also_principals[i]));
 	cli->cfg.principal = cfg->principal != NULL ? cli->config_principal : NULL;
+	cli->cfg.also_principals = NULL;
+	cli->cfg.n_also_principals = 0;
 	if (cli->cfg.doi == KMP_DOI_SNMPV3) {
 		memcpy(cli->engine_id, cfg->snmp.engine_id.data, cfg->snmp.engine_id.len);
 		memcpy(cli->user_name, cfg->snmp.user_name.data, cfg->snmp.user_name.len);
@@ -501,6 +519,51 @@ handle_error_reply(kmp_client *cli, const kmp_error_reply *er)
 	lethe_arena_free(&arena);
 }
 
+/* True when principal is one this client was configured to answer for. */
+static bool
+principal_accepted(const kmp_client *cli, lbytes principal)
+{
+	size_t i;
+
+	for (i = 0; i < cli->n_accepted; i++)
+		if (strlen(cli->accepted[i]) == principal.len &&
+		    memcmp(cli->accepted[i], principal.data, principal.len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A Wake Up/Rekey (authenticated or not) may start an exchange only for a
+ * configured principal, with a server nonce (0 is reserved for
+ * client-initiated requests, a server never sends it), and never while an
+ * exchange is in progress: a trigger cannot make us fetch tickets for
+ * another principal nor cancel the exchange under way.
+ */
+static bool
+trigger_allowed(kmp_client *cli, uint32_t nonce, lbytes principal)
+{
+	const char *why = NULL;
+	log_event ev;
+
+	if (nonce == KMP_NONCE_CLIENT_INITIATED) {
+		cli->st.triggers_refused++;
+		why = "nonce 0";
+	} else if (!principal_accepted(cli, principal)) {
+		cli->st.triggers_refused++;
+		why = "principal not ours";
+	} else if (cli->state != CS_IDLE) {
+		cli->st.triggers_busy++;
+		why = "exchange in progress";
+	}
+	if (why == NULL)
+		return true;
+	log_event_begin(&ev, "kmp_trigger_ignored");
+	log_event_mem(&ev, "named", principal.data, principal.len);
+	log_event_str(&ev, "detail", why);
+	log_event_emit(&ev, LETHE_LOG_INFO);
+	return false;
+}
+
 void
 kmp_client_receive(kmp_client *cli, const kmp_peer *peer, const uint8_t *msg,
     size_t len, int64_t now_ms)
@@ -515,6 +578,9 @@ kmp_client_receive(kmp_client *cli, const kmp_peer *peer, const uint8_t *msg,
 	switch (m.kmmid) {
 	case KMP_WAKE_UP:
 		cli->st.wakeups_received++;
+		if (!trigger_allowed(cli, m.u.wake_up.server_nonce,
+		    m.u.wake_up.principal))
+			break;
 		begin_solicited(cli, m.u.wake_up.server_nonce,
 		    m.u.wake_up.principal, now_ms);
 		break;
@@ -524,6 +590,8 @@ kmp_client_receive(kmp_client *cli, const kmp_peer *peer, const uint8_t *msg,
 			break;
 		}
 		cli->st.rekeys_received++;
+		if (!trigger_allowed(cli, m.u.rekey.server_nonce, m.u.rekey.principal))
+			break;
 		begin_solicited(cli, m.u.rekey.server_nonce, m.u.rekey.principal,
 		    now_ms);
 		break;

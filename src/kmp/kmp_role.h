@@ -17,8 +17,9 @@
  * Only then is the AP-REQ verified by the acceptor (keytab, replay cache,
  * skew) and the AP Request HMAC checked.
  *
- * Client: answers a Wake Up/Rekey from its configured server with an AP
- * Request carrying the server nonce and its own nonce (the authenticator's
+ * Client: answers a Wake Up/Rekey from its configured server address that
+ * names one of its configured server principals, carries a non-zero nonce
+ * and arrives while no exchange is in progress, with an AP Request carrying the server nonce and its own nonce (the authenticator's
  * seq-number, echoed in the AP-REP), keeps both only for the solicited-key
  * timeout, refuses late or mismatching AP Replies, and sends SA Recovered.
  * It can also start client-initiated exchanges with the spec's back-off.
@@ -277,6 +278,7 @@ kmp_sa *kmp_server_sa(kmp_server *srv, const kmp_peer *peer);
 #define KMP_CLI_UNSOL_NOM_MS        500u
 #define KMP_CLI_UNSOL_MAX_MS        600000u
 #define KMP_CLI_UNSOL_RETRIES       5u
+#define KMP_CLI_MAX_PRINCIPALS      8u      /* principal + also_principals */
 
 /*
  * Gets a service ticket for principal ("svc/host@REALM") into *cred
@@ -291,7 +293,15 @@ typedef lethe_status (*kmp_get_cred_fn)(void *ctx, const char *principal,
 typedef struct kmp_client_config {
 	kmp_doi doi;
 	kmp_peer server;            /* the only peer whose messages are read */
-	const char *principal;      /* server principal for client-initiated exchanges */
+	/*
+	 * The server principal: client-initiated exchanges ask for it, and a
+	 * Wake Up/Rekey is answered only when it names it or one of
+	 * also_principals (copied; at most KMP_CLI_MAX_PRINCIPALS in all).
+	 * NULL with no also_principals: every Wake Up/Rekey is refused.
+	 */
+	const char *principal;
+	const char *const *also_principals;
+	size_t n_also_principals;
 	kmp_suites suites;          /* what we accept, preference order; count 0: all supported */
 	bool reestablish;           /* offer to re-key our SAs ourselves */
 	uint32_t solicited_ms;      /* 0: KMP_CLI_SOLICITED_MS */
@@ -315,6 +325,8 @@ typedef struct kmp_client_stats {
 	uint64_t error_replies;
 	uint64_t gave_up;
 	uint64_t dropped;               /* malformed, unexpected, not from the server */
+	uint64_t triggers_refused;      /* Wake Up/Rekey naming another principal, or nonce 0 */
+	uint64_t triggers_busy;         /* Wake Up/Rekey during an exchange: ignored */
 	uint64_t sas_installed;
 	uint64_t reestablishes;         /* re-keyings we started (re-establish flag) */
 	uint64_t send_failures;

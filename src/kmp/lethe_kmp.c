@@ -19,9 +19,11 @@
 #include "base/log.h"
 #include "kmp/kmp_xfrm.h"
 #include "kmp/lethe_kmp.h"
+#include "registrar/registrar.h"
 
 #define MAX_WAKE 64
 #define MAX_SUITES KMP_MAX_SUITES
+#define MAX_SERVICES KMP_CLI_MAX_PRINCIPALS
 
 typedef struct opts {
 	const char *role;
@@ -33,6 +35,8 @@ typedef struct opts {
 	/* server */
 	const char *keytab;
 	const char *principal;
+	const char *cert;               /* --cert/--key: opens public-key tickets */
+	const char *key;
 	const char *wake[MAX_WAKE];
 	size_t nwake;
 	uint32_t lifetime;
@@ -46,7 +50,8 @@ typedef struct opts {
 	const char *kdc;
 	const char *realm;
 	const char *server;
-	const char *service;
+	const char *service[MAX_SERVICES];     /* the first: --initiate */
+	size_t nservice;
 	bool initiate;
 	unsigned pings;
 	bool exit_after_sa;
@@ -72,9 +77,9 @@ usage(void)
 	    "usage: lethe-kmp server -k KEYTAB -p PRINCIPAL [-l ADDR[:PORT]] [-w CLIENT[:PORT]]...\n"
 	    "                 [--doi ipsec|snmpv3] [--lifetime S] [--grace S] [--no-ack]\n"
 	    "                 [--reestablish] [--suite AUTH:ENC]... [--run-for S]\n"
-	    "                 [--xfrm-out FILE] [-v]\n"
+	    "                 [--cert PEM --key PEM] [--xfrm-out FILE] [-v]\n"
 	    "       lethe-kmp client -P PRINCIPAL (-k KEYTAB | --password-file F) --kdc HOST:PORT\n"
-	    "                 --realm R -s SERVER[:PORT] [-l ADDR[:PORT]] [--service PRINCIPAL]\n"
+	    "                 --realm R -s SERVER[:PORT] [-l ADDR[:PORT]] --service PRINCIPAL...\n"
 	    "                 [--initiate] [--reestablish] [--ping N] [--exit-after-sa] [--doi ...]\n"
 	    "                 [--run-for S] [--xfrm-out FILE] [-v]\n");
 	exit(2);
@@ -131,6 +136,8 @@ parse_opts(int argc, char **argv, opts *o)
 		{ "exit-after-sa", no_argument, NULL, 'X' },
 		{ "run-for", required_argument, NULL, 'T' },
 		{ "xfrm-out", required_argument, NULL, 'x' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -169,7 +176,13 @@ parse_opts(int argc, char **argv, opts *o)
 		case 'F': o->password_file = optarg; break;
 		case 'K': o->kdc = optarg; break;
 		case 'R': o->realm = optarg; break;
-		case 'V': o->service = optarg; break;
+		case 'V':
+			if (o->nservice >= MAX_SERVICES)
+				usage();
+			o->service[o->nservice++] = optarg;
+			break;
+		case 'C': o->cert = optarg; break;
+		case 'Y': o->key = optarg; break;
 		case 'I': o->initiate = true; break;
 		case 'n': o->pings = parse_u32(optarg); break;
 		case 'X': o->exit_after_sa = true; break;
@@ -206,6 +219,7 @@ typedef struct loop {
 	int fd;
 	kmp_io io;
 	kmp_server *srv;
+	acc_ctx *acc;                   /* server role: the acceptor it uses */
 	kmp_client *cli;
 	const opts *o;
 	kmp_peer server_peer;           /* client role */
@@ -220,6 +234,17 @@ typedef struct loop {
 	uint32_t xfrm_out_spi;
 	int64_t xfrm_established_ms;
 } loop;
+
+/* The acceptor's decryption counters: proof that drops cost no crypto. */
+static void
+log_acc_stats(loop *l, log_event *ev)
+{
+	acc_stats a;
+
+	acc_stats_get(l->acc, &a);
+	log_event_uint(ev, "ticket_decrypts", a.ticket_decrypts);
+	log_event_uint(ev, "authenticator_decrypts", a.authenticator_decrypts);
+}
 
 static void
 log_counters(loop *l)
@@ -243,6 +268,7 @@ log_counters(loop *l)
 		log_event_uint(&ev, "sa_recovered", s.sa_recovered);
 		log_event_uint(&ev, "sas_live", s.sas_live);
 		log_event_uint(&ev, "rekeys", s.rekeys);
+		log_acc_stats(l, &ev);
 	} else {
 		kmp_client_stats s;
 		kmp_client_stats_get(l->cli, &s);
@@ -258,6 +284,9 @@ log_counters(loop *l)
 		log_event_uint(&ev, "gave_up", s.gave_up);
 		log_event_uint(&ev, "sas_installed", s.sas_installed);
 		log_event_uint(&ev, "reestablishes", s.reestablishes);
+		log_event_uint(&ev, "dropped", s.dropped);
+		log_event_uint(&ev, "triggers_refused", s.triggers_refused);
+		log_event_uint(&ev, "triggers_busy", s.triggers_busy);
 	}
 	log_event_uint(&ev, "sa_messages_ok", l->sa_msgs_ok);
 	log_event_uint(&ev, "sa_messages_bad", l->sa_msgs_bad);
@@ -441,6 +470,7 @@ run_server(const opts *o, loop *l)
 	kmp_server_config sc;
 	acc_params ap = { 0 };
 	acc_ctx *acc = NULL;
+	reg_identity *id = NULL;
 	const char *servers[1];
 	struct sockaddr_storage ss;
 	socklen_t slen;
@@ -449,14 +479,19 @@ run_server(const opts *o, loop *l)
 	lethe_status rc;
 	int ex;
 
-	if (o->keytab == NULL || o->principal == NULL)
+	if (o->keytab == NULL || o->principal == NULL || (o->cert == NULL) != (o->key == NULL))
 		usage();
+	/* The identity lethe-agent registers with opens public-key tickets. */
+	if (o->cert != NULL && (rc = reg_identity_load_pem(o->cert, o->key, &id)) != LETHE_OK)
+		fail("--cert/--key", rc);
 	servers[0] = o->principal;
 	ap.keytab_path = o->keytab;
 	ap.servers = servers;
 	ap.n_servers = 1;
+	ap.pubkey_identity = id;
 	if ((rc = acc_ctx_new(&ap, &acc)) != LETHE_OK)
 		fail("acceptor", rc);
+	l->acc = acc;
 	memset(&sc, 0, sizeof(sc));
 	sc.principal = o->principal;
 	sc.doi = o->doi;
@@ -475,11 +510,12 @@ run_server(const opts *o, loop *l)
 			fail(o->wake[i], rc);
 		l->wake[l->nwake++] = peer;
 	}
-	log_info("event=kmp_server_ready principal=%s doi=%s", o->principal,
-	    kmp_doi_name(o->doi));
+	log_info("event=kmp_server_ready principal=%s doi=%s pubkey_tickets=%s", o->principal,
+	    kmp_doi_name(o->doi), id != NULL ? "yes" : "no");
 	ex = run_loop(l);
 	kmp_server_free(l->srv);
 	acc_ctx_free(acc);
+	reg_identity_free(id);
 	return ex;
 }
 
@@ -495,7 +531,7 @@ run_client(const opts *o, loop *l)
 
 	if (o->client_principal == NULL || o->kdc == NULL || o->realm == NULL ||
 	    o->server == NULL || (o->keytab == NULL) == (o->password_file == NULL) ||
-	    (o->initiate && o->service == NULL))
+	    o->nservice == 0 || o->cert != NULL || o->key != NULL)
 		usage();
 	if ((rc = lkmp_creds_init(&creds, o->kdc, o->realm, o->client_principal,
 	    o->keytab, o->password_file)) != LETHE_OK)
@@ -506,7 +542,9 @@ run_client(const opts *o, loop *l)
 	memset(&cc, 0, sizeof(cc));
 	cc.doi = o->doi;
 	cc.server = l->server_peer;
-	cc.principal = o->service;
+	cc.principal = o->service[0];
+	cc.also_principals = o->service + 1;
+	cc.n_also_principals = o->nservice - 1;
 	cc.suites = o->suites;
 	cc.reestablish = o->reestablish;
 	cc.snmp = snmp_asd();

@@ -27,3 +27,29 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
   set_tests_properties(interop.kmp_capture PROPERTIES TIMEOUT 120)
 endif()
+
+# lethe-kmp attacked by an independent peer (kmp_peer.py): spoofed Wake Ups
+# to a live client; a lost SA Recovered; a replayed and random-nonce AP
+# Request flood to a live server (nonce drops, zero decryptions).
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_attack kmp_attack.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_attack PROPERTIES TIMEOUT 180)
+endif()
+
+# A kmp server whose agent stopped past use_until: public-key tickets from
+# the KDC, refused without --cert/--key, opened with the agent's identity.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_pubkey kmp_pubkey.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>
+    $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_pubkey PROPERTIES TIMEOUT 120)
+endif()
+
+# --xfrm-out of a live server and client for every IPsec suite: mode 0600,
+# ip-xfrm names and key lengths, one side's in line is the other's out line.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_xfrm kmp_xfrm.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_xfrm PROPERTIES TIMEOUT 120)
+endif()

@@ -73,9 +73,9 @@ exchange() {
 }
 
 lethe_log "server-initiated, IPsec"
-exchange ipsec -w "127.0.0.1:@CPORT@" --
+exchange ipsec -w "127.0.0.1:@CPORT@" -- --service "$SERVICE"
 lethe_log "server-initiated, SNMPv3"
-exchange snmpv3 -w "127.0.0.1:@CPORT@" --
+exchange snmpv3 -w "127.0.0.1:@CPORT@" -- --service "$SERVICE"
 lethe_log "client-initiated, IPsec"
 exchange ipsec -- --initiate --service "$SERVICE"
 lethe_capture_stop

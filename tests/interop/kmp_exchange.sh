@@ -97,7 +97,7 @@ server_start "$S/srv1.log" -w "127.0.0.1:$CPORT"
 # The keytab does not exist yet: the first Wake Ups go out all the same, and
 # the acceptor picks the key up when the first ticket names it.
 lethe_realm_admin export-keytab "${SERVICE%@*}" -k "$S/cms.keytab"
-client_run "$S/cli1.log" "$CPORT" -P mta1 --password-file "$S/mta1.pw"
+client_run "$S/cli1.log" "$CPORT" -P mta1 --password-file "$S/mta1.pw" --service "$SERVICE"
 grep -q 'event=kmp_sa_installed' "$S/cli1.log" || lethe_die "no SA at the client"
 expect_counter "$S/cli1.log" replies_accepted 1
 expect_counter "$S/cli1.log" sa_messages_ok 3
@@ -128,7 +128,8 @@ grep -q 'event=kmp_sa_message payload="ping 3"' "$S/srv1.log" ||
 lethe_log "server-initiated exchange, SNMPv3 DOI"
 CPORT=$(lethe_free_port)
 server_start "$S/srv2.log" --doi snmpv3 -w "127.0.0.1:$CPORT"
-client_run "$S/cli2.log" "$CPORT" --doi snmpv3 -P mta2 -k "$S/mta2.keytab"
+client_run "$S/cli2.log" "$CPORT" --doi snmpv3 -P mta2 -k "$S/mta2.keytab" \
+	--service "$SERVICE"
 expect_counter "$S/cli2.log" replies_accepted 1
 expect_counter "$S/cli2.log" sa_messages_ok 3
 server_stop

@@ -153,10 +153,12 @@ server_start SNMP "$S/srv-snmp.log" --doi snmpv3 -w "127.0.0.1:$C_SNMP"
 exchanges() {
 	local phase=$1
 	lethe_log "$phase: server-initiated, IPsec"
-	client_run "$S/$phase-si-ipsec.log" "$C_IPSEC" "$IPSEC_PORT" -P mta1 --password-file "$S/mta1.pw"
+	client_run "$S/$phase-si-ipsec.log" "$C_IPSEC" "$IPSEC_PORT" -P mta1 --password-file "$S/mta1.pw" \
+		--service "$SERVICE"
 	expect_counter "$S/$phase-si-ipsec.log" wakeups_received 1
 	lethe_log "$phase: server-initiated, SNMPv3"
-	client_run "$S/$phase-si-snmp.log" "$C_SNMP" "$SNMP_PORT" --doi snmpv3 -P mta2 -k "$S/mta2.keytab"
+	client_run "$S/$phase-si-snmp.log" "$C_SNMP" "$SNMP_PORT" --doi snmpv3 -P mta2 -k "$S/mta2.keytab" \
+		--service "$SERVICE"
 	expect_counter "$S/$phase-si-snmp.log" wakeups_received 1
 	lethe_log "$phase: client-initiated, IPsec"
 	client_run "$S/$phase-ci-ipsec.log" "$(lethe_free_port)" "$IPSEC_PORT" -P mta2 -k "$S/mta2.keytab" \

@@ -1,4 +1,7 @@
-/* The KMP client role: retry schedule on a fake clock, late and forged AP Replies. */
+/*
+ * The KMP client role: retry schedule on a fake clock, late and forged AP
+ * Replies, Wake Ups it must not act on.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -216,12 +219,149 @@ test_reply_to_old_exchange_refused(void **state)
 	kmp_server_receive(d->srv, &d->f->client_peer, req->data, req->len, 0);
 	rep = fx_next_to(d->f, &d->f->client_peer);
 	rep->delivered = true;
-	/* The Wake Up again (a retransmission): the client answers anew. */
+	/* The Wake Up again during the exchange: ignored, not a new exchange. */
 	kmp_client_receive(d->cli, &d->f->server_peer, wu->data, wu->len, 5);
-	kmp_client_receive(d->cli, &d->f->server_peer, rep->data, rep->len, 10);
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 1);
+	/* The exchange lapses; the retransmission after it is answered anew. */
+	d->f->now_ms = KMP_CLI_SOLICITED_MS;
+	kmp_client_tick(d->cli, d->f->now_ms);
+	kmp_client_receive(d->cli, &d->f->server_peer, wu->data, wu->len, 1005);
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 2);
+	kmp_client_receive(d->cli, &d->f->server_peer, rep->data, rep->len, 1010);
 	kmp_client_stats_get(d->cli, &st);
+	assert_int_equal(st.triggers_busy, 1);
 	assert_int_equal(st.replies_refused, 1);
 	assert_int_equal(st.replies_accepted, 0);
+}
+
+/* Send a Wake Up naming principal with nonce from `from` to the client at now. */
+static void
+send_wake_up(duo *d, const kmp_peer *from, uint32_t nonce, const char *principal,
+    int64_t now)
+{
+	uint8_t buf[512];
+	kmp_msg m;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.kmmid = KMP_WAKE_UP;
+	m.doi = KMP_DOI_IPSEC;
+	m.u.wake_up.server_nonce = nonce;
+	m.u.wake_up.principal = lbytes_make(principal, strlen(principal));
+	assert_int_equal(kmp_encode(&m, buf, sizeof(buf), &len), LETHE_OK);
+	kmp_client_receive(d->cli, from, buf, len, now);
+}
+
+/* The server nonce of the i-th AP Request the client sent. */
+static uint32_t
+request_nonce(duo *d, size_t i)
+{
+	fx_msg *req = fx_nth_to(d->f, &d->f->server_peer, i);
+	kmp_msg m;
+
+	assert_non_null(req);
+	assert_int_equal(kmp_decode(req->data, req->len, &m), LETHE_OK);
+	assert_int_equal(m.kmmid, KMP_AP_REQUEST);
+	return m.u.ap_request.server_nonce;
+}
+
+/*
+ * Spoofed Wake Ups from the server's address naming krbtgt, a user or
+ * another service, the reserved nonce 0, or the right principal from
+ * another address: no ticket fetched, nothing sent, each counted. The
+ * right principal with a nonce from the server's address is answered.
+ */
+static void
+test_trigger_refused(void **state)
+{
+	duo *d = *state;
+	kmp_client_stats st;
+
+	send_wake_up(d, &d->f->server_peer, 0x1111, "krbtgt/LETHE.TEST@LETHE.TEST", 0);
+	send_wake_up(d, &d->f->server_peer, 0x2222, FX_CLIENT, 1);
+	send_wake_up(d, &d->f->server_peer, 0x3333, "host/other.lethe.test@LETHE.TEST", 2);
+	send_wake_up(d, &d->f->server_peer, 0x4444, "kmp/server.lethe.test@LETHE.TES", 3);
+	send_wake_up(d, &d->f->server_peer, KMP_NONCE_CLIENT_INITIATED, FX_SERVICE, 4);
+	send_wake_up(d, &d->f->client_peer, 0x5555, FX_SERVICE, 5);
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 0);
+	assert_int_equal(d->f->creds_issued, 0);
+	assert_false(kmp_client_busy(d->cli));
+	kmp_client_stats_get(d->cli, &st);
+	assert_int_equal(st.triggers_refused, 5);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(st.ap_requests_sent, 0);
+	send_wake_up(d, &d->f->server_peer, 0x6666, FX_SERVICE, 6);
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 1);
+	assert_int_equal(request_nonce(d, 0), 0x6666);
+	assert_int_equal(d->f->creds_issued, 1);
+}
+
+/*
+ * A second Wake Up (a forged one, or another nonce) while the exchange is
+ * in progress changes nothing: the real AP Reply still installs the SA.
+ */
+static void
+test_trigger_never_cancels(void **state)
+{
+	duo *d = *state;
+	kmp_client_stats st;
+	fx_msg *wu, *req, *rep;
+
+	assert_int_equal(kmp_server_wake(d->srv, &d->f->client_peer, 0), LETHE_OK);
+	wu = fx_next_to(d->f, &d->f->client_peer);
+	wu->delivered = true;
+	kmp_client_receive(d->cli, &d->f->server_peer, wu->data, wu->len, 0);
+	send_wake_up(d, &d->f->server_peer, 0x7777, FX_SERVICE, 1);
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 1);
+	req = fx_next_to(d->f, &d->f->server_peer);
+	req->delivered = true;
+	kmp_server_receive(d->srv, &d->f->client_peer, req->data, req->len, 2);
+	rep = fx_next_to(d->f, &d->f->client_peer);
+	rep->delivered = true;
+	send_wake_up(d, &d->f->server_peer, 0x8888, FX_SERVICE, 3);
+	kmp_client_receive(d->cli, &d->f->server_peer, rep->data, rep->len, 4);
+	assert_non_null(kmp_client_sa(d->cli));
+	kmp_client_stats_get(d->cli, &st);
+	assert_int_equal(st.triggers_busy, 2);
+	assert_int_equal(st.replies_accepted, 1);
+	assert_int_equal(st.ap_requests_sent, 1);
+	/* Only SA Recovered followed the one AP Request. */
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 2);
+}
+
+/* Principals beyond the first (also_principals) are answered too; others not. */
+static void
+test_also_principals(void **state)
+{
+	static const char *const also[] = { "kmp/second.lethe.test@LETHE.TEST", FX_SERVICE };
+	duo *d = *state;
+	kmp_client_config cc;
+	kmp_client_stats st;
+
+	kmp_client_free(d->cli);
+	memset(&cc, 0, sizeof(cc));
+	cc.doi = KMP_DOI_IPSEC;
+	cc.server = d->f->server_peer;
+	cc.also_principals = also;
+	cc.n_also_principals = 2;
+	cc.get_cred = fx_get_cred;
+	cc.get_cred_ctx = d->f;
+	assert_int_equal(kmp_client_new(&cc, &d->f->client_io, &d->cli), LETHE_OK);
+	send_wake_up(d, &d->f->server_peer, 0x1234, "kmp/third.lethe.test@LETHE.TEST", 0);
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 0);
+	send_wake_up(d, &d->f->server_peer, 0x1235, FX_SERVICE, 1);
+	assert_int_equal(fx_count_to(d->f, &d->f->server_peer), 1);
+	assert_int_equal(request_nonce(d, 0), 0x1235);
+	kmp_client_stats_get(d->cli, &st);
+	assert_int_equal(st.triggers_refused, 1);
+	/* Too many principals, or a NULL list with a count: refused. */
+	kmp_client_free(d->cli);
+	d->cli = NULL;
+	cc.n_also_principals = KMP_CLI_MAX_PRINCIPALS;
+	assert_int_equal(kmp_client_new(&cc, &d->f->client_io, &d->cli), LETHE_ERR_INVALID_ARG);
+	cc.also_principals = NULL;
+	cc.n_also_principals = 1;
+	assert_int_equal(kmp_client_new(&cc, &d->f->client_io, &d->cli), LETHE_ERR_INVALID_ARG);
 }
 
 static void
@@ -256,6 +396,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_late_reply_before_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mismatching_reply_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_to_old_exchange_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_never_cancels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_also_principals, setup, teardown),
 		cmocka_unit_test(test_config_refused),
 	};
 

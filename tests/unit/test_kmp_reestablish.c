@@ -145,6 +145,8 @@ expect_cli(duo *d, const kmp_client_stats *want)
 	EQ(reestablishes);
 	EQ(send_failures);
 	EQ(cred_failures);
+	EQ(triggers_refused);
+	EQ(triggers_busy);
 #undef EQ
 }
 
@@ -656,8 +658,10 @@ test_server_fallback_snmpv3(void **state)
 
 /*
  * The client's re-establish is lost on the way; the server's fallback
- * Rekey arrives while the client is still retransmitting and takes over:
- * one new SA, no give-up, no further client-initiated sends.
+ * Rekey arrives while the client is still retransmitting and is ignored
+ * (a trigger never cancels an exchange in progress); once the client gave
+ * up, the Rekey's next retransmission is answered: one new SA before the
+ * old one expires, no further client-initiated sends.
  */
 static void
 test_fallback_takes_over_lost_reestablish(void **state)
@@ -677,23 +681,83 @@ test_fallback_takes_over_lost_reestablish(void **state)
 	assert_int_equal(tick_both(&d, FALLBACK_MS), 1);
 	decode(last_to(d.f, &d.f->client_peer), KMP_REKEY, &m);
 	fx_pump(d.f, d.srv, d.cli);
+	assert_true(kmp_client_busy(d.cli));
+	n = d.f->nmsgs;
+	/* Client gives up at 140 + 31.5 s; the Rekey is resent at 171 s (still
+	   busy: ignored) and 173 s (answered). */
+	run_to(&d, EXPIRY_MS - 1, d.srv, d.cli);
 	assert_false(kmp_client_busy(d.cli));
 	assert_sas_agree(&d);
-	/* The answer carried the Rekey's nonce. */
-	decode(fx_nth_to(d.f, &d.f->server_peer, 8), KMP_AP_REQUEST, &m);
-	assert_int_not_equal(m.u.ap_request.server_nonce, KMP_NONCE_CLIENT_INITIATED);
-	n = d.f->nmsgs;
-	run_to(&d, EXPIRY_MS, d.srv, d.cli);
-	assert_int_equal(d.f->nmsgs, n);
 	for (i = 2; i < 8; i++) {
 		decode(fx_nth_to(d.f, &d.f->server_peer, i), KMP_AP_REQUEST, &m);
 		assert_int_equal(m.u.ap_request.server_nonce, KMP_NONCE_CLIENT_INITIATED);
 	}
-	expect_cli(&d, &(kmp_client_stats){ .wakeups_received = 1, .rekeys_received = 1,
+	/* The answer carried the Rekey's nonce. */
+	decode(fx_nth_to(d.f, &d.f->server_peer, 8), KMP_AP_REQUEST, &m);
+	assert_int_not_equal(m.u.ap_request.server_nonce, KMP_NONCE_CLIENT_INITIATED);
+	assert_true(d.f->nmsgs > n);
+	expect_cli(&d, &(kmp_client_stats){ .wakeups_received = 1, .rekeys_received = 3,
 	    .ap_requests_sent = 8, .retransmits = 5, .replies_accepted = 2,
-	    .sas_installed = 2, .reestablishes = 1 });
+	    .sas_installed = 2, .reestablishes = 1, .gave_up = 1, .triggers_busy = 2 });
+	expect_srv(&d, &(kmp_server_stats){ .wakeups_sent = 2, .wakeup_retransmits = 2,
+	    .ap_requests_accepted = 2, .sa_recovered = 2, .sas_live = 1, .rekeys = 1 });
+	duo_stop(&d);
+}
+
+/*
+ * A lost SA Recovered: the client installed the new SA, the server's stays
+ * pending for KMP_SRV_RECOVERED_MS and is then dropped; the old SA is kept
+ * (same SPIs and keys), the SA Recovered arriving after that is refused,
+ * and the server re-keys the client one back-off window later, which
+ * brings both sides to one SA again.
+ */
+static void
+test_sa_recovered_lost(void **state)
+{
+	duo d;
+	kmp_sa old_srv;
+	kmp_sa *ss;
+	fx_msg *rec;
+	int64_t t0 = 10000;
+
+	(void)state;
+	duo_start(&d, KMP_DOI_IPSEC, false, false);
+	first_sa_woken(&d);
+	old_srv = *kmp_server_sa(d.srv, &d.f->client_peer);
+	d.f->now_ms = t0;
+	assert_int_equal(kmp_server_wake_up(d.srv, &d.f->client_peer, t0), LETHE_OK);
+	deliver_one(&d, &d.f->client_peer);     /* Wake Up */
+	deliver_one(&d, &d.f->server_peer);     /* AP Request */
+	deliver_one(&d, &d.f->client_peer);     /* AP Reply: the client's new SA */
+	rec = fx_next_to(d.f, &d.f->server_peer);
+	assert_non_null(rec);
+	rec->delivered = true;                  /* SA Recovered lost */
+	assert_int_not_equal(kmp_client_sa(d.cli)->out.spi, old_srv.in.spi);
+	assert_int_equal(kmp_server_next_deadline(d.srv), t0 + KMP_SRV_RECOVERED_MS);
+	assert_int_equal(tick_both(&d, t0 + KMP_SRV_RECOVERED_MS - 1), 0);
+	assert_int_equal(tick_both(&d, t0 + KMP_SRV_RECOVERED_MS), 0);
+	/* The old SA, unchanged. */
+	ss = kmp_server_sa(d.srv, &d.f->client_peer);
+	assert_non_null(ss);
+	assert_int_equal(ss->in.spi, old_srv.in.spi);
+	assert_int_equal(ss->out.spi, old_srv.out.spi);
+	assert_memory_equal(ss->in.auth_key, old_srv.in.auth_key, old_srv.algs.auth_key_len);
+	assert_memory_equal(ss->out.enc_key, old_srv.out.enc_key, old_srv.algs.enc_key_len);
+	assert_int_equal(ss->expires_ms, old_srv.expires_ms);
+	/* Too late: the pending SA is gone, the SA Recovered is dropped. */
+	kmp_server_receive(d.srv, &d.f->client_peer, rec->data, rec->len, d.f->now_ms);
+	assert_int_equal(kmp_server_sa(d.srv, &d.f->client_peer)->in.spi, old_srv.in.spi);
 	expect_srv(&d, &(kmp_server_stats){ .wakeups_sent = 2, .ap_requests_accepted = 2,
-	    .sa_recovered = 2, .sas_live = 1, .rekeys = 1 });
+	    .dropped_other = 1, .sa_recovered = 1, .sas_live = 1 });
+	/* One back-off window later the server wakes the client again. */
+	assert_int_equal(kmp_server_next_deadline(d.srv),
+	    t0 + KMP_SRV_RECOVERED_MS + WAKE_WINDOW_MS);
+	run_to(&d, t0 + KMP_SRV_RECOVERED_MS + WAKE_WINDOW_MS, d.srv, d.cli);
+	assert_sas_agree(&d);
+	assert_int_not_equal(kmp_server_sa(d.srv, &d.f->client_peer)->in.spi, old_srv.in.spi);
+	expect_srv(&d, &(kmp_server_stats){ .wakeups_sent = 3, .ap_requests_accepted = 3,
+	    .dropped_other = 1, .sa_recovered = 2, .sas_live = 1, .rekeys = 1 });
+	kmp_sa_clear(&old_srv);
 	duo_stop(&d);
 }
 
@@ -896,6 +960,7 @@ main(void)
 		cmocka_unit_test(test_wake_up_restarted_client),
 		cmocka_unit_test(test_rekey_bad_hmac_ignored),
 		cmocka_unit_test(test_wake_up_retry_after_give_up),
+		cmocka_unit_test(test_sa_recovered_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# kmp_pubkey.sh LETHE_KDC LETHE_ADMIN LETHE_AGENT LETHE_KMP: a lethe-kmp
+# server whose agent stopped past use_until (DESIGN §2).
+#  - lethe-agent registers kmp/cms once (use_until 4 s later) and stops;
+#    the KDC policy allows public-key tickets for it and forbids the
+#    classic key (lethe-admin service-policy)
+#  - past use_until, lethe-kmp client gets a public-key ticket (the KDC
+#    logs ticket_etype=-19540)
+#  - a server without --cert/--key refuses it (KRB-ERROR, no SA)
+#  - a server with the agent's certificate and key (--cert/--key) opens it:
+#    the exchange completes (kvno=0 logged) and pings cross the SA, both
+#    server-initiated and client-initiated
+set -euo pipefail
+HERE=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=kdc_lib.sh
+. "$HERE/kdc_lib.sh"
+# shellcheck source=lib/agent.sh
+. "$HERE/lib/agent.sh"
+# shellcheck source=lib/kmp.sh
+. "$HERE/lib/kmp.sh"
+
+USAGE="usage: kmp_pubkey.sh LETHE_KDC LETHE_ADMIN LETHE_AGENT LETHE_KMP"
+KDC=${1:?$USAGE}
+ADMIN=${2:?$USAGE}
+AGENT=${3:?$USAGE}
+KMP=${4:?$USAGE}
+REALM=LETHE.TEST
+HOST=cms.lethe.test
+SERVICE=kmp/$HOST@$REALM
+MTA_PW='mta1: public-key tickets'
+ROTATION=4              # seconds; use_until is registration + 4 s
+RUN_TIMEOUT=30
+
+lethe_require_tools timeout grep sed kill
+[ -x "$AGENT" ] || lethe_die "lethe-agent not found at $AGENT"
+[ -x "$KMP" ] || lethe_die "lethe-kmp not found at $KMP"
+export LC_ALL=C TZ=UTC
+
+lethe_scratch_dir
+S=$LETHE_SCRATCH
+lethe_realm_create "$S/realm" "$REALM" "$ADMIN"
+lethe_realm_add_user mta1 "$MTA_PW"
+printf '%s\n' "$MTA_PW" >"$S/mta1.pw"
+lethe_agent_identity "$S/srv" "$SERVICE" "$HOST"
+lethe_realm_admin service-policy "${SERVICE%@*}" --pubkey-tickets on --classic-key off
+REG_PORT=$(lethe_free_port)
+lethe_kdc_start "$KDC" "refresh_interval = 1s" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
+lethe_at_exit kmp_stop_all
+lethe_agent_conf "$S/srv/agent.conf" "$SERVICE" "$REG_PORT" "keytab = service.keytab" \
+	"rotation = ${ROTATION}s" "overlap = 0s" "max_ticket_life = 1h"
+KEYTAB=$S/srv/service.keytab
+
+timeout "$RUN_TIMEOUT" "$AGENT" -c "$S/srv/agent.conf" once >"$S/agent.out" 2>&1 ||
+	lethe_die "lethe-agent once: $(cat "$S/agent.out")"
+registered=$SECONDS
+[ -s "$KEYTAB" ] || lethe_die "no keytab from the agent"
+# The agent is stopped; wait until its key is past use_until.
+sleep $((ROTATION + 1 - (SECONDS - registered) > 0 ? ROTATION + 1 - (SECONDS - registered) : 0))
+
+# server_start LOG ARGS...: SERVER_PORT, SERVER_PID.
+server_start() {
+	local log=$1
+	shift
+	SERVER_PORT=$(lethe_free_port)
+	"$KMP" server -l "127.0.0.1:$SERVER_PORT" -k "$KEYTAB" -p "$SERVICE" --run-for 60 "$@" 2>"$log" &
+	SERVER_PID=$!
+	KMP_PIDS+=("$SERVER_PID")
+	lethe_wait_until 10 "lethe-kmp server ready" grep -q kmp_server_ready "$log" ||
+		lethe_die "server did not start: $(cat "$log")"
+}
+
+# client_run LOG CLIENT_PORT ARGS...: status in CLIENT_RC.
+client_run() {
+	local log=$1 cport=$2
+	shift 2
+	CLIENT_RC=0
+	timeout "$RUN_TIMEOUT" "$KMP" client -l "127.0.0.1:$cport" -s "127.0.0.1:$SERVER_PORT" \
+		--kdc "127.0.0.1:$LETHE_KDC_PORT" --realm "$REALM" -P mta1 --password-file "$S/mta1.pw" \
+		--service "$SERVICE" --ping 3 --exit-after-sa "$@" 2>"$log" || CLIENT_RC=$?
+}
+
+# ---- without the private key: refused -------------------------------------------
+lethe_log "server without --cert/--key: public-key ticket refused"
+server_start "$S/srv0.log"
+client_run "$S/cli0.log" "$(lethe_free_port)" --initiate --run-for 3
+[ "$CLIENT_RC" -ne 0 ] || lethe_die "an SA without the private key: $(cat "$S/cli0.log")"
+grep -q 'event=kmp_ap_req_refused .*detail=etype' "$S/srv0.log" ||
+	lethe_die "no enctype refusal logged: $(cat "$S/srv0.log")"
+kmp_stop_one "$SERVER_PID"
+kmp_expect_counter "$S/srv0.log" ap_requests_accepted 0
+[ "$(kmp_counter "$S/srv0.log" error_replies)" -ge 1 ] ||
+	lethe_die "no Error Reply: $(cat "$S/srv0.log")"
+lethe_kdc_log_has "type=TGS .*service=$SERVICE .*ticket_etype=-19540 .*result=OK" ||
+	lethe_die "the KDC issued no public-key ticket: $(cat "$LETHE_REALM_DIR/kdc.log")"
+echo "ok: public-key ticket issued past use_until; refused without the private key"
+
+# ---- with the agent's certificate and key ----------------------------------------
+lethe_log "server with --cert/--key: client-initiated and server-initiated"
+CPORT=$(lethe_free_port)
+server_start "$S/srv1.log" --cert "$S/srv/server.pem" --key "$S/srv/server.key" \
+	-w "127.0.0.1:$CPORT"
+grep -q 'pubkey_tickets=yes' "$S/srv1.log" || lethe_die "server has no identity"
+client_run "$S/cli1.log" "$CPORT" --run-for 25
+[ "$CLIENT_RC" -eq 0 ] || lethe_die "server-initiated: client exited $CLIENT_RC: $(cat "$S/cli1.log")"
+client_run "$S/cli2.log" "$(lethe_free_port)" --initiate --run-for 25
+[ "$CLIENT_RC" -eq 0 ] || lethe_die "client-initiated: client exited $CLIENT_RC: $(cat "$S/cli2.log")"
+kmp_expect_counter "$S/cli1.log" sa_messages_ok 3
+kmp_expect_counter "$S/cli2.log" sa_messages_ok 3
+kmp_stop_one "$SERVER_PID"
+[ "$(grep -c 'event=kmp_ap_request_accepted .*kvno=0 ' "$S/srv1.log")" -eq 2 ] ||
+	lethe_die "want two exchanges under public-key tickets (kvno=0): $(cat "$S/srv1.log")"
+kmp_expect_counter "$S/srv1.log" sa_recovered 2
+kmp_expect_counter "$S/srv1.log" sa_messages_ok 6
+echo "ok: lethe-kmp server opened public-key tickets with the agent's key; SAs and pings"
+
+lethe_kdc_stop
+lethe_log "kmp_pubkey: all checks passed"
