@@ -47,7 +47,7 @@ BUILD=
 SIZES="10 10000 100000"
 CHANGES=50
 REGS=200
-IDLE=3
+IDLE=35
 MIT=1
 REALM=BENCH.LETHE.TEST
 HOST=reg.bench.lethe.test
@@ -84,7 +84,7 @@ lethe_require_tools jq timeout awk
 
 # CPU time of every thread of process $1 so far, in ns (schedstat's first field).
 cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # "tid ns" for each thread of process $1.
@@ -103,7 +103,7 @@ busiest_thread() {
 
 # ns spent by thread $1 between the thread_ns lists in files $2 and $3.
 thread_delta() {
-	awk -v t="$1" 'NR == FNR { if ($1 == t) a = $2; next } $1 == t { print $2 - a }' "$2" "$3"
+	awk -v t="$1" 'NR == FNR { if ($1 == t) a = $2; next } $1 == t { printf "%.0f\n", $2 - a }' "$2" "$3"
 }
 
 # A line of /proc/$1/status in kB.
@@ -192,7 +192,7 @@ machine() {
 
 # One size: prints "lethe N=... key=value ..." on stdout.
 lethe_size() {
-	local n=$1 svc users pop i j ns0 ns1 t0 t1 idle_rate g0 l0 cpu ref a b
+	local n=$1 svc users pop i j ns0 ns1 t0 t1 idle_rate idle_s ref_idle g0 l0 cpu ref a b
 	local start load rss hwm out
 	svc=$((n / 10 > 0 ? n / 10 : 1))
 	users=$((n - svc))
@@ -219,11 +219,14 @@ lethe_size() {
 	hwm=$(status_kb "$LETHE_KDC_PID" VmHWM)
 	echo "lethe N=$n: start-up $start s (snapshot loaded at $load s), VmRSS $rss kB, VmHWM $hwm kB" >&2
 
-	# Idle baseline.
+	# Idle baseline (the refresher runs the store's maintenance every 30 s).
+	thread_ns "$LETHE_KDC_PID" >"$S/idle0"
 	t0=$(now_s); ns0=$(cpu_ns "$LETHE_KDC_PID")
 	sleep "$IDLE"
 	ns1=$(cpu_ns "$LETHE_KDC_PID"); t1=$(now_s)
+	thread_ns "$LETHE_KDC_PID" >"$S/idle1"
 	idle_rate=$(calc "($ns1 - $ns0) / ($t1 - $t0)" 0)
+	idle_s=$(calc "$t1 - $t0" 3)
 
 	# Admin changes: passwd --random on a service, disable then enable a user.
 	g0=$(kdc_generation)
@@ -242,11 +245,12 @@ lethe_size() {
 	ns1=$(cpu_ns "$LETHE_KDC_PID"); t1=$(now_s)
 	thread_ns "$LETHE_KDC_PID" >"$S/threads1"
 	REFRESHER=$(busiest_thread "$S/threads0" "$S/threads1")
+	ref_idle=$(calc "$(thread_delta "$REFRESHER" "$S/idle0" "$S/idle1") / $idle_s" 0)
 	cpu=$(calc "(($ns1 - $ns0) - $idle_rate * ($t1 - $t0)) / $CHANGES / 1000" 0)
-	ref=$(calc "$(thread_delta "$REFRESHER" "$S/threads0" "$S/threads1") / $CHANGES / 1000" 0)
+	ref=$(calc "($(thread_delta "$REFRESHER" "$S/threads0" "$S/threads1") - $ref_idle * ($t1 - $t0)) / $CHANGES / 1000" 0)
 	read -r a b j <<<"$(apply_usecs "$l0" | stats)"
-	echo "lethe N=$n: $CHANGES admin changes in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/change (idle-corrected), refresher thread $ref µs/change" >&2
-	out="lethe N=$n start_s=$start load_s=$load rss_kb=$rss hwm_kb=$hwm idle_cpu_us_per_s=$(calc "$idle_rate / 1000" 0)"
+	echo "lethe N=$n: $CHANGES admin changes in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/change (idle-corrected), refresher thread $ref µs/change (idle-corrected)" >&2
+	out="lethe N=$n start_s=$start load_s=$load rss_kb=$rss hwm_kb=$hwm idle_cpu_us_per_s=$(calc "$idle_rate / 1000" 0) idle_refresher_us_per_s=$(calc "$ref_idle / 1000" 0)"
 	out="$out admin_applies=$j admin_apply_usec_median=$a admin_apply_usec_p90=$b admin_kdc_cpu_us=$cpu admin_refresher_cpu_us=$ref"
 
 	# Registrations through the registrar.
@@ -265,9 +269,9 @@ lethe_size() {
 	pop=$(jq -c 'select(.mode == "register")' "$S/reg.json")
 	[ "$(jq -r .failed <<<"$pop")" = 0 ] || lethe_die "registrations refused: $pop"
 	cpu=$(calc "(($ns1 - $ns0) - $idle_rate * ($t1 - $t0)) / $REGS / 1000" 0)
-	ref=$(calc "$(thread_delta "$REFRESHER" "$S/threads0" "$S/threads1") / $REGS / 1000" 0)
+	ref=$(calc "($(thread_delta "$REFRESHER" "$S/threads0" "$S/threads1") - $ref_idle * ($t1 - $t0)) / $REGS / 1000" 0)
 	read -r a b j <<<"$(apply_usecs "$l0" | stats)"
-	echo "lethe N=$n: $REGS registrations, $(jq -r '.per_s' <<<"$pop") /s, in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/registration, refresher thread $ref µs/registration" >&2
+	echo "lethe N=$n: $REGS registrations, $(jq -r '.per_s' <<<"$pop") /s, in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/registration, refresher thread $ref µs/registration (idle-corrected)" >&2
 	out="$out reg_per_s=$(jq -r '.per_s' <<<"$pop") reg_applies=$j reg_apply_usec_median=$a reg_apply_usec_p90=$b reg_kdc_cpu_us=$cpu reg_refresher_cpu_us=$ref"
 	grep -q 'level=warn\|WARN' "$LETHE_REALM_DIR/kdc.log" &&
 		echo "lethe N=$n: warnings in the KDC log: $(grep -c 'WARN\|level=warn' "$LETHE_REALM_DIR/kdc.log")" >&2
