@@ -19,6 +19,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 PATH="$PATH:/usr/sbin"
 
 BUILD=
@@ -58,15 +60,7 @@ aes256-cts-hmac-sha1-96 | aes256-cts-hmac-sha384-192) ;;
 *) die "--enctype must be aes256-cts-hmac-sha1-96 or aes256-cts-hmac-sha384-192" ;;
 esac
 
-if [ -z "$BUILD" ]; then
-	for d in "$root"/build/*/; do
-		case "$d" in *asan*) continue ;; esac
-		if [ -x "$d/src/bench/lethe-bench" ]; then
-			BUILD=${d%/}
-			break
-		fi
-	done
-fi
+[ -n "$BUILD" ] || BUILD=$(bench_find_build "$root")
 [ -n "$BUILD" ] && [ -x "$BUILD/src/bench/lethe-bench" ] ||
 	die "no lethe-bench built (give --build DIR)"
 BENCH=$BUILD/src/bench/lethe-bench

@@ -19,6 +19,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 # shellcheck source=../tests/interop/kdc_lib.sh
 . "$root/tests/interop/kdc_lib.sh"
 
@@ -47,15 +49,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-if [ -z "$BUILD" ]; then
-	for d in "$root"/build/*/; do
-		case "$d" in *asan*) continue ;; esac
-		if [ -x "$d/src/bench/lethe-bench" ]; then
-			BUILD=${d%/}
-			break
-		fi
-	done
-fi
+[ -n "$BUILD" ] || BUILD=$(bench_find_build "$root")
 [ -n "$BUILD" ] && [ -x "$BUILD/src/bench/lethe-bench" ] ||
 	lethe_die "no lethe-bench built (give --build DIR)"
 BENCH=$BUILD/src/bench/lethe-bench
@@ -72,10 +66,6 @@ cpu_ticks() {
 	# shellcheck disable=SC2086
 	set -- $fields
 	echo $((${12} + ${13}))
-}
-
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 lethe_scratch_dir
@@ -116,8 +106,8 @@ for run in $(seq "$RUNS"); do
 	echo "$(jq -r '.per_s' <<<"$line") $(jq -r '.p50_us' <<<"$line") $(jq -r '.p99_us' <<<"$line") $kdc_us" >>"$S/runs"
 done
 printf 'median of %s runs: %.0f registrations/s, p50 %s µs, p99 %s µs, KDC CPU %.0f µs per registration\n' \
-	"$RUNS" "$(cut -d' ' -f1 "$S/runs" | median)" "$(cut -d' ' -f2 "$S/runs" | median)" \
-	"$(cut -d' ' -f3 "$S/runs" | median)" "$(cut -d' ' -f4 "$S/runs" | median)"
+	"$RUNS" "$(cut -d' ' -f1 "$S/runs" | bench_median)" "$(cut -d' ' -f2 "$S/runs" | bench_median)" \
+	"$(cut -d' ' -f3 "$S/runs" | bench_median)" "$(cut -d' ' -f4 "$S/runs" | bench_median)"
 
 if [ "$STRACE" = 1 ]; then
 	strace -c -f -p "$PID" -o "$S/strace.txt" &

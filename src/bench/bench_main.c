@@ -27,7 +27,7 @@ usage(FILE *f)
 	    "                   [--mode as|tgs] [--service S] [--transport udp|tcp]\n"
 	    "                   [--inflight N] [--requests N | --seconds S] [--threads T]\n"
 	    "                   [--sample K] [--timeout-ms MS] [--json] [--quiet]\n"
-	    "       lethe-bench --mode register|verify|kmp-sa|kmp-forged --help\n"
+	    "       lethe-bench --mode register|verify|kmp-sa|kmp-forged|populate --help\n"
 	    "  --mode as      AS-REQ with PA-ENC-TIMESTAMP (default)\n"
 	    "  --mode tgs     TGS-REQ for --service (default krbtgt/REALM) with one TGT\n"
 	    "  --inflight N   requests in flight at once (default 16), split over threads\n"
@@ -418,6 +418,8 @@ main(int argc, char **argv)
 		return bench_verify_main(argc, argv);
 	if (mode != NULL && (strcmp(mode, "kmp-sa") == 0 || strcmp(mode, "kmp-forged") == 0))
 		return bench_kmp_main(argc, argv);
+	if (mode != NULL && strcmp(mode, "populate") == 0)
+		return bench_populate_main(argc, argv);
 	res = calloc(1, sizeof(*res));
 	parse_args(argc, argv, &cfg);
 	if (res == NULL)

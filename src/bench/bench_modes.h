@@ -1,9 +1,10 @@
 /*
  * lethe-bench modes beyond AS and TGS: the registrar (--mode register),
- * ticket verification (--mode verify) and key management (--mode kmp-sa,
- * --mode kmp-forged). Each mode has its own file and entry point; the
- * pieces the unit tests drive (request building, reply checks, ticket
- * making, the measured loops) are declared here.
+ * ticket verification (--mode verify), key management (--mode kmp-sa,
+ * --mode kmp-forged) and filling a store (--mode populate). Each mode has
+ * its own file and entry point; the pieces the unit tests drive (request
+ * building, reply checks, ticket making, the measured loops) are declared
+ * here.
  */
 #ifndef LETHE_BENCH_BENCH_MODES_H
 #define LETHE_BENCH_BENCH_MODES_H
@@ -23,6 +24,7 @@
 int bench_reg_main(int argc, char **argv);
 int bench_verify_main(int argc, char **argv);
 int bench_kmp_main(int argc, char **argv);
+int bench_populate_main(int argc, char **argv);
 
 /* ------------------------------------------------------------ bench_util.c */
 

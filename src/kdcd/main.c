@@ -31,7 +31,8 @@
 
 #define EXIT_USAGE 2
 #define FRESH_WAIT_MS      2000  /* longest a request waits for a change to be applied */
-#define TAIL_POLL_MS       2     /* after a write seen with no commit yet, look again ... */
+#define TAIL_POLL_MS       2     /* after a write seen with no commit yet, look again
+                                    after 2 ms, then twice as long each time ... */
 #define TAIL_MS            100   /* ... for this long */
 #define MAINTAIN_SECONDS   30    /* expired keys leave the store within a minute */
 #define APPLY_MAX_CHANGES  1024  /* more principals changed at once: a full load */
@@ -437,7 +438,7 @@ refresher(void *arg)
 	uint64_t next_check = mono_usec() + d->cfg.refresh_seconds * 1000000ull;
 	uint64_t next_maint = mono_usec(), tail_until = 0, now, counter, stamp;
 	bool stop = false, reload, stored, wrote;
-	int timeout_ms;
+	int timeout_ms, tail_ms = TAIL_POLL_MS;
 
 	while (!stop) {
 		now = mono_usec();
@@ -446,8 +447,8 @@ refresher(void *arg)
 			next_maint = now + MAINTAIN_SECONDS * 1000000ull;
 		}
 		timeout_ms = now < next_check ? (int)((next_check - now + 999) / 1000) : 0;
-		if (tail_until > now && timeout_ms > TAIL_POLL_MS)
-			timeout_ms = TAIL_POLL_MS;
+		if (tail_until > now && timeout_ms > tail_ms)
+			timeout_ms = tail_ms;
 		if (timeout_ms > (int)((next_maint - now) / 1000) + 1)
 			timeout_ms = (int)((next_maint - now) / 1000) + 1;
 		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
@@ -470,9 +471,16 @@ refresher(void *arg)
 			reload_config(d);
 			check_store(d, true, "SIGHUP");
 		} else {
-			/* A write may be seen before its commit: look again a little later. */
-			if (wrote)
+			/*
+			 * A write may be seen before its commit: look again a little
+			 * later, backing off (a writer's run sends many events; a
+			 * request never depends on this, it checks the stamp itself).
+			 */
+			if (wrote) {
 				tail_until = now + TAIL_MS * 1000ull;
+				tail_ms = TAIL_POLL_MS;
+			} else if (tail_ms < TAIL_MS)
+				tail_ms *= 2;
 			stamp = kdcd_watch_stamp(d->watch);
 			if (stored || now >= next_check || stamp == 0 ||
 			    stamp != atomic_load_explicit(&d->applied_stamp, memory_order_relaxed))

@@ -1104,14 +1104,10 @@ insert_principal(store *s, const store_principal *p, int64_t now, int64_t *id)
 	return LETHE_OK;
 }
 
-lethe_status
-store_principal_add(store *s, const store_principal *p)
+/* p is a principal store_principal_add() may insert: name, keys, kind, limits. */
+static lethe_status
+check_new_principal(store *s, const store_principal *p)
 {
-	int64_t id = 0, now = now_seconds();
-	lethe_status rc;
-
-	ENSURE(s != NULL && p != NULL, LETHE_ERR_INVALID_ARG);
-	store_clear_error(s);
 	GUARD(store_check_name(s, p->name));
 	GUARD(check_keys(s, p->keys, p->nkeys, true));
 	if (store_principal_kind_name(p->kind) == NULL ||
@@ -1119,16 +1115,47 @@ store_principal_add(store *s, const store_principal *p)
 	    p->max_renew < 0 || p->expires_at < 0)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "invalid kind, attributes or limits");
-	GUARD_GOTO(rc, store_txn_begin(s, true));
+	return LETHE_OK;
+}
+
+/* Insert a checked principal and its keys inside the open write transaction. */
+static lethe_status
+insert_new_principal(store *s, const store_principal *p, int64_t now)
+{
+	int64_t id = 0;
+	lethe_status rc;
+
 	rc = insert_principal(s, p, now, &id);
 	if (rc != LETHE_OK && s->err_kind == STORE_E_EXISTS)
 		rc = store_fail(s, rc, STORE_E_EXISTS, "principal %s already exists",
 		    p->name);
-	GUARD_GOTO(rc, rc);
+	GUARD(rc);
 	for (size_t i = 0; i < p->nkeys; i++)
-		GUARD_GOTO(rc, store_insert_key(s, id, p->name, &p->keys[i],
+		GUARD(store_insert_key(s, id, p->name, &p->keys[i],
 		    p->keys[i].kvno, p->keys[i].kind, now));
 	store_note_change(s, p->name);
+	return LETHE_OK;
+}
+
+lethe_status
+store_principal_add(store *s, const store_principal *p)
+{
+	return store_principal_add_many(s, p, 1);
+}
+
+lethe_status
+store_principal_add_many(store *s, const store_principal *list, size_t n)
+{
+	int64_t now = now_seconds();
+	lethe_status rc;
+
+	ENSURE(s != NULL && list != NULL && n > 0, LETHE_ERR_INVALID_ARG);
+	store_clear_error(s);
+	for (size_t i = 0; i < n; i++)
+		GUARD(check_new_principal(s, &list[i]));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
+	for (size_t i = 0; i < n; i++)
+		GUARD_GOTO(rc, insert_new_principal(s, &list[i], now));
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);

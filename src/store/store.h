@@ -254,6 +254,17 @@ void store_principal_free(store_principal *p);
  */
 lethe_status store_principal_add(store *s, const store_principal *p);
 
+/*
+ * Add list[0..n) (n >= 1), each as store_principal_add() would, in ONE
+ * write transaction: all or none (a name that exists, or twice in the
+ * list, fails the whole call with STORE_E_EXISTS). Every entry is checked
+ * before anything is written. One generation; the feed names each
+ * principal, or holds one realm-wide change when more than
+ * STORE_MAX_NOTED are added (the KDC then reloads everything). For bulk
+ * imports (lethe-bench --mode populate).
+ */
+lethe_status store_principal_add_many(store *s, const store_principal *list, size_t n);
+
 /* Look a principal up by canonical name. LETHE_ERR_NOT_FOUND if absent. */
 lethe_status store_principal_get(store *s, const char *name, store_principal **out);
 

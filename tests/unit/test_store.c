@@ -2201,6 +2201,99 @@ test_maintain_checkpoint_busy(void **state)
 	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM keys"), 0);
 }
 
+/* ------------------------------------------------------------ bulk add */
+
+#define BULK_N 70u /* more than STORE_MAX_NOTED (64) */
+
+/* Principals "bulkK@REALM" for K < n, two keys each, built into the caller's arrays. */
+static void
+bulk_list(store_principal *p, store_key (*keys)[2], char (*names)[32], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "bulk%zu@" REALM, i);
+		keys[i][0] = make_key(1, 18, (uint8_t)i, 32);
+		keys[i][1] = make_key(1, 17, (uint8_t)(i + 7), 16);
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].name = names[i];
+		p[i].kind = STORE_KIND_USER;
+		p[i].attributes = STORE_ATTR_DEFAULT_USER;
+		p[i].keys = keys[i];
+		p[i].nkeys = 2;
+	}
+}
+
+/*
+ * store_principal_add_many: one generation for the lot; the feed names
+ * each of a few, and is realm-wide past STORE_MAX_NOTED; all or none
+ * when a name exists (in the store or twice in the list) or an entry is
+ * invalid.
+ */
+static void
+test_principal_add_many(void **state)
+{
+	fixture *f = *state;
+	static store_principal p[BULK_N];
+	static store_key keys[BULK_N][2];
+	static char names[BULK_N][32];
+	store_principal *got = NULL;
+	store_name_list *list = NULL;
+	store_changes *c;
+	uint64_t g;
+
+	create_store(f);
+	bulk_list(p, keys, names, BULK_N);
+
+	/* Three: one commit that names each. */
+	g = generation(f->s);
+	assert_int_equal(store_principal_add_many(f->s, p, 3), LETHE_OK);
+	assert_int_equal(generation(f->s), g + 1);
+	c = changes(f, g);
+	assert_true(c->complete);
+	assert_int_equal(c->count, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(c->entries[i].generation, g + 1);
+		assert_non_null(c->entries[i].principal);
+	}
+	store_changes_free(c);
+	assert_int_equal(store_principal_get(f->s, "bulk2@" REALM, &got), LETHE_OK);
+	assert_int_equal(got->nkeys, 2);
+	assert_memory_equal(got->keys[0].key, keys[2][0].key, 32);
+	store_principal_free(got);
+
+	/* One that exists (bulk2) among new ones: nothing added, no commit. */
+	g = generation(f->s);
+	assert_int_equal(store_principal_add_many(f->s, p + 2, 4), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(generation(f->s), g);
+	assert_int_equal(store_principal_get(f->s, "bulk3@" REALM, &got), LETHE_ERR_NOT_FOUND);
+
+	/* A name twice in the list. */
+	p[4].name = names[3];
+	assert_int_equal(store_principal_add_many(f->s, p + 3, 2), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(store_principal_get(f->s, "bulk3@" REALM, &got), LETHE_ERR_NOT_FOUND);
+	p[4].name = names[4];
+
+	/* An invalid entry last: refused before anything is written. */
+	p[BULK_N - 1].name = (char *)"bulk@OTHER.REALM";
+	assert_int_equal(store_principal_add_many(f->s, p + 3, BULK_N - 3),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_INVALID);
+	assert_int_equal(generation(f->s), g);
+	p[BULK_N - 1].name = names[BULK_N - 1];
+
+	/* More than STORE_MAX_NOTED in one call: one realm-wide change. */
+	assert_int_equal(store_principal_add_many(f->s, p + 3, BULK_N - 3), LETHE_OK);
+	assert_int_equal(generation(f->s), g + 1);
+	assert_reload(f, g);
+	assert_int_equal(store_principal_list(f->s, &list), LETHE_OK);
+	assert_int_equal(list->count, BULK_N);
+	store_name_list_free(list);
+
+	assert_int_equal(store_principal_add_many(f->s, p, 0), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_principal_add_many(f->s, NULL, 1), LETHE_ERR_INVALID_ARG);
+}
+
 int
 main(void)
 {
@@ -2244,6 +2337,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_too_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_removes_expired_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_checkpoint_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_principal_add_many, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
