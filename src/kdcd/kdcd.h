@@ -10,6 +10,7 @@
 #include "base/conf.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "kdc/kdc.h"
 #include "kdc/net.h"
 
 #define KDCD_PATH_MAX 4096
@@ -35,6 +36,7 @@ typedef struct kdcd_config {
 	unsigned tcp_max_conns;
 	unsigned tcp_idle_ms;
 	unsigned refresh_seconds;           /* store generation check period */
+	kdc_lockout_policy lockout;         /* [kdc] lockout_* */
 	bool reg_enabled;                   /* [registrar] listen not empty */
 	lethe_sockaddr reg_addr;
 	unsigned reg_max_conns;

@@ -375,6 +375,8 @@ reload_config(kdcd *d)
 		log_warnx("reload: the [registrar] section changes only on restart");
 	log_set_verbosity(nc.log_level);
 	kdc_set_log_requests(d->k, nc.log_requests);
+	kdc_set_lockout(d->k, &nc.lockout);
+	d->cfg.lockout = nc.lockout;
 	d->cfg.log_level = nc.log_level;
 	d->cfg.log_requests = nc.log_requests;
 	d->cfg.refresh_seconds = nc.refresh_seconds;
@@ -698,6 +700,7 @@ prepare(kdcd *d)
 		return 1;
 	}
 	kdc_set_log_requests(d->k, d->cfg.log_requests);
+	kdc_set_lockout(d->k, &d->cfg.lockout);
 	return prepare_registrar(d);
 }
 
