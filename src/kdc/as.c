@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kdc/kdc_int.h"
+#include "kdc/preauth_guard.h"
 
 /* What the AS exchange decides, step by step. */
 typedef struct as_state {
@@ -11,6 +12,7 @@ typedef struct as_state {
 	const kdc_key *ticket_key;
 	int64_t key_cap;
 	int32_t session_etype;
+	kdc_enc_ts enc_ts;        /* the verified timestamp, recorded once replied to */
 	bool preauthenticated;
 	kdc_ticket_times times;
 	uint32_t flags;
@@ -106,6 +108,28 @@ as_lookup(kdc_request *r, as_state *st)
 	return kdc_check_server(r, st->server);
 }
 
+/*
+ * A client locked out after failed pre-authentication gets nothing, a
+ * right password included, until the lockout ends (MIT: CLIENT_REVOKED).
+ */
+static int32_t
+as_lockout(kdc_request *r, const as_state *st)
+{
+	int64_t until;
+	uint32_t failures;
+	char when[32];
+
+	if (!kdc_guard_locked(r->kdc->guard, st->client->name, r->now, &until, &failures))
+		return 0;
+	kdc_time_str(until, when, sizeof(when));
+	if (failures == 0) {
+		return kdc_fail(r, KDC_ERR_CLIENT_REVOKED, "%s is locked out until %s: too many "
+		    "principals are locked out to count its failures", st->client->name, when);
+	}
+	return kdc_fail(r, KDC_ERR_CLIENT_REVOKED, "%s is locked out after %u failed "
+	    "pre-authentications until %s", st->client->name, (unsigned)failures, when);
+}
+
 /* PREAUTH_REQUIRED / FAILED carry METHOD-DATA so the client can try (again). */
 static int32_t
 with_preauth_edata(kdc_request *r, const as_state *st, int32_t code)
@@ -124,14 +148,13 @@ with_preauth_edata(kdc_request *r, const as_state *st, int32_t code)
 static int32_t
 as_preauth(kdc_request *r, as_state *st)
 {
-	bool present;
 	int32_t code;
 
-	code = kdc_verify_enc_timestamp(r, st->client, &present);
+	code = kdc_verify_enc_timestamp(r, st->client, &st->enc_ts);
 	if (code != 0)
 		return with_preauth_edata(r, st, code);
-	st->preauthenticated = present;
-	if (!present && (st->client->attributes & STORE_ATTR_REQUIRES_PREAUTH)) {
+	st->preauthenticated = st->enc_ts.present;
+	if (!st->preauthenticated && (st->client->attributes & STORE_ATTR_REQUIRES_PREAUTH)) {
 		code = kdc_fail(r, KDC_ERR_PREAUTH_REQUIRED,
 		    "pre-authentication (an encrypted timestamp) is required for %s",
 		    st->client->name);
@@ -250,7 +273,8 @@ as_issue(kdc_request *r, as_state *st)
 	rc = as_encode(r, st);
 	if (rc != LETHE_OK)
 		return kdc_fail_status(r, rc, "encoding the AS-REP");
-	return 0;
+	/* Only a timestamp that gets its AS-REP is used up. */
+	return kdc_commit_enc_timestamp(r, st->client, &st->enc_ts);
 }
 
 int32_t
@@ -260,6 +284,7 @@ kdc_process_as(kdc_request *r)
 
 	VERDICT(as_names(r));
 	VERDICT(as_lookup(r, &st));
+	VERDICT(as_lockout(r, &st));
 	VERDICT(kdc_choose_reply_key(r, st.client, &st.reply_key));
 	VERDICT(as_preauth(r, &st));
 	VERDICT(kdc_choose_service_key(r, st.server, &st.ticket_key, &st.key_cap));

@@ -7,6 +7,7 @@ target_sources(lethe PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/kcrypto.c
   ${CMAKE_CURRENT_LIST_DIR}/kdc_error.c
   ${CMAKE_CURRENT_LIST_DIR}/preauth.c
+  ${CMAKE_CURRENT_LIST_DIR}/preauth_guard.c
   ${CMAKE_CURRENT_LIST_DIR}/snapshot.c
   ${CMAKE_CURRENT_LIST_DIR}/tgs.c
   ${CMAKE_CURRENT_LIST_DIR}/ticket.c)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "kdc/kdc_int.h"
+#include "kdc/preauth_guard.h"
 
 #define SWAP_POLL_NS 100000L    /* 0.1 ms between looks at the hazard slots */
 
@@ -33,10 +34,17 @@ kdc_new(kdc_snapshot *snap, kdc **out)
 	k = aligned_alloc(alignof(kdc), sizeof(*k));   /* a multiple of its alignment */
 	ENSURE(k != NULL, LETHE_ERR_NOMEM);
 	memset(k, 0, sizeof(*k));
-	if (pthread_mutex_init(&k->swap_lock, NULL) != 0) {
+	if (kdc_guard_new(&k->guard) != LETHE_OK) {
 		free(k);
 		return LETHE_ERR_NOMEM;
 	}
+	if (pthread_mutex_init(&k->swap_lock, NULL) != 0) {
+		kdc_guard_free(k->guard);
+		free(k);
+		return LETHE_ERR_NOMEM;
+	}
+	kdc_set_lockout(k, &(kdc_lockout_policy){ KDC_LOCKOUT_DEFAULT_MAX_FAILURES,
+	    KDC_LOCKOUT_DEFAULT_WINDOW, KDC_LOCKOUT_DEFAULT_DURATION });
 	k->clock = system_clock;
 	kdc_set_key_policy(k, KDC_DEFAULT_KEYREQ_LEAD, true);
 	atomic_init(&k->current, snap);
@@ -55,6 +63,7 @@ kdc_free(kdc *k)
 	if (k == NULL)
 		return;
 	kdc_snapshot_free(atomic_load(&k->current));
+	kdc_guard_free(k->guard);
 	pthread_mutex_destroy(&k->swap_lock);
 	free(k);
 }

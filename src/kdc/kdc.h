@@ -83,6 +83,28 @@ typedef void (*kdc_fresh_fn)(void *ctx);
 /* Install the freshness hook (NULL: none). Call before any worker runs. */
 void kdc_set_freshness(kdc *k, kdc_fresh_fn fn, void *ctx);
 
+/*
+ * Lockout after failed pre-authentication (docs/kdc.md, "Lockout"), as
+ * MIT's policy max_fail / failcnt_interval / lockout_duration: after
+ * max_failures failed encrypted timestamps of one principal, each less
+ * than window after the one before (window 0: however far apart), every
+ * AS-REQ for it gets KDC_ERR_CLIENT_REVOKED until duration has passed
+ * since the last failure; a verified timestamp sets the count back to 0.
+ * Counted in memory by each KDC.
+ */
+typedef struct kdc_lockout_policy {
+	uint32_t max_failures;  /* 0: no lockout */
+	int64_t window;         /* seconds, >= 0 */
+	int64_t duration;       /* seconds, > 0 */
+} kdc_lockout_policy;
+
+#define KDC_LOCKOUT_DEFAULT_MAX_FAILURES 10u
+#define KDC_LOCKOUT_DEFAULT_WINDOW 600
+#define KDC_LOCKOUT_DEFAULT_DURATION 600
+
+/* Replace the lockout policy (kdc_new sets the defaults above). Any thread. */
+void kdc_set_lockout(kdc *k, const kdc_lockout_policy *p);
+
 /* Turn the per-request log line on (the default) or off. Any thread. */
 void kdc_set_log_requests(kdc *k, bool on);
 

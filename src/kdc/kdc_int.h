@@ -54,6 +54,7 @@ struct kdc {
 	kdc_fresh_fn fresh;
 	void *fresh_ctx;
 	pthread_mutex_t swap_lock;        /* serialises swaps */
+	struct kdc_guard *guard;          /* replay cache and lockout (preauth_guard.h) */
 	_Atomic uint64_t counters[KDC_REQ_TYPE_COUNT][KDC_RESULT_SLOTS];
 };
 
@@ -181,13 +182,33 @@ lethe_status kdc_etype_info2(kdc_request *r, const kdc_key *key, lbytes *out);
  */
 lethe_status kdc_preauth_edata(kdc_request *r, const kdc_key *key, lbytes *out);
 
+/* A verified PA-ENC-TIMESTAMP, for the replay cache. */
+typedef struct kdc_enc_ts {
+	bool present;             /* the request carried one */
+	lbytes cipher;            /* its ciphertext (ends with a MAC under the client's key) */
+	int64_t expires;          /* its time plus the skew: replayable until then */
+} kdc_enc_ts;
+
 /*
- * Check the request's PA-ENC-TIMESTAMP, if any, against client's keys.
- * *present tells whether there was one. KDC_ERR_PREAUTH_FAILED when it
- * does not decrypt (wrong password), KRB_AP_ERR_SKEW when its time is
- * outside the realm's skew.
+ * Check the request's PA-ENC-TIMESTAMP, if any, against client's keys;
+ * out->present tells whether there was one. KDC_ERR_PREAUTH_FAILED when
+ * it does not decrypt (wrong password: counted towards the client's
+ * lockout), KRB_AP_ERR_SKEW when its time is outside the realm's skew,
+ * KRB_AP_ERR_REPEAT when the same timestamp was accepted before (replay
+ * cache). Nothing is recorded yet: see kdc_commit_enc_timestamp.
  */
-int32_t kdc_verify_enc_timestamp(kdc_request *r, const kdc_principal *client, bool *present);
+int32_t kdc_verify_enc_timestamp(kdc_request *r, const kdc_principal *client,
+    kdc_enc_ts *out);
+
+/*
+ * Once the AS-REP is encoded in r->wk->out: record the timestamp ts (when
+ * present) in the replay cache (KRB_AP_ERR_REPEAT when another request
+ * recorded it first) and set the client's failure count back to 0. A
+ * reply larger than the transport's limit records nothing: the client
+ * sends the same request again over TCP.
+ */
+int32_t kdc_commit_enc_timestamp(kdc_request *r, const kdc_principal *client,
+    const kdc_enc_ts *ts);
 
 /* ---- enctypes and keys (etype.c) ---- */
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kdc/kdc_int.h"
+#include "kdc/preauth_guard.h"
 
 lethe_status
 kdc_etype_info2(kdc_request *r, const kdc_key *key, lbytes *out)
@@ -37,10 +38,34 @@ kdc_preauth_edata(kdc_request *r, const kdc_key *key, lbytes *out)
 	return kdc_take(r, w, out);
 }
 
-/* Decrypt the timestamp with the client's newest key of its enctype. */
+/* A wrong key: count the failure (lockout), say so. */
+static int32_t
+wrong_key(kdc_request *r, const kdc_principal *client)
+{
+	kdc_lockout_policy lo;
+	uint32_t n = kdc_guard_failure(r->kdc->guard, client->name, r->now);
+	char until[32];
+
+	kdc_guard_lockout(r->kdc->guard, &lo);
+	if (lo.max_failures != 0 && n >= lo.max_failures) {
+		kdc_time_str(r->now + lo.duration, until, sizeof(until));
+		return kdc_fail(r, KDC_ERR_PREAUTH_FAILED,
+		    "the encrypted timestamp does not decrypt with the key of %s: wrong "
+		    "password; %u failures: locked out until %s", client->name, (unsigned)n,
+		    until);
+	}
+	return kdc_fail(r, KDC_ERR_PREAUTH_FAILED,
+	    "the encrypted timestamp does not decrypt with the key of %s: "
+	    "wrong password", client->name);
+}
+
+/*
+ * Decrypt the timestamp with the client's newest key of its enctype;
+ * *cipher views its ciphertext.
+ */
 static int32_t
 open_timestamp(kdc_request *r, const kdc_principal *client, const krb_pa_data *pa,
-    krb_pa_enc_ts_enc *ts)
+    krb_pa_enc_ts_enc *ts, lbytes *cipher)
 {
 	krb_enc_data ed;
 	const kdc_key *key;
@@ -60,31 +85,41 @@ open_timestamp(kdc_request *r, const kdc_principal *client, const krb_pa_data *p
 		    (int)ed.etype, client->name);
 	}
 	rc = kdc_decrypt(key->key, KRB_KU_PA_ENC_TIMESTAMP, ed.cipher, r->arena, &plain);
-	if (rc == LETHE_ERR_BAD_INTEGRITY) {
-		return kdc_fail(r, KDC_ERR_PREAUTH_FAILED,
-		    "the encrypted timestamp does not decrypt with the key of %s: "
-		    "wrong password", client->name);
-	}
+	if (rc == LETHE_ERR_BAD_INTEGRITY)
+		return wrong_key(r, client);
 	if (rc != LETHE_OK)
 		return kdc_fail_status(r, rc, "decrypting PA-ENC-TIMESTAMP");
 	if (krb_decode_pa_enc_ts_enc(r->arena, plain.data, plain.len, ts) != LETHE_OK) {
 		return kdc_fail(r, KDC_ERR_PREAUTH_FAILED,
 		    "the decrypted timestamp is not a valid PA-ENC-TS-ENC");
 	}
+	*cipher = ed.cipher;
 	return 0;
 }
 
+/* Look the timestamp up in the replay cache, recording it when record is set. */
+static int32_t
+check_replay(kdc_request *r, const kdc_principal *client, const kdc_enc_ts *ts, bool record)
+{
+	if (!kdc_guard_replayed(r->kdc->guard, client->name, ts->cipher, r->now, ts->expires,
+	    record))
+		return 0;
+	return kdc_fail(r, KRB_AP_ERR_REPEAT,
+	    "replayed pre-authentication: this encrypted timestamp of %s was accepted "
+	    "before; run kinit again", client->name);
+}
+
 int32_t
-kdc_verify_enc_timestamp(kdc_request *r, const kdc_principal *client, bool *present)
+kdc_verify_enc_timestamp(kdc_request *r, const kdc_principal *client, kdc_enc_ts *out)
 {
 	const krb_pa_data *pa = krb_find_padata(&r->req.padata, KRB_PA_ENC_TIMESTAMP);
 	krb_pa_enc_ts_enc ts;
 	int64_t off, skew = r->policy->clock_skew;
 
-	*present = pa != NULL;
+	*out = (kdc_enc_ts){ .present = pa != NULL };
 	if (pa == NULL)
 		return 0;
-	VERDICT(open_timestamp(r, client, pa, &ts));
+	VERDICT(open_timestamp(r, client, pa, &ts, &out->cipher));
 	off = ts.patimestamp - r->now;
 	if (off > skew || off < -skew) {
 		return kdc_fail(r, KRB_AP_ERR_SKEW,
@@ -92,5 +127,20 @@ kdc_verify_enc_timestamp(kdc_request *r, const kdc_principal *client, bool *pres
 		    (long long)(off < 0 ? -off : off), off < 0 ? "behind" : "ahead",
 		    (long long)skew);
 	}
+	/* Replayable while its time is within the skew: remembered that long. */
+	out->expires = ts.patimestamp + skew;
+	return check_replay(r, client, out, false);
+}
+
+int32_t
+kdc_commit_enc_timestamp(kdc_request *r, const kdc_principal *client, const kdc_enc_ts *ts)
+{
+	if (!ts->present)
+		return 0;
+	/* A reply too big for UDP is retried over TCP with the same bytes (MIT). */
+	if (der_written(&r->wk->out).len > r->info->max_reply)
+		return 0;
+	VERDICT(check_replay(r, client, ts, true));
+	kdc_guard_success(r->kdc->guard, client->name);
 	return 0;
 }

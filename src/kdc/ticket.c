@@ -232,8 +232,9 @@ kdc_tgs_flags(uint32_t options, uint32_t tgt_flags, const kdc_flag_policy *pol,
 	*flags = 0;
 	if ((code = check_never(options, why)) != 0)
 		return code;
+	/* INITIAL marks AS tickets only (RFC 4120 §2.1, §5.3): a renewal drops it. */
 	if (options & KRB_KDC_OPT_RENEW) {
-		*flags = tgt_flags & ~KRB_TKT_FLG_INVALID;
+		*flags = tgt_flags & ~(KRB_TKT_FLG_INVALID | KRB_TKT_FLG_INITIAL);
 		return 0;
 	}
 	f = tgt_flags & (KRB_TKT_FLG_PRE_AUTHENT | KRB_TKT_FLG_HW_AUTHENT | KRB_TKT_FLG_FORWARDED);

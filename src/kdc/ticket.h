@@ -102,8 +102,9 @@ int32_t kdc_as_flags(uint32_t options, const kdc_flag_policy *pol, bool preauthe
     const kdc_ticket_times *times, uint32_t *flags, const char **why);
 
 /*
- * TGS ticket flags from the TGT's flags. RENEW: the TGT's flags (without
- * INVALID). Otherwise PRE_AUTHENT, HW_AUTHENT and FORWARDED are inherited;
+ * TGS ticket flags from the TGT's flags. RENEW: the TGT's flags without
+ * INVALID and INITIAL (only the AS exchange sets INITIAL, RFC 4120 §2.1;
+ * MIT keeps it). Otherwise PRE_AUTHENT, HW_AUTHENT and FORWARDED are inherited;
  * FORWARDABLE / PROXIABLE when asked and the TGT has them; FORWARDED and
  * PROXY need the TGT's FORWARDABLE / PROXIABLE (KDC_ERR_BADOPTION
  * otherwise; PROXY is refused for a TGS); RENEWABLE from *times;

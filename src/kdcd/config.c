@@ -20,6 +20,9 @@ static const lethe_conf_key known_keys[] = {
 	{ "kdc", "refresh_interval" },
 	{ "kdc", "pid_file" },
 	{ "kdc", "key_grace" },
+	{ "kdc", "lockout_max_failures" },
+	{ "kdc", "lockout_window" },
+	{ "kdc", "lockout_duration" },
 	{ "registrar", "listen" },
 	{ "registrar", "max_connections" },
 	{ "registrar", "timeout" },
@@ -202,6 +205,15 @@ get_numbers(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	cfg->tcp_idle_ms = (unsigned)v * 1000u;
 	GUARD(lethe_conf_get_duration(conf, "kdc", "refresh_interval", 1, 3600, 1, &v, err));
 	cfg->refresh_seconds = (unsigned)v;
+	GUARD(lethe_conf_get_int(conf, "kdc", "lockout_max_failures", 0, 1000,
+	    KDC_LOCKOUT_DEFAULT_MAX_FAILURES, &v, err));
+	cfg->lockout.max_failures = (uint32_t)v;
+	GUARD(lethe_conf_get_duration(conf, "kdc", "lockout_window", 0, 86400,
+	    KDC_LOCKOUT_DEFAULT_WINDOW, &v, err));
+	cfg->lockout.window = v;
+	GUARD(lethe_conf_get_duration(conf, "kdc", "lockout_duration", 1, 86400,
+	    KDC_LOCKOUT_DEFAULT_DURATION, &v, err));
+	cfg->lockout.duration = v;
 	return LETHE_OK;
 }
 

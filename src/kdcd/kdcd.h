@@ -36,6 +36,7 @@ typedef struct kdcd_config {
 	unsigned tcp_max_conns;
 	unsigned tcp_idle_ms;
 	unsigned refresh_seconds;           /* store generation check period */
+	kdc_lockout_policy lockout;         /* [kdc] lockout_* */
 	bool reg_enabled;                   /* [registrar] listen not empty */
 	lethe_sockaddr reg_addr;
 	unsigned reg_max_conns;

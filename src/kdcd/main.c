@@ -379,6 +379,8 @@ reload_config(kdcd *d)
 		log_warnx("reload: [kdc] key_grace changes only on restart");
 	log_set_verbosity(nc.log_level);
 	kdc_set_log_requests(d->k, nc.log_requests);
+	kdc_set_lockout(d->k, &nc.lockout);
+	d->cfg.lockout = nc.lockout;
 	d->cfg.log_level = nc.log_level;
 	d->cfg.log_requests = nc.log_requests;
 	d->cfg.refresh_seconds = nc.refresh_seconds;
@@ -711,6 +713,7 @@ prepare(kdcd *d)
 	}
 	kdc_set_log_requests(d->k, d->cfg.log_requests);
 	kdc_set_key_policy(d->k, d->cfg.keyreq_lead, d->cfg.key_grace);
+	kdc_set_lockout(d->k, &d->cfg.lockout);
 	return prepare_registrar(d);
 }
 

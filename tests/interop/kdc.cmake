@@ -48,3 +48,12 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND LETHE_JAVA)
     ${CMAKE_CURRENT_SOURCE_DIR}/JavaKerberos.java)
   set_tests_properties(interop.java_interop PROPERTIES TIMEOUT 600)
 endif()
+
+# Attacks on pre-authentication and ticket flags: an AS-REQ recorded on the
+# path and sent again (KRB_AP_ERR_REPEAT), wrong passwords until lockout
+# (KDC_ERR_CLIENT_REVOKED, then served again), and kinit -R keeping INITIAL.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET krb5_tool)
+  lethe_interop_test(kdc_preauth_guard kdc_preauth_guard.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:krb5_tool>)
+  set_tests_properties(interop.kdc_preauth_guard PROPERTIES TIMEOUT 180)
+endif()

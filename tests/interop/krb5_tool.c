@@ -30,6 +30,10 @@
  *	without pre-authentication to the KDC over UDP, as anyone who can
  *	reach port 88 can, and write the reply (AS-REP or KRB-ERROR) to
  *	OUT for "decode". Exit 0 when a reply came, 1 otherwise.
+ *   krb5_tool send HOST:PORT IN OUT
+ *	Send the bytes of file IN (a captured request, e.g. to replay it)
+ *	to the KDC over UDP as they are, and write the reply to OUT. Exit 0
+ *	when a reply came, 1 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1902,7 +1906,31 @@ usage(void)
 			"  (password on stdin)\n"
 			"       krb5_tool samples DIR\n"
 			"       krb5_tool types\n"
-			"       krb5_tool asreq HOST:PORT REALM CLIENT SERVER OUT\n");
+			"       krb5_tool asreq HOST:PORT REALM CLIENT SERVER OUT\n"
+			"       krb5_tool send HOST:PORT IN OUT\n");
+}
+
+/* send HOST:PORT IN OUT: the bytes of IN to the KDC, unchanged; its reply to OUT. */
+static int
+cmd_send(char **argv)
+{
+	kcl_kdc kdc;
+	uint8_t *req = NULL, *rep = NULL;
+	size_t req_len = 0, rep_len = 0;
+	lethe_status rc;
+
+	rc = kcl_kdc_parse(argv[0], &kdc);
+	if (rc == LETHE_OK)
+		rc = read_file(argv[1], &req, &req_len);
+	if (rc == LETHE_OK)
+		rc = kcl_exchange(&kdc, req, req_len, &rep, &rep_len);
+	if (rc == LETHE_OK)
+		rc = write_file(argv[2], lbytes_make(rep, rep_len));
+	if (rc != LETHE_OK)
+		fprintf(stderr, "krb5_tool send: %s\n", lethe_status_str(rc));
+	free(req);
+	free(rep);
+	return rc == LETHE_OK ? 0 : EXIT_DECODE;
 }
 
 /* asreq HOST:PORT REALM CLIENT SERVER OUT: one AS-REQ without padata (no key is ever set). */
@@ -1991,6 +2019,8 @@ main(int argc, char **argv)
 		return cmd_samples(argv[2]);
 	if (argc == 7 && strcmp(argv[1], "asreq") == 0)
 		return cmd_asreq(argv + 2);
+	if (argc == 5 && strcmp(argv[1], "send") == 0)
+		return cmd_send(argv + 2);
 	if (argc == 2 && strcmp(argv[1], "types") == 0) {
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 			printf("%s\n", kinds[i].name);

@@ -14,6 +14,34 @@
 #define W_MAX (1u << 20)
 
 /* An AS-REQ for alice with a valid encrypted timestamp, in a heap buffer. */
+/* n AS-REQs of alice, each with its own encrypted timestamp (not replays). */
+static uint8_t **
+alice_as_reqs(size_t n, size_t *lens)
+{
+	uint8_t **out = calloc(n, sizeof(*out));
+	der_writer w;
+	kc_key key;
+
+	assert_non_null(out);
+	der_writer_init(&w, W_MAX);
+	t_user_key("alice", 18, &key);
+	for (size_t i = 0; i < n; i++) {
+		t_encode_as_req(&(t_as_req){ .client = "alice", .nonce = 3, .ts_key = &key }, &w);
+		assert_int_equal(der_writer_take(&w, &out[i], &lens[i]), LETHE_OK);
+	}
+	kc_key_clear(&key);
+	der_writer_free(&w);
+	return out;
+}
+
+static void
+free_reqs(uint8_t **reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(reqs[i]);
+	free(reqs);
+}
+
 static uint8_t *
 alice_as_req(size_t *len)
 {
@@ -205,6 +233,10 @@ test_counters(void **state)
 	uint8_t *as = alice_as_req(&len), *tgs;
 
 	tkdc_send(t, as, len);
+	tkdc_send(t, as, len);          /* the same timestamp again: a replay */
+	assert_int_equal(kdc_counter(t->k, KDC_REQ_AS, KRB_AP_ERR_REPEAT), 1);
+	free(as);
+	as = alice_as_req(&len);
 	tkdc_send(t, as, len);
 	tgs = alice_tgs_req(t, &len);   /* one more AS exchange inside */
 	tkdc_send(t, tgs, len);
@@ -357,26 +389,30 @@ static void
 test_heap_steady(void **state)
 {
 	tkdc *t = *state;
-	size_t as_len, tgs_len, bad_len;
-	uint8_t *as = alice_as_req(&as_len), *tgs = alice_tgs_req(t, &tgs_len);
+	size_t as_lens[400], tgs_len, bad_len;
+	uint8_t **as = alice_as_reqs(400, as_lens), *tgs = alice_tgs_req(t, &tgs_len);
 	uint8_t *bad = alice_as_req(&bad_len);
 	size_t before;
 
 	bad[bad_len - 3] ^= 0x01;       /* an error path too */
 	for (int i = 0; i < 100; i++) {
-		tkdc_send(t, as, as_len);
+		tkdc_send(t, as[i], as_lens[i]);
 		tkdc_send(t, tgs, tgs_len);
 		tkdc_send(t, bad, bad_len);
+		tkdc_send(t, as[i], as_lens[i]);     /* a replay */
 	}
 	before = mallinfo2().uordblks;
-	for (int i = 0; i < 300; i++) {
-		tkdc_send(t, as, as_len);
+	for (int i = 100; i < 400; i++) {
+		tkdc_send(t, as[i], as_lens[i]);
 		tkdc_send(t, tgs, tgs_len);
 		tkdc_send(t, bad, bad_len);
+		tkdc_send(t, as[i], as_lens[i]);
 	}
 	assert_int_equal(mallinfo2().uordblks, before);
 	assert_int_equal(kdc_counter(t->k, KDC_REQ_TGS, 0), 400);
-	free(as);
+	assert_int_equal(kdc_counter(t->k, KDC_REQ_AS, 0), 401);   /* + alice_tgs_req's */
+	assert_int_equal(kdc_counter(t->k, KDC_REQ_AS, KRB_AP_ERR_REPEAT), 400);
+	free_reqs(as, 400);
 	free(tgs);
 	free(bad);
 }

@@ -360,6 +360,18 @@ tkdc_error(tkdc *t, krb_error *err)
 	return err->error_code;
 }
 
+bool
+t_etext_has(const krb_error *e, const char *needle)
+{
+	char buf[512];
+
+	if (!e->has_e_text || e->e_text.len >= sizeof(buf))
+		return false;
+	memcpy(buf, e->e_text.data, e->e_text.len);
+	buf[e->e_text.len] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
 /* ------------------------------------------------------------ encoding helpers */
 
 /* Move what w holds to a heap buffer (freed by the caller), resetting w. */

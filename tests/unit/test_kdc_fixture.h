@@ -92,6 +92,9 @@ void tkdc_send_writer(tkdc *t, der_writer *w);
 /* Decode the reply as a KRB-ERROR and return its code (fails the test otherwise). */
 int32_t tkdc_error(tkdc *t, krb_error *err);
 
+/* True when e carries an e-text containing needle. */
+bool t_etext_has(const krb_error *e, const char *needle);
+
 /* A user's key from the password, as kinit derives it (string-to-key). */
 void t_user_key(const char *user, int32_t etype, kc_key *out);
 

@@ -172,7 +172,10 @@ test_renew(void **state)
 	assert_int_equal(r.part.renew_till, T_NOW + 2 * 86400);  /* unchanged */
 	assert_int_equal(r.part.authtime, T_NOW);
 	assert_true(r.part.flags & KRB_TKT_FLG_RENEWABLE);
-	assert_true(r.part.flags & KRB_TKT_FLG_INITIAL);
+	/* Only the AS exchange makes INITIAL tickets; pre-authentication is carried over. */
+	assert_false(r.part.flags & KRB_TKT_FLG_INITIAL);
+	assert_false(r.ticket.flags & KRB_TKT_FLG_INITIAL);
+	assert_true(r.ticket.flags & KRB_TKT_FLG_PRE_AUTHENT);
 	assert_lb_str(r.ticket.cname.components[0], "alice");
 	/* An expired TGT cannot be renewed, renewable or not. */
 	t->now = T_NOW + 2 * 86400 - 3600;

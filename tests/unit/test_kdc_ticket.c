@@ -216,10 +216,11 @@ test_tgs_flags(void **state)
 	/* A forwarded TGT makes forwarded tickets. */
 	assert_int_equal(kdc_tgs_flags(0, KRB_TKT_FLG_FORWARDED, &svc, &nr, &f, &why), 0);
 	assert_int_equal(f, KRB_TKT_FLG_FORWARDED);
-	/* RENEW keeps the TGT's flags, without INVALID. */
+	/* RENEW keeps the TGT's flags, without INVALID and INITIAL (AS tickets only). */
 	assert_int_equal(kdc_tgs_flags(KRB_KDC_OPT_RENEW, tgt | KRB_TKT_FLG_INVALID, &tgs, &nr, &f,
 	    &why), 0);
-	assert_int_equal(f, tgt);
+	assert_int_equal(f, tgt & ~KRB_TKT_FLG_INITIAL);
+	assert_true(f & KRB_TKT_FLG_PRE_AUTHENT);
 	assert_int_equal(kdc_tgs_flags(KRB_KDC_OPT_VALIDATE, tgt, &tgs, &nr, &f, &why),
 	    KDC_ERR_BADOPTION);
 	assert_int_equal(kdc_tgs_flags(KRB_KDC_OPT_CNAME_IN_ADDL_TKT, tgt, &svc, &nr, &f, &why),
