@@ -99,12 +99,18 @@ udp)
 	;;
 kdc_tcp)
 	lethe_kdc_start "$KDC"
+	# udp_preference_limit = 1: TCP first. MIT falls back to UDP when TCP
+	# fails, so the trace must show every answer coming over TCP.
 	mit_client_setup "$S/client" "$REALM" 127.0.0.1 "$LETHE_KDC_PORT" tcp
 	kinit_quick || lethe_die "kinit over TCP failed before the flood: $(cat "$S/kinit.out")"
 	flood "$LETHE_KDC_PORT" 600 --send 1 --from 127.0.0.1,127.0.0.2,127.0.0.3
 	lethe_log "MIT kinit over TCP during the flood"
+	: >"$MIT_CLIENT_TRACE"
 	kinit_quick || lethe_die "kinit over TCP failed during the flood: $(cat "$S/kinit.out")"
 	mit_klist | grep -q "krbtgt/$REALM@$REALM" || lethe_die "no TGT in the cache"
+	grep -q 'Received answer .* from stream' "$MIT_CLIENT_TRACE" &&
+		! grep -q 'from dgram' "$MIT_CLIENT_TRACE" ||
+		lethe_die "the ticket did not come over TCP: $(cat "$MIT_CLIENT_TRACE")"
 	stop_flood
 	;;
 registrar)
