@@ -46,6 +46,10 @@
 #define AGENT_DEFAULT_OVERLAP           600
 #define AGENT_DEFAULT_MAX_TICKET_LIFE   36000
 
+/* The KeyRequest listener's connections at once, in all and per peer. */
+#define AGENT_DEFAULT_CALLBACK_CONNS    16
+#define AGENT_DEFAULT_CALLBACK_PER_PEER 4
+
 /* Exit codes of lethe-agent. */
 enum agent_exit {
 	AGENT_EXIT_OK = 0,
@@ -82,6 +86,8 @@ typedef struct agent_config {
 	char callback[AGENT_NAME_MAX];          /* listen address */
 	lethe_sockaddr callback_addr;
 	char callback_endpoint[AGENT_NAME_MAX]; /* sent to the KDC */
+	unsigned callback_max_conns;            /* KeyRequest connections at once */
+	unsigned callback_max_per_peer;         /* ... per peer; 0: no cap */
 	int verbosity;
 } agent_config;
 

@@ -5,9 +5,11 @@
 #ifndef LETHE_AGENT_AGENT_NET_H
 #define LETHE_AGENT_AGENT_NET_H
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include "agent/agent.h"
+#include "base/peers.h"
 #include "registrar/registrar.h"
 
 #define AGENT_KEYREQ_CACHE 64           /* KeyRequest nonces remembered */
@@ -76,12 +78,65 @@ lethe_status agent_keyreq_check(const agent_config *cfg, const agent_net *net,
 lethe_status agent_listen(const lethe_sockaddr *addr, int *fd);
 
 /*
- * Accept one connection on the listening socket lfd, read one frame of
- * at most REG_MAX_MESSAGE bytes within timeout_ms, and close it (the
- * KeyRequest has no reply). peer receives the peer's address as text.
- * LETHE_ERR_NOT_FOUND when no connection was waiting.
+ * The KeyRequest listener: connections served side by side in the
+ * caller's poll loop. Each connection carries one frame of at most
+ * REG_MAX_MESSAGE bytes, read without blocking within timeout_ms of its
+ * accept, and is then closed (a KeyRequest has no reply). At most
+ * max_conns at once and per_peer per peer (0: no cap); a newcomer over
+ * either takes the slot of the longest-waiting one (base/peers.h), so
+ * idle sockets can neither block nor delay a KeyRequest.
+ *
+ *	agent_keyreq_srv s;
+ *	GUARD(agent_keyreq_srv_init(&s, lfd, 16, 4, AGENT_KEYREQ_TIMEOUT_MS));
+ *	n = agent_keyreq_srv_pollfds(&s, pfds);     // pfds: 1 + max_conns
+ *	poll(pfds, n, min(mine, agent_keyreq_srv_timeout(&s, lethe_now_ms())));
+ *	agent_keyreq_srv_serve(&s, pfds, lethe_now_ms(), on_frame, arg);
+ *	agent_keyreq_srv_close(&s);
  */
-lethe_status agent_accept_frame(int lfd, unsigned timeout_ms, uint8_t **msg,
-    size_t *len, char *peer, size_t peer_len);
+typedef struct agent_keyreq_conn {
+	int fd;                         /* -1: free */
+	int64_t since_ms, deadline_ms;  /* accepted at; dropped at */
+	uint8_t hdr[REG_FRAME_HEADER_LEN];
+	size_t hdr_got;
+	uint8_t *buf;                   /* the frame's body once its length is in */
+	size_t len, got;
+	lethe_peer peer_key;
+	char peer[80];
+} agent_keyreq_conn;
+
+typedef struct agent_keyreq_srv {
+	int lfd;                        /* owned */
+	unsigned max_conns, per_peer, timeout_ms;
+	agent_keyreq_conn *conns;       /* max_conns slots */
+	size_t nconns;
+	lethe_peer_table peers;
+	uint64_t evicted, timed_out;
+} agent_keyreq_srv;
+
+/* Set s up around the listening socket lfd, which it then owns (closed on failure too). */
+lethe_status agent_keyreq_srv_init(agent_keyreq_srv *s, int lfd, unsigned max_conns,
+    unsigned per_peer, unsigned timeout_ms);
+
+/* Close every connection and the listener. Idempotent on a zeroed or closed s. */
+void agent_keyreq_srv_close(agent_keyreq_srv *s);
+
+/* Fill pfds (room for 1 + max_conns) for poll(2); returns how many. */
+nfds_t agent_keyreq_srv_pollfds(const agent_keyreq_srv *s, struct pollfd *pfds);
+
+/* Milliseconds until the next connection deadline from now, or -1: none. */
+int agent_keyreq_srv_timeout(const agent_keyreq_srv *s, int64_t now);
+
+/*
+ * Called once per connection that ends with something to say: a whole
+ * frame (msg[0..len), valid during the call; why NULL), or why none came
+ * (bad length, stream cut inside a frame, deadline; msg NULL). A socket
+ * that sent nothing ends silently. peer is the sender's address as text.
+ */
+typedef void (*agent_keyreq_frame_fn)(void *arg, const uint8_t *msg, size_t len,
+    const char *peer, const char *why);
+
+/* After poll on pfds: accept, read, drop what is past its deadline. */
+void agent_keyreq_srv_serve(agent_keyreq_srv *s, const struct pollfd *pfds, int64_t now,
+    agent_keyreq_frame_fn fn, void *arg);
 
 #endif

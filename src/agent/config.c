@@ -27,6 +27,7 @@ static const lethe_conf_key known_keys[] = {
 	{ "", "kdc" }, { "", "kdc_cert" }, { "", "keytab" }, { "", "state_dir" },
 	{ "", "rotation" }, { "", "overlap" }, { "", "max_ticket_life" },
 	{ "", "enctypes" }, { "", "callback" }, { "", "callback_endpoint" },
+	{ "", "callback_max_connections" }, { "", "callback_max_connections_per_peer" },
 	{ "", "verbosity" }, { "", "keytab_owner" },
 };
 
@@ -269,6 +270,12 @@ get_durations(const lethe_conf *conf, agent_config *cfg, lethe_conf_error *ce)
 	cfg->max_ticket_life = v;
 	GUARD(lethe_conf_get_int(conf, NULL, "verbosity", 0, 2, 1, &v, ce));
 	cfg->verbosity = (int)v;
+	GUARD(lethe_conf_get_int(conf, NULL, "callback_max_connections", 1, 1024,
+	    AGENT_DEFAULT_CALLBACK_CONNS, &v, ce));
+	cfg->callback_max_conns = (unsigned)v;
+	GUARD(lethe_conf_get_int(conf, NULL, "callback_max_connections_per_peer", 0, 1024,
+	    AGENT_DEFAULT_CALLBACK_PER_PEER, &v, ce));
+	cfg->callback_max_per_peer = (unsigned)v;
 	return LETHE_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/wait.h"
 #include "crypto/crypto.h"
 
 #define DEFAULT_CONFIG "/etc/lethe/agent.conf"
@@ -199,28 +200,30 @@ install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Serve one KeyRequest waiting on lfd: rotate at once and register. */
+/* What serve_key_request needs. */
+typedef struct keyreq_ctx {
+	agent *a;
+	agent_net *net;
+	agent_keyreq_cache *cache;
+} keyreq_ctx;
+
+/* An agent_keyreq_frame_fn: check one KeyRequest, rotate at once and register. */
 static void
-serve_key_request(agent *a, agent_net *net, agent_keyreq_cache *cache, int lfd)
+serve_key_request(void *arg, const uint8_t *msg, size_t len, const char *peer,
+    const char *frame_why)
 {
-	uint8_t *msg = NULL;
-	size_t len = 0;
-	char peer[80] = "?", why[400] = "";
+	keyreq_ctx *k = arg;
+	agent *a = k->a;
+	char why[400] = "";
 	agent_keyreq kr;
 	log_event ev;
-	lethe_status rc;
+	lethe_status rc = LETHE_ERR_FORMAT;
 
-	rc = agent_accept_frame(lfd, AGENT_KEYREQ_TIMEOUT_MS, &msg, &len, peer,
-	    sizeof(peer));
-	if (rc == LETHE_ERR_NOT_FOUND)
-		return;
-	if (rc == LETHE_OK)
-		rc = agent_keyreq_check(&a->cfg, net, cache, msg, len,
+	if (msg != NULL)
+		rc = agent_keyreq_check(&a->cfg, k->net, k->cache, msg, len,
 		    (int64_t)time(NULL), &kr, why, sizeof(why));
 	else
-		snprintf(why, sizeof(why), "cannot read a frame: %s",
-		    lethe_status_str(rc));
-	free(msg);
+		snprintf(why, sizeof(why), "cannot read a frame: %s", frame_why);
 	log_event_begin(&ev, "key_request");
 	log_event_str(&ev, "peer", peer);
 	if (rc != LETHE_OK) {
@@ -237,9 +240,31 @@ serve_key_request(agent *a, agent_net *net, agent_keyreq_cache *cache, int lfd)
 		(void)agent_register_due(a, false, NULL);
 }
 
+/* Listen on cfg's callback (if any) into srv; false (logged) when it cannot. */
+static bool
+open_listener(const agent_config *cfg, agent_keyreq_srv *srv)
+{
+	int lfd = -1;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->lfd = -1;
+	if (!cfg->have_callback)
+		return true;
+	if (agent_listen(&cfg->callback_addr, &lfd) != LETHE_OK) {
+		log_warn("cannot listen on %s", cfg->callback);
+		return false;
+	}
+	if (agent_keyreq_srv_init(srv, lfd, cfg->callback_max_conns, cfg->callback_max_per_peer,
+	    AGENT_KEYREQ_TIMEOUT_MS) != LETHE_OK) {
+		log_warnx("cannot set up the listener on %s", cfg->callback);
+		return false;
+	}
+	return true;
+}
+
 /* Reread the configuration; keep the old one when the new one fails. */
 static void
-reload(const options *o, agent *a, agent_net *net, int *lfd)
+reload(const options *o, agent *a, agent_net *net, agent_keyreq_srv *srv)
 {
 	agent_config cfg;
 	agent_net nnet;
@@ -263,27 +288,26 @@ reload(const options *o, agent *a, agent_net *net, int *lfd)
 	*net = nnet;
 	*a = na;
 	a->env.arg = net;
-	if (*lfd >= 0)
-		close(*lfd);
-	*lfd = -1;
-	if (cfg.have_callback && agent_listen(&cfg.callback_addr, lfd) != LETHE_OK)
-		log_warn("cannot listen on %s", cfg.callback);
+	agent_keyreq_srv_close(srv);
+	(void)open_listener(&cfg, srv);
 }
 
 static int
 cmd_run(const options *o, const agent_config *cfg)
 {
 	agent_keyreq_cache cache;
+	agent_keyreq_srv srv = { .lfd = -1 };
+	struct pollfd *pfds = NULL;
 	agent_net net;
 	agent a;
-	int lfd = -1, ex = start(cfg, &net, &a);
+	keyreq_ctx k = { &a, &net, &cache };
+	int ex = start(cfg, &net, &a);
 
 	if (ex != AGENT_EXIT_OK)
 		return ex;
 	a.env.arg = &net;
 	memset(&cache, 0, sizeof(cache));
-	if (cfg->have_callback && agent_listen(&cfg->callback_addr, &lfd) != LETHE_OK) {
-		log_warn("cannot listen on %s", cfg->callback);
+	if (!open_listener(cfg, &srv)) {
 		ex = AGENT_EXIT_LOCAL;
 		goto cleanup;
 	}
@@ -292,27 +316,44 @@ cmd_run(const options *o, const agent_config *cfg)
 	    cfg->nprincipals, cfg->nkdcs, (long long)cfg->rotation,
 	    cfg->have_callback ? cfg->callback : "none");
 	while (!got_term) {
-		struct pollfd pfd = { lfd, POLLIN, 0 };
 		lethe_status step_rc;
 		int64_t wait;
+		nfds_t n = 0;
+		int conn_wait;
 
 		if (got_hup) {
 			got_hup = 0;
-			reload(o, &a, &net, &lfd);
-			pfd.fd = lfd;
+			reload(o, &a, &net, &srv);
 		}
 		step_rc = agent_step(&a);
 		wait = agent_next_wakeup(&a) - (int64_t)time(NULL);
 		wait = wait < 0 ? 0 : wait > MAX_SLEEP_S ? MAX_SLEEP_S : wait;
 		if (step_rc != LETHE_OK && wait == 0)
 			wait = 1;       /* never spin on a failure */
-		if (poll(&pfd, 1, (int)(wait * 1000)) > 0 && (pfd.revents & POLLIN))
-			serve_key_request(&a, &net, &cache, lfd);
+		wait *= 1000;
+		if (srv.lfd >= 0) {
+			/* the listener's size may change on reload: room for this one */
+			struct pollfd *grown = realloc(pfds, (1 + (size_t)srv.max_conns) *
+			    sizeof(*pfds));
+			if (grown == NULL) {
+				log_warnx("out of memory");
+				ex = AGENT_EXIT_LOCAL;
+				break;
+			}
+			pfds = grown;
+			n = agent_keyreq_srv_pollfds(&srv, pfds);
+			conn_wait = agent_keyreq_srv_timeout(&srv, lethe_now_ms());
+			if (conn_wait >= 0 && conn_wait < wait)
+				wait = conn_wait;
+		}
+		(void)poll(pfds, n, (int)wait);     /* EINTR: revents stay 0 */
+		if (srv.lfd >= 0)   /* events, then deadlines */
+			agent_keyreq_srv_serve(&srv, pfds, lethe_now_ms(), serve_key_request, &k);
 	}
 	log_info("event=stop");
 cleanup:
-	if (lfd >= 0)
-		close(lfd);
+	agent_keyreq_srv_close(&srv);
+	free(pfds);
 	agent_close(&a);
 	agent_net_close(&net);
 	return ex;

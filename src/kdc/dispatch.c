@@ -391,7 +391,7 @@ log_request(const kdc_request *r, unsigned result, uint64_t usec)
 	if (r->session_etype != 0)
 		log_event_int(&ev, "session_etype", r->session_etype);
 	log_event_str(&ev, "result", result_name(result));
-	if (result != 0 && result != KDC_RESULT_DROPPED && r->e_text[0] != '\0')
+	if (result != 0 && r->e_text[0] != '\0')
 		log_event_str(&ev, "reason", r->e_text);
 	log_event_uint(&ev, "usec", usec);
 	log_event_emit(&ev, LETHE_LOG_INFO);
@@ -416,13 +416,20 @@ classify(const uint8_t *req, size_t len)
 	return KDC_REQ_OTHER;
 }
 
-/* Answer one classified request into the worker's writer; the result code. */
+/*
+ * Answer one classified request into the worker's writer; the result code.
+ * A request that does not decode as a KDC-REQ gets no answer at all (as
+ * with MIT): a spoofed source must not earn a reply larger than what it
+ * sent. A decoded one that fails a later check keeps its precise KRB-ERROR.
+ */
 static unsigned
 answer(kdc_request *r, const uint8_t *req, size_t len, size_t rep_cap)
 {
 	if (process(r, req, len) == 0 && der_writer_status(&r->wk->out) == LETHE_OK &&
 	    fit_reply(r, rep_cap) == LETHE_OK)
 		return (unsigned)r->error;
+	if (!r->decoded)
+		return KDC_RESULT_DROPPED;
 	if (r->error == 0)
 		kdc_fail(r, KRB_ERR_GENERIC, "internal error while encoding the reply");
 	if (encode_refusal(r) != LETHE_OK || fit_reply(r, rep_cap) != LETHE_OK)

@@ -40,6 +40,7 @@ kdc_net_config_defaults(kdc_net_config *cfg)
 	cfg->tcp_max_request = 65536;
 	cfg->max_reply = 65536;
 	cfg->tcp_max_conns = 256;
+	cfg->tcp_max_per_peer = 32;
 	cfg->tcp_idle_ms = 30000;
 	cfg->tcp_request_ms = 10000;
 	cfg->arena_budget = 1024 * 1024;

@@ -9,7 +9,8 @@
  * then the message. A length with the reserved high bit set, a zero
  * length, or one over tcp_max_request closes the connection (the network
  * layer does not speak Kerberos, so it sends no KRB-ERROR). A connection
- * carries any number of requests in sequence.
+ * carries any number of requests in sequence. Connections are capped per
+ * worker and per peer, and evicted under pressure (base/peers.h).
  *
  *	kdc_net_config cfg;
  *	kdc_net_config_defaults(&cfg);
@@ -79,8 +80,12 @@ typedef struct kdc_net_config {
 	size_t udp_max_reply;   /* info->max_reply on UDP (4096) */
 	size_t tcp_max_request; /* larger length prefixes close (65536) */
 	size_t max_reply;       /* reply buffer and TCP limit (65536) */
-	unsigned tcp_max_conns; /* per worker; over it the oldest idle one is
-				 * closed, or the new one if none is idle (256) */
+	unsigned tcp_max_conns; /* per worker; when full, the longest-waiting
+				 * connection (idle, or inside a request) of
+				 * the peer holding most is closed (256) */
+	unsigned tcp_max_per_peer; /* per worker and peer (base/peers.h); a
+				    * peer over it loses its own longest-
+				    * waiting connection; 0: no cap (32) */
 	unsigned tcp_idle_ms;   /* between requests (30000) */
 	unsigned tcp_request_ms; /* first byte to last byte of a request, and
 				  * for writing its reply (10000) */
@@ -102,8 +107,8 @@ typedef struct kdc_net_config {
 	X(tcp_accepted)         /* connections taken in */                      \
 	X(tcp_closed)           /* connections closed, for any reason */        \
 	X(tcp_timed_out)        /* closed: idle or slow client (in tcp_closed) */ \
-	X(tcp_evicted)          /* closed idle to make room (in tcp_closed) */  \
-	X(tcp_refused)          /* closed at once: limit, none idle */          \
+	X(tcp_evicted)          /* closed to make room (in tcp_closed) */       \
+	X(tcp_refused)          /* closed at once: nothing could be evicted */  \
 	X(tcp_in)               /* complete TCP requests */                     \
 	X(tcp_out)              /* TCP replies fully written */                 \
 	X(drop_oversize)        /* UDP truncated, TCP length over the limit */  \

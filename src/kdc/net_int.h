@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "base/peers.h"
 #include "kdc/net.h"
 
 /* epoll_data.u64: kind in bits 56..63, generation in 32..55, index below. */
@@ -59,9 +60,11 @@ typedef struct net_conn {
 	size_t out_len;         /* reply bytes left in buf */
 	size_t out_sent;
 	uint64_t deadline_ms;   /* closed as timed out at this time */
-	uint64_t idle_since_ms; /* when it became idle, for eviction */
+	uint64_t since_ms;      /* when it began to wait (idle, or a request's
+				 * first byte): the oldest is evicted first */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
+	lethe_peer peer_key;    /* counted in the worker's peers */
 } net_conn;
 
 /* One UDP batch slot's control buffer: room for either pktinfo. */
@@ -96,6 +99,7 @@ typedef struct net_worker {
 	net_conn *conns;
 	uint32_t *free_slots;
 	uint32_t n_free;
+	lethe_peer_table peers; /* open connections per peer */
 
 	net_counters counters;
 } net_worker;

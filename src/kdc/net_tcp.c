@@ -28,7 +28,7 @@ net_tcp_alloc(net_worker *w)
 		w->free_slots[i] = n - 1 - i;   /* slot 0 is handed out first */
 	}
 	w->n_free = n;
-	return LETHE_OK;
+	return lethe_peer_table_init(&w->peers, n);
 }
 
 void
@@ -36,6 +36,7 @@ net_tcp_free(net_worker *w)
 {
 	free(w->conns);
 	free(w->free_slots);
+	lethe_peer_table_free(&w->peers);
 	w->conns = NULL;
 	w->free_slots = NULL;
 }
@@ -51,6 +52,7 @@ conn_close(net_worker *w, net_conn *c)
 {
 	COUNT(w, tcp_closed);   /* before the peer can see the close */
 	close(c->fd);           /* also leaves the epoll set */
+	lethe_peer_remove(&w->peers, &c->peer_key);
 	free(c->buf);
 	c->buf = NULL;
 	c->buf_cap = 0;
@@ -65,13 +67,23 @@ conn_set_idle(net_worker *w, net_conn *c, uint64_t now)
 	c->state = CONN_READ_LEN;
 	c->hdr_got = 0;
 	c->deadline_ms = now + w->net->cfg.tcp_idle_ms;
-	c->idle_since_ms = now;
+	c->since_ms = now;
 }
 
+/*
+ * A lethe_peer_probe_fn: every connection waiting for its peer (idle, or
+ * inside a request) may be closed for room; one writing a reply may not.
+ */
 static bool
-conn_is_idle(const net_conn *c)
+conn_probe(void *ctx, size_t i, lethe_peer *peer, int64_t *since)
 {
-	return c->fd >= 0 && c->state == CONN_READ_LEN && c->hdr_got == 0;
+	const net_conn *c = &((const net_worker *)ctx)->conns[i];
+
+	if (c->fd < 0 || c->state == CONN_WRITE)
+		return false;
+	*peer = c->peer_key;
+	*since = (int64_t)c->since_ms;
+	return true;
 }
 
 static lethe_status
@@ -104,24 +116,26 @@ conn_reserve(net_conn *c, size_t n)
 	return LETHE_OK;
 }
 
-/* A free slot, closing the longest-idle connection if the pool is full. */
+/*
+ * A free slot for a newcomer from peer, closing another connection when
+ * the peer is at its cap or the pool is full (base/peers.h); NULL: refuse.
+ */
 static net_conn *
-conn_slot(net_worker *w)
+conn_slot(net_worker *w, const lethe_peer *peer)
 {
-	net_conn *victim = NULL;
-	uint32_t n = w->net->cfg.tcp_max_conns;
+	const kdc_net_config *cfg = &w->net->cfg;
+	size_t victim = 0;
 
-	if (w->n_free == 0) {
-		for (uint32_t i = 0; i < n; i++) {
-			net_conn *c = &w->conns[i];
-			if (conn_is_idle(c) &&
-			    (victim == NULL || c->idle_since_ms < victim->idle_since_ms))
-				victim = c;
-		}
-		if (victim == NULL)
-			return NULL;
+	switch (lethe_peer_pick(&w->peers, peer, cfg->tcp_max_per_peer, w->n_free == 0,
+	    cfg->tcp_max_conns, conn_probe, w, &victim)) {
+	case LETHE_PEER_REFUSE:
+		return NULL;
+	case LETHE_PEER_EVICT:
 		COUNT(w, tcp_evicted);
-		conn_close(w, victim);
+		conn_close(w, &w->conns[victim]);
+		break;
+	case LETHE_PEER_ROOM:
+		break;
 	}
 	return &w->conns[w->free_slots[--w->n_free]];
 }
@@ -156,8 +170,11 @@ static void
 conn_open(net_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t peer_len,
     uint64_t now)
 {
-	net_conn *c = conn_slot(w);
+	lethe_peer key;
+	net_conn *c;
 
+	lethe_peer_of((const struct sockaddr *)peer, peer_len, &key);
+	c = conn_slot(w, &key);
 	if (c == NULL) {
 		close(fd);
 		COUNT(w, tcp_refused);
@@ -166,6 +183,8 @@ conn_open(net_worker *w, int fd, const struct sockaddr_storage *peer, socklen_t 
 	c->fd = fd;
 	c->peer = *peer;
 	c->peer_len = peer_len;
+	c->peer_key = key;
+	lethe_peer_add(&w->peers, &key);
 	c->out_len = c->out_sent = 0;
 	conn_set_idle(w, c, now);
 	COUNT(w, tcp_accepted);
@@ -330,8 +349,10 @@ conn_read(net_worker *w, net_conn *c, uint64_t now)
 		ssize_t n;
 		if (c->state == CONN_READ_LEN) {
 			n = conn_recv(c, c->hdr + c->hdr_got, 4 - c->hdr_got);
-			if (n > 0 && c->hdr_got == 0)   /* a request starts: its clock runs */
+			if (n > 0 && c->hdr_got == 0) { /* a request starts: its clock runs */
 				c->deadline_ms = now + w->net->cfg.tcp_request_ms;
+				c->since_ms = now;
+			}
 			if (n > 0)
 				c->hdr_got += (size_t)n;
 			if (n > 0 && c->hdr_got == 4 && !conn_start_body(w, c))

@@ -16,6 +16,7 @@ static const lethe_conf_key known_keys[] = {
 	{ "kdc", "workers" },
 	{ "kdc", "udp_max_reply" },
 	{ "kdc", "tcp_max_connections" },
+	{ "kdc", "tcp_max_connections_per_peer" },
 	{ "kdc", "tcp_idle_timeout" },
 	{ "kdc", "refresh_interval" },
 	{ "kdc", "pid_file" },
@@ -25,6 +26,7 @@ static const lethe_conf_key known_keys[] = {
 	{ "kdc", "lockout_duration" },
 	{ "registrar", "listen" },
 	{ "registrar", "max_connections" },
+	{ "registrar", "max_connections_per_peer" },
 	{ "registrar", "timeout" },
 	{ "registrar", "keyreq_interval" },
 	{ "registrar", "keyreq_lead" },
@@ -201,6 +203,9 @@ get_numbers(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	cfg->udp_max_reply = (size_t)v;
 	GUARD(lethe_conf_get_int(conf, "kdc", "tcp_max_connections", 1, 1 << 20, 256, &v, err));
 	cfg->tcp_max_conns = (unsigned)v;
+	GUARD(lethe_conf_get_int(conf, "kdc", "tcp_max_connections_per_peer", 0, 1 << 20, 32, &v,
+	    err));
+	cfg->tcp_max_per_peer = (unsigned)v;
 	GUARD(lethe_conf_get_duration(conf, "kdc", "tcp_idle_timeout", 1, 3600, 30, &v, err));
 	cfg->tcp_idle_ms = (unsigned)v * 1000u;
 	GUARD(lethe_conf_get_duration(conf, "kdc", "refresh_interval", 1, 3600, 1, &v, err));
@@ -229,6 +234,9 @@ get_registrar(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	cfg->reg_enabled = n == 1;
 	GUARD(lethe_conf_get_int(conf, "registrar", "max_connections", 1, 4096, 64, &v, err));
 	cfg->reg_max_conns = (unsigned)v;
+	GUARD(lethe_conf_get_int(conf, "registrar", "max_connections_per_peer", 0, 4096, 8, &v,
+	    err));
+	cfg->reg_max_per_peer = (unsigned)v;
 	GUARD(lethe_conf_get_duration(conf, "registrar", "timeout", 1, 300, 5, &v, err));
 	cfg->reg_timeout_ms = (unsigned)v * 1000u;
 	GUARD(lethe_conf_get_duration(conf, "registrar", "keyreq_interval", 1, 86400, 30, &v,

@@ -34,12 +34,14 @@ typedef struct kdcd_config {
 	unsigned workers;                   /* 0: one per core */
 	size_t udp_max_reply;
 	unsigned tcp_max_conns;
+	unsigned tcp_max_per_peer;           /* per worker; 0: no cap */
 	unsigned tcp_idle_ms;
 	unsigned refresh_seconds;           /* store generation check period */
 	kdc_lockout_policy lockout;         /* [kdc] lockout_* */
 	bool reg_enabled;                   /* [registrar] listen not empty */
 	lethe_sockaddr reg_addr;
 	unsigned reg_max_conns;
+	unsigned reg_max_per_peer;           /* 0: no cap */
 	unsigned reg_timeout_ms;            /* per connection, first byte to reply */
 	unsigned keyreq_interval;           /* seconds between key requests per principal */
 	int64_t keyreq_lead;                /* ask this long before use_until (seconds) */

@@ -345,7 +345,8 @@ net_settings_differ(const kdcd_config *a, const kdcd_config *b)
 	    memcmp(a->udp, b->udp, sizeof(a->udp[0]) * a->n_udp) != 0 ||
 	    memcmp(a->tcp, b->tcp, sizeof(a->tcp[0]) * a->n_tcp) != 0 ||
 	    a->workers != b->workers || a->udp_max_reply != b->udp_max_reply ||
-	    a->tcp_max_conns != b->tcp_max_conns || a->tcp_idle_ms != b->tcp_idle_ms;
+	    a->tcp_max_conns != b->tcp_max_conns || a->tcp_max_per_peer != b->tcp_max_per_peer ||
+	    a->tcp_idle_ms != b->tcp_idle_ms;
 }
 
 static bool
@@ -354,7 +355,8 @@ registrar_settings_differ(const kdcd_config *a, const kdcd_config *b)
 	return a->reg_enabled != b->reg_enabled ||
 	    (a->reg_enabled && (a->reg_addr.len != b->reg_addr.len ||
 	    memcmp(&a->reg_addr.ss, &b->reg_addr.ss, a->reg_addr.len) != 0)) ||
-	    a->reg_max_conns != b->reg_max_conns || a->reg_timeout_ms != b->reg_timeout_ms ||
+	    a->reg_max_conns != b->reg_max_conns || a->reg_max_per_peer != b->reg_max_per_peer ||
+	    a->reg_timeout_ms != b->reg_timeout_ms ||
 	    a->keyreq_interval != b->keyreq_interval || a->keyreq_lead != b->keyreq_lead ||
 	    a->reg_max_principals_per_key != b->reg_max_principals_per_key;
 }
@@ -604,6 +606,7 @@ make_net(kdcd *d)
 	nc.workers = d->cfg.workers;
 	nc.udp_max_reply = d->cfg.udp_max_reply;
 	nc.tcp_max_conns = d->cfg.tcp_max_conns;
+	nc.tcp_max_per_peer = d->cfg.tcp_max_per_peer;
 	nc.tcp_idle_ms = d->cfg.tcp_idle_ms;
 	nc.handler = kdc_handle;
 	nc.handler_ctx = d->k;
@@ -674,6 +677,7 @@ make_registrar(kdcd *d)
 	reg_listen_config_defaults(&rc);
 	rc.addr = d->cfg.reg_addr;
 	rc.max_conns = d->cfg.reg_max_conns;
+	rc.max_per_peer = d->cfg.reg_max_per_peer;
 	rc.timeout_ms = d->cfg.reg_timeout_ms;
 	rc.svc = d->reg_svc;
 	rc.keyreq = d->keyreq;

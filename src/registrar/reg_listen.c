@@ -5,7 +5,9 @@
  * carry key requests to agents. Every connection has one deadline, set
  * when it opens: a client that has not sent its request and read its
  * reply by then is dropped. A frame's length is checked before any of
- * its body is read.
+ * its body is read. Client connections are capped per peer, and when the
+ * table is full a newcomer (or a key request) takes the slot of the
+ * longest-waiting client of the peer holding most (base/peers.h).
  */
 #include "registrar/service.h"
 
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/peers.h"
 #include "base/wait.h"
 #include "crypto/crypto.h"
 #include "registrar/registrar.h"
@@ -50,11 +53,13 @@ typedef struct reg_conn {
 	size_t buf_len;
 	size_t done;
 	char peer[PEER_TEXT];
+	lethe_peer peer_key;    /* incoming: counted in the listener's peers */
+	int64_t since_ms;       /* incoming: accepted at (monotonic) */
 	char *principal;        /* outgoing: whom the key request is for */
 } reg_conn;
 
 typedef struct listen_counters {
-	_Atomic uint64_t accepted, refused_full, timed_out, bad_frames, replies,
+	_Atomic uint64_t accepted, refused_full, evicted, timed_out, bad_frames, replies,
 	    keyreqs_sent, keyreqs_failed;
 } listen_counters;
 
@@ -67,6 +72,7 @@ struct reg_listener {
 	bool running;
 	reg_conn *conns;        /* cfg.max_conns slots; fd -1 when free */
 	size_t nconns;
+	lethe_peer_table peers; /* incoming connections per peer */
 	struct pollfd *pfds;    /* 3 + max_conns */
 	listen_counters ctr;
 };
@@ -86,6 +92,7 @@ reg_listen_config_defaults(reg_listen_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_conns = 64;
+	cfg->max_per_peer = 8;
 	cfg->timeout_ms = 5000;
 	cfg->max_message = REG_MAX_MESSAGE;
 }
@@ -145,6 +152,7 @@ reg_listener_new(const reg_listen_config *cfg, reg_listener **out)
 	ENSURE_GOTO(rc, l->conns != NULL && l->pfds != NULL, LETHE_ERR_NOMEM);
 	for (unsigned i = 0; i < cfg->max_conns; i++)
 		l->conns[i].fd = -1;
+	GUARD_GOTO(rc, lethe_peer_table_init(&l->peers, cfg->max_conns));
 	GUARD_GOTO(rc, make_stop_pipe(l));
 	GUARD_GOTO(rc, bind_listener(l));
 	*out = l;
@@ -168,11 +176,58 @@ conn_close(reg_listener *l, reg_conn *c)
 	if (c->fd < 0)
 		return;
 	close(c->fd);
+	if (!c->outgoing)
+		lethe_peer_remove(&l->peers, &c->peer_key);
 	free(c->buf);
 	free(c->principal);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	l->nconns--;
+}
+
+/* A client still sending its request: may be closed for room (a lethe_peer_probe_fn). */
+static bool
+conn_evictable(const reg_conn *c)
+{
+	return c->fd >= 0 && !c->outgoing &&
+	    (c->state == CONN_READ_LEN || c->state == CONN_READ_BODY);
+}
+
+static bool
+conn_probe(void *ctx, size_t i, lethe_peer *peer, int64_t *since)
+{
+	const reg_conn *c = &((const reg_listener *)ctx)->conns[i];
+
+	if (!conn_evictable(c))
+		return false;
+	*peer = c->peer_key;
+	*since = c->since_ms;
+	return true;
+}
+
+/*
+ * Make room for a newcomer from peer (NULL: a key request of ours, held to
+ * the table's size only): close a client per base/peers.h if needed.
+ * False when there is no room and nothing may be closed.
+ */
+static bool
+conn_make_room(reg_listener *l, const lethe_peer *peer)
+{
+	static const lethe_peer nobody;
+	size_t victim = 0;
+	lethe_peer_verdict v;
+
+	v = lethe_peer_pick(&l->peers, peer != NULL ? peer : &nobody,
+	    peer != NULL ? l->cfg.max_per_peer : 0, l->nconns >= l->cfg.max_conns,
+	    l->cfg.max_conns, conn_probe, l, &victim);
+	if (v == LETHE_PEER_REFUSE)
+		return false;
+	if (v == LETHE_PEER_EVICT) {
+		atomic_fetch_add(&l->ctr.evicted, 1);
+		log_info("registrar: %s dropped to make room for a newcomer", l->conns[victim].peer);
+		conn_close(l, &l->conns[victim]);
+	}
+	return true;
 }
 
 static reg_conn *
@@ -401,6 +456,7 @@ accept_all(reg_listener *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	lethe_peer key;
 	reg_conn *c;
 	int fd;
 
@@ -409,7 +465,8 @@ accept_all(reg_listener *l)
 		fd = accept(l->fd, (struct sockaddr *)&ss, &len);
 		if (fd < 0)
 			return;         /* EAGAIN, or an error for that one client */
-		c = conn_slot(l);
+		lethe_peer_of((struct sockaddr *)&ss, len, &key);
+		c = conn_make_room(l, &key) ? conn_slot(l) : NULL;
 		if (c == NULL || set_nonblock(fd) != LETHE_OK) {
 			atomic_fetch_add(&l->ctr.refused_full, 1);
 			close(fd);
@@ -419,7 +476,10 @@ accept_all(reg_listener *l)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->state = CONN_READ_LEN;
-		c->deadline_ms = lethe_now_ms() + l->cfg.timeout_ms;
+		c->since_ms = lethe_now_ms();
+		c->deadline_ms = c->since_ms + l->cfg.timeout_ms;
+		c->peer_key = key;
+		lethe_peer_add(&l->peers, &key);
 		lethe_sockaddr_str((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
 		l->nconns++;
 	}
@@ -484,8 +544,16 @@ serve_keyreqs(reg_listener *l)
 	char name[STORE_MAX_NAME_LEN + 1];
 	reg_conn *c;
 
-	while ((c = conn_slot(l)) != NULL && reg_keyreq_next(l->cfg.keyreq, name, sizeof(name)))
+	while (reg_keyreq_next(l->cfg.keyreq, name, sizeof(name))) {
+		c = conn_make_room(l, NULL) ? conn_slot(l) : NULL;
+		if (c == NULL) {        /* every slot busy: the KDC asks again later */
+			reg_conn none = { .fd = -1, .principal = name };
+			atomic_fetch_add(&l->ctr.keyreqs_failed, 1);
+			log_keyreq(&none, "no-room");
+			continue;
+		}
 		start_keyreq(l, c, name);
+	}
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -499,13 +567,15 @@ build_pollfds(reg_listener *l)
 
 	p[0] = (struct pollfd){ .fd = l->stop_rd, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
-	p[2] = (struct pollfd){ .fd = (l->cfg.keyreq != NULL && room) ?
-	    reg_keyreq_fd(l->cfg.keyreq) : -1, .events = POLLIN };
 	for (unsigned i = 0; i < l->cfg.max_conns; i++) {
 		reg_conn *c = &l->conns[i];
 		short ev = (c->state == CONN_WRITE || c->state == CONN_CONNECTING) ? POLLOUT : POLLIN;
 		p[3 + i] = (struct pollfd){ .fd = c->fd, .events = ev };
+		room = room || conn_evictable(c);
 	}
+	/* Key requests wait only while every slot is one that may not be closed. */
+	p[2] = (struct pollfd){ .fd = (l->cfg.keyreq != NULL && room) ?
+	    reg_keyreq_fd(l->cfg.keyreq) : -1, .events = POLLIN };
 	return 3 + (nfds_t)l->cfg.max_conns;
 }
 
@@ -597,6 +667,7 @@ reg_listener_free(reg_listener *l)
 		close(l->stop_wr);
 	free(l->conns);
 	free(l->pfds);
+	lethe_peer_table_free(&l->peers);
 	free(l);
 }
 
@@ -607,6 +678,7 @@ reg_listener_stats_get(const reg_listener *l, reg_listen_stats *out)
 
 	out->accepted = atomic_load(&m->ctr.accepted);
 	out->refused_full = atomic_load(&m->ctr.refused_full);
+	out->evicted = atomic_load(&m->ctr.evicted);
 	out->timed_out = atomic_load(&m->ctr.timed_out);
 	out->bad_frames = atomic_load(&m->ctr.bad_frames);
 	out->replies = atomic_load(&m->ctr.replies);

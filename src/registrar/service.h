@@ -147,7 +147,11 @@ typedef void (*reg_stored_fn)(void *ctx);
 
 typedef struct reg_listen_config {
 	lethe_sockaddr addr;        /* port 0: an ephemeral port */
-	unsigned max_conns;         /* open connections, both ways (64) */
+	unsigned max_conns;         /* open connections, both ways (64); when
+				     * full, the oldest client connection of
+				     * the peer holding most is closed */
+	unsigned max_per_peer;      /* client connections per peer (8), see
+				     * base/peers.h; 0: no cap */
 	unsigned timeout_ms;        /* per connection: accept to reply sent (5000) */
 	size_t max_message;         /* frame limit (REG_MAX_MESSAGE) */
 	reg_service *svc;           /* borrowed; used by the thread only */
@@ -177,7 +181,8 @@ void reg_listener_free(reg_listener *l);
 /* Counters of the listener, read after stop or racily while running. */
 typedef struct reg_listen_stats {
 	uint64_t accepted;
-	uint64_t refused_full;      /* closed at once: max_conns reached */
+	uint64_t refused_full;      /* closed at once: nothing could be evicted */
+	uint64_t evicted;           /* closed to make room for a newcomer */
 	uint64_t timed_out;         /* dropped by the deadline */
 	uint64_t bad_frames;        /* zero or oversized length, truncated stream */
 	uint64_t replies;           /* replies fully written */

@@ -57,3 +57,16 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET krb5_tool)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:krb5_tool>)
   set_tests_properties(interop.kdc_preauth_guard PROPERTIES TIMEOUT 180)
 endif()
+
+# Unauthenticated resource exhaustion, each flood with legitimate traffic
+# beside it: garbage datagrams get no answer (MIT kinit over UDP still
+# works); 600 half-framed TCP connections (MIT kinit over TCP still works);
+# 200 idle registrar connections (lethe-agent once still registers); idle
+# sockets on lethe-agent's KeyRequest port (the key request still lands).
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  foreach(mode udp kdc_tcp registrar agent)
+    lethe_interop_test(dos_${mode} dos.sh ${mode}
+      $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+    set_tests_properties(interop.dos_${mode} PROPERTIES TIMEOUT 120)
+  endforeach()
+endif()

@@ -772,13 +772,28 @@ test_tcp_partial_writes(void **state)
 	kdc_net_free(s.net);
 }
 
+/* A TCP client of port from source address src (another loopback address). */
+static int
+tcp_client_from(uint16_t port, const char *src)
+{
+	lethe_sockaddr to = addr4("127.0.0.1", port), from = addr4(src, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	set_timeout(fd, 2000);
+	assert_int_equal(bind(fd, (const struct sockaddr *)&from.ss, from.len), 0);
+	assert_int_equal(connect(fd, (const struct sockaddr *)&to.ss, to.len), 0);
+	return fd;
+}
+
+/* Full: the connection waiting longest makes room, idle or inside a request. */
 static void
 test_tcp_connection_limit(void **state)
 {
 	kdc_net_config cfg;
 	server s;
 	int c1, c2, c3, c4;
-	uint8_t hdr[4] = { 0, 0, 0, 4 };
+	uint8_t hdr[4] = { 0, 0, 0, 4 }, buf[16];
 	(void)state;
 
 	base_config(&cfg);
@@ -798,25 +813,80 @@ test_tcp_connection_limit(void **state)
 	assert_true(closed_within(c1, 1000));
 	WAIT_STAT(&s, tcp_evicted, 1);
 
-	/* full and nobody idle: the newcomer is refused */
+	/* full, both inside a request: the one that began first (c2) goes */
 	send_all(c2, hdr, 2);
+	sleep_ms(20);
 	send_all(c3, hdr, 2);
-	sleep_ms(50);
+	sleep_ms(20);
 	c4 = tcp_client(s.tcp_port);
-	assert_true(closed_within(c4, 1000));
-	WAIT_STAT(&s, tcp_refused, 1);
-	send_all(c2, hdr + 2, 2);
-	send_all(c2, "abcd", 4);
-	uint8_t buf[16];
-	assert_int_equal(recv_frame(c2, buf, sizeof(buf)), 6);
+	assert_true(closed_within(c2, 1000));
+	WAIT_STAT(&s, tcp_evicted, 2);
+	send_all(c3, hdr + 2, 2);
+	send_all(c3, "abcd", 4);
+	assert_int_equal(recv_frame(c3, buf, sizeof(buf)), 6);
 	assert_memory_equal(buf, "E:abcd", 6);
+	tcp_echo(c4, "four");
 	close(c1);
 	close(c2);
 	close(c3);
 	close(c4);
 	server_stop(&s);
-	assert_int_equal(stats(&s).tcp_accepted, 3);
-	assert_int_equal(stats(&s).tcp_closed, 3);      /* c1 evicted, c2 and c3 at stop */
+	assert_int_equal(stats(&s).tcp_accepted, 4);
+	assert_int_equal(stats(&s).tcp_refused, 0);
+	assert_int_equal(stats(&s).tcp_closed, 4);
+	kdc_net_free(s.net);
+}
+
+/*
+ * A peer at its cap loses its own oldest connection, never another peer's;
+ * when the pool is full, the peer holding most pays.
+ */
+static void
+test_tcp_per_peer_cap(void **state)
+{
+	kdc_net_config cfg;
+	server s;
+	int a1, a2, a3, b1, b2, c1;
+	(void)state;
+
+	base_config(&cfg);
+	cfg.tcp_max_conns = 4;
+	cfg.tcp_max_per_peer = 2;
+	cfg.tcp_idle_ms = 5000;
+	cfg.tcp_request_ms = 5000;
+	server_start(&s, &cfg);
+	b1 = tcp_client_from(s.tcp_port, "127.0.0.2");
+	tcp_echo(b1, "b1");
+	sleep_ms(20);           /* "since" has millisecond steps */
+	a1 = tcp_client(s.tcp_port);
+	tcp_echo(a1, "a1");
+	sleep_ms(20);
+	a2 = tcp_client(s.tcp_port);
+	tcp_echo(a2, "a2");
+	sleep_ms(20);
+	/* 127.0.0.1 at its cap: its own a1 goes, not the older b1 */
+	a3 = tcp_client(s.tcp_port);
+	tcp_echo(a3, "a3");
+	assert_true(closed_within(a1, 1000));
+	sleep_ms(20);
+	tcp_echo(b1, "b1 again");
+	/* full (b1, a2, a3, b2): a newcomer from a third peer takes 127.0.0.1's oldest */
+	b2 = tcp_client_from(s.tcp_port, "127.0.0.2");
+	tcp_echo(b2, "b2");
+	c1 = tcp_client_from(s.tcp_port, "127.0.0.3");
+	tcp_echo(c1, "c1");
+	assert_true(closed_within(a2, 1000));
+	tcp_echo(b1, "b1 still");
+	tcp_echo(a3, "a3 still");
+	WAIT_STAT(&s, tcp_evicted, 2);
+	close(a1);
+	close(a2);
+	close(a3);
+	close(b1);
+	close(b2);
+	close(c1);
+	server_stop(&s);
+	assert_int_equal(stats(&s).tcp_refused, 0);
 	kdc_net_free(s.net);
 }
 
@@ -1082,6 +1152,7 @@ main(void)
 		NET_TEST(test_tcp_bad_lengths),
 		NET_TEST(test_tcp_partial_writes),
 		NET_TEST(test_tcp_connection_limit),
+		NET_TEST(test_tcp_per_peer_cap),
 		NET_TEST(test_garbage_never_crashes),
 		NET_TEST(test_stop_with_open_connections),
 		NET_TEST(test_stop_before_run),
