@@ -22,10 +22,13 @@
 
 struct kdcd_watch {
 	char shm_path[WATCH_PATH_MAX];
+	char db_path[WATCH_PATH_MAX];
+	char wal_path[WATCH_PATH_MAX];
 	char db_name[NAME_MAX + 1];
 	char wal_name[NAME_MAX + 1];
 	char shm_name[NAME_MAX + 1];
 	int inotify_fd;
+	int wd_db, wd_wal;                      /* watches on the files, or -1 */
 	_Atomic(const uint32_t *) hdr;          /* the mapped header, or NULL */
 	ino_t shm_ino;
 	void *maps[OLD_MAPS_MAX + 1];           /* every mapping made, freed at close */
@@ -81,6 +84,16 @@ map_shm(kdcd_watch *w)
 	atomic_store(&w->hdr, (const uint32_t *)m);
 }
 
+/* (Re)watch the database and its WAL for writes; a missing file is watched once it appears. */
+static void
+watch_files(kdcd_watch *w)
+{
+	if (w->inotify_fd < 0)
+		return;
+	w->wd_db = inotify_add_watch(w->inotify_fd, w->db_path, IN_MODIFY | IN_CLOSE_WRITE);
+	w->wd_wal = inotify_add_watch(w->inotify_fd, w->wal_path, IN_MODIFY | IN_CLOSE_WRITE);
+}
+
 static lethe_status
 split_path(kdcd_watch *w, const char *db_path, char *dir, size_t dir_len)
 {
@@ -103,6 +116,10 @@ split_path(kdcd_watch *w, const char *db_path, char *dir, size_t dir_len)
 	    (int)sizeof(w->shm_name), LETHE_ERR_TOO_BIG);
 	ENSURE(snprintf(w->shm_path, sizeof(w->shm_path), "%s-shm", db_path) <
 	    (int)sizeof(w->shm_path), LETHE_ERR_TOO_BIG);
+	ENSURE(snprintf(w->wal_path, sizeof(w->wal_path), "%s-wal", db_path) <
+	    (int)sizeof(w->wal_path), LETHE_ERR_TOO_BIG);
+	ENSURE(snprintf(w->db_path, sizeof(w->db_path), "%s", db_path) <
+	    (int)sizeof(w->db_path), LETHE_ERR_TOO_BIG);
 	return LETHE_OK;
 }
 
@@ -115,19 +132,24 @@ kdcd_watch_open(const char *db_path, kdcd_watch **out)
 	*out = NULL;
 	ENSURE(w != NULL, LETHE_ERR_NOMEM);
 	w->inotify_fd = -1;
+	w->wd_db = w->wd_wal = -1;
 	atomic_init(&w->hdr, NULL);
 	if (split_path(w, db_path, dir, sizeof(dir)) != LETHE_OK) {
 		log_warnx("store watch: the path %.200s is too long to watch", db_path);
 		*out = w;
 		return LETHE_OK;
 	}
+	/* The files themselves for writes (not the folder: a log written
+	 * beside the store would wake the refresher on every line), the
+	 * folder only for files appearing or going. */
 	w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (w->inotify_fd >= 0 && inotify_add_watch(w->inotify_fd, dir, IN_MODIFY |
-	    IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
+	if (w->inotify_fd >= 0 && inotify_add_watch(w->inotify_fd, dir,
+	    IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0) {
 		log_warn("store watch: inotify on %s", dir);
 		close(w->inotify_fd);
 		w->inotify_fd = -1;
 	}
+	watch_files(w);
 	map_shm(w);
 	if (atomic_load(&w->hdr) == NULL)
 		log_warnx("store watch: %s cannot be mapped yet; changes are seen through "
@@ -176,7 +198,7 @@ bool
 kdcd_watch_drain(kdcd_watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool ours = false, remap = atomic_load(&w->hdr) == NULL;
+	bool ours = false, remap = atomic_load(&w->hdr) == NULL, rewatch = false;
 	ssize_t n;
 
 	if (w->inotify_fd < 0)
@@ -184,18 +206,25 @@ kdcd_watch_drain(kdcd_watch *w)
 	while ((n = read(w->inotify_fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
+			bool named = ev->len > 0;
 
-			if (ev->len > 0 && (strcmp(ev->name, w->db_name) == 0 ||
-			    strcmp(ev->name, w->wal_name) == 0))
+			if ((ev->wd == w->wd_db || ev->wd == w->wd_wal) &&
+			    (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) != 0)
 				ours = true;
-			if (ev->len > 0 && strcmp(ev->name, w->shm_name) == 0 &&
-			    (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE)) != 0)
+			if (named && (strcmp(ev->name, w->db_name) == 0 ||
+			    strcmp(ev->name, w->wal_name) == 0)) {
+				ours = true;        /* appeared, replaced or gone */
+				rewatch = true;
+			}
+			if (named && strcmp(ev->name, w->shm_name) == 0)
 				remap = true;
 			if (ev->mask & IN_Q_OVERFLOW)
-				ours = true;
+				ours = rewatch = remap = true;
 			p += sizeof(*ev) + ev->len;
 		}
 	}
+	if (rewatch)
+		watch_files(w);
 	if (remap)
 		map_shm(w);
 	return ours;

@@ -10,8 +10,11 @@
  *   becomes visible to readers, so a stamp read before a read transaction
  *   covers every commit that transaction can miss. Reading it is a few
  *   loads from shared memory: cheap enough to compare on every request.
- * - an inotify descriptor on the store's folder that becomes readable when
- *   the database or its WAL is written or closed, to wake the refresher.
+ * - an inotify descriptor that becomes readable when the database or its
+ *   WAL is written or closed after writing (watches on the files), or
+ *   appears, is replaced or goes (a watch on the folder for those events
+ *   alone: other files there, such as a log, wake nothing), to wake the
+ *   refresher.
  * Either may be missing (no "-shm" yet, no inotify): the stamp is then 0
  * and the fd -1, and the KDC falls back on refresh_interval.
  */
