@@ -18,7 +18,8 @@ kdc_default_s2k_iterations(int32_t etype)
 }
 
 lethe_status
-kdc_key_object(int32_t etype, lbytes bytes, enum store_principal_kind kind, kc_key **out)
+kdc_key_object(int32_t etype, lbytes bytes, enum store_principal_kind kind, bool derive_now,
+    kc_key **out)
 {
 	static const uint32_t user_usages[] = { KRB_KU_PA_ENC_TIMESTAMP,
 		KRB_KU_AS_REP_ENC_PART };
@@ -30,7 +31,7 @@ kdc_key_object(int32_t etype, lbytes bytes, enum store_principal_kind kind, kc_k
 
 	*out = NULL;
 	GUARD(kc_key_new(etype, bytes, &key));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && derive_now; i++) {
 		rc = kc_key_prederive(key, usages[i]);
 		if (rc != LETHE_OK && rc != LETHE_ERR_TOO_BIG) {
 			kc_key_free(key);

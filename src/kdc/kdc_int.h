@@ -269,12 +269,14 @@ bool kdc_enctype_usable(int32_t etype);
 uint32_t kdc_default_s2k_iterations(int32_t etype);
 
 /*
- * A long-lived key object for the snapshot, with the derived keys of the
- * usages its principal's kind needs computed now: 1 and 3 (pre-
- * authentication, AS reply) for a user, 2 (tickets) for the others.
+ * A long-lived key object for the snapshot. With derive_now, the derived
+ * keys of the usages its principal's kind needs are computed now: 1 and 3
+ * (pre-authentication, AS reply) for a user, 2 (tickets) for the others;
+ * else the first request that needs one derives and caches it (the key
+ * object's cache is lock-free), which keeps a full load's start-up short.
  */
 lethe_status kdc_key_object(int32_t etype, lbytes bytes, enum store_principal_kind kind,
-    kc_key **out);
+    bool derive_now, kc_key **out);
 
 /* A short-lived key object (session key, subkey) in the arena, wiped at its reset. */
 lethe_status kdc_key_temp(const krb_encryption_key *in, lethe_arena *a, kc_key **out);

@@ -64,6 +64,8 @@ struct kdc_snapshot {
 	const kdc_principal *tgs;
 	size_t keys_shared;       /* key objects taken from a live snapshot */
 	size_t keys_derived;      /* key objects made for this one */
+	bool derive_now;          /* derive new keys' usages now (a change), or on
+	                             first use (a full load: short start-up) */
 };
 
 /* ------------------------------------------------------------ hashing */
@@ -245,7 +247,7 @@ shared_release_locked(struct kdc_shared_key *sk)
 /* A new object for in (its derived keys computed), not yet in the registry. */
 static lethe_status
 shared_make(const char *principal, enum store_principal_kind pkind, const store_key *in,
-    struct kdc_shared_key **out)
+    bool derive_now, struct kdc_shared_key **out)
 {
 	struct kdc_shared_key *sk = calloc(1, sizeof(*sk));
 	lethe_status rc;
@@ -257,7 +259,7 @@ shared_make(const char *principal, enum store_principal_kind pkind, const store_
 	sk->principal = strdup(principal);
 	ENSURE_GOTO(rc, sk->principal != NULL, LETHE_ERR_NOMEM);
 	GUARD_GOTO(rc, kdc_key_object(in->enctype, lbytes_make(in->key, in->key_len), pkind,
-	    &sk->key));
+	    derive_now, &sk->key));
 	*out = sk;
 	sk = NULL;
 cleanup:
@@ -271,7 +273,7 @@ cleanup:
  */
 static lethe_status
 shared_acquire(const char *principal, enum store_principal_kind pkind, const store_key *in,
-    struct kdc_shared_key **out, bool *shared)
+    bool derive_now, struct kdc_shared_key **out, bool *shared)
 {
 	struct kdc_shared_key *sk, *made = NULL;
 	lethe_status rc = LETHE_OK;
@@ -285,7 +287,7 @@ shared_acquire(const char *principal, enum store_principal_kind pkind, const sto
 		*out = sk;
 		return LETHE_OK;
 	}
-	GUARD(shared_make(principal, pkind, in, &made));
+	GUARD(shared_make(principal, pkind, in, derive_now, &made));
 	pthread_mutex_lock(&shared_mu);
 	/* Another build may have made the same one meanwhile. */
 	sk = shared_take_locked(principal, pkind, in);
@@ -399,7 +401,7 @@ add_key(kdc_snapshot *snap, snap_entry *e, const store_key *in, kdc_key *k, bool
 		GUARD(default_salt(&e->arena, p, &k->salt));
 	set_s2kparams(k, in->s2k_iterations);
 	ENSURE(in->key_len <= sizeof(in->key), LETHE_ERR_INVALID_ARG);
-	GUARD(shared_acquire(p->name, p->kind, in, &k->shared, &shared));
+	GUARD(shared_acquire(p->name, p->kind, in, snap->derive_now, &k->shared, &shared));
 	k->key = k->shared->key;
 	if (shared)
 		snap->keys_shared++;
@@ -705,6 +707,7 @@ snap_derive(const kdc_snapshot *base, uint64_t generation, kdc_snapshot **out)
 
 	GUARD(snap_alloc(&base->policy, generation, &snap));
 	snap->seed = base->seed;
+	snap->derive_now = true;
 	snap->count = base->count;
 	for (size_t i = 0; i < SNAP_FANOUT; i++) {
 		snap->top[i] = base->top[i];

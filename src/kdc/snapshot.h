@@ -3,13 +3,15 @@
  * that worker threads read without locks.
  *
  * A snapshot holds the realm policy and every principal, found by name
- * through a hash table, with its attributes and its keys as crypto key
- * objects whose derived keys are computed when the snapshot is built: the
- * usages a long-term key serves, 1 and 3 (pre-authentication, AS reply)
- * for users, 2 (tickets) for the others. The session-key usages (4 to 9)
- * belong to per-request keys, which derive them as they go. Once built
- * nothing in it changes; a change in the store builds a new one, which
- * kdc.h swaps in.
+ * through a radix tree over a keyed hash, with its attributes and its keys
+ * as crypto key objects. The derived keys of the usages a long-term key
+ * serves (1 and 3, pre-authentication and AS reply, for users; 2, tickets,
+ * for the others) are computed when a change brings the key in, or, after
+ * a full load, by the first request that needs them, and cached in the key
+ * object (lock-free). The session-key usages (4 to 9) belong to
+ * per-request keys, which derive them as they go. Once published nothing
+ * of a snapshot is written but those caches; a change in the store derives
+ * a new snapshot, which kdc.h swaps in.
  *
  * Build one from the store (kdc_snapshot_load) or, for tests and the fuzz
  * target, from principals in memory (kdc_snapshot_build); both take the
