@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
+
 static const lethe_conf_key known_keys[] = {
 	{ "store", "path" },
 	{ "store", "master_key_file" },
@@ -62,7 +64,7 @@ resolve_path(const kdcd_config *cfg, const char *value, char *out, size_t cap)
 	const char *slash = strrchr(cfg->path, '/');
 	int n;
 
-	if (value[0] == '/' || slash == NULL)
+	if (value[0] == '/' || slash == NULL || store_path_is_url(value))
 		n = snprintf(out, cap, "%s", value);
 	else
 		n = snprintf(out, cap, "%.*s/%s", (int)(slash - cfg->path), cfg->path, value);
@@ -237,6 +239,14 @@ get_all(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	GUARD(get_path(conf, cfg, "store", "path", KDCD_DEFAULT_STORE, cfg->store_path, err));
 	if (cfg->store_path[0] == '\0') {
 		set_err(err, cfg, line_of(conf, "store", "path"), "[store] path: empty");
+		return LETHE_ERR_FORMAT;
+	}
+	GUARD(lethe_conf_get_str(conf, "store", "path", KDCD_DEFAULT_STORE, &v));
+	if (store_path_is_url(v) && (lethe_conf_get_str(conf, "store", "master_key_file",
+	    NULL, &v) != LETHE_OK || v == NULL)) {
+		/* No file to put it beside: every KDC of the realm holds a copy. */
+		set_err(err, cfg, line_of(conf, "store", "path"),
+		    "[store] path is a PostgreSQL URI: set [store] master_key_file");
 		return LETHE_ERR_FORMAT;
 	}
 	GUARD(lethe_conf_get_str(conf, "store", "path", KDCD_DEFAULT_STORE, &v));
