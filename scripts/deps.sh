@@ -6,7 +6,9 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential cmake ninja-build pkg-config clang libclang-rt-dev
-	libssl-dev libsqlite3-dev libcmocka-dev
+	libssl-dev libsqlite3-dev libcmocka-dev libpq-dev
+	# a real PostgreSQL server for the shared-store tests
+	postgresql
 	# real peers for interop tests
 	krb5-user krb5-kdc krb5-admin-server krb5-gss-samples tshark
 	apache2 libapache2-mod-auth-gssapi curl

@@ -264,11 +264,13 @@ cmd_init(admin_ctx *ctx, int argc, char **argv)
 	if ((ex = parse_init_opts(argc, argv, &o)) != ADMIN_EXIT_OK ||
 	    (ex = build_policy(&o, &ctx->policy)) != ADMIN_EXIT_OK)
 		return ex;
-	if (access(ctx->store_path, F_OK) == 0) {
+	/* A PostgreSQL store: store_create() refuses a database holding one. */
+	if (!store_path_is_url(ctx->store_path) &&
+	    access(ctx->store_path, F_OK) == 0) {
 		admin_err("init: %s already exists", ctx->store_path);
 		return ADMIN_EXIT_EXISTS;
 	}
-	if (errno != ENOENT) {
+	if (!store_path_is_url(ctx->store_path) && errno != ENOENT) {
 		admin_err("init: %s: %s", ctx->store_path, strerror(errno));
 		return ADMIN_EXIT_STORE;
 	}

@@ -97,7 +97,8 @@ set_config_path(const admin_ctx *ctx, char *dst, const char *value, const char *
 	const char *slash;
 	int n;
 
-	if (value[0] == '/' || (slash = strrchr(ctx->config_path, '/')) == NULL)
+	if (value[0] == '/' || store_path_is_url(value) ||
+	    (slash = strrchr(ctx->config_path, '/')) == NULL)
 		return set_path(dst, value, what);
 	n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - ctx->config_path),
 	    ctx->config_path);
@@ -155,6 +156,14 @@ default_paths(admin_ctx *ctx)
 	if (ctx->store_path[0] == '\0')
 		memcpy(ctx->store_path, ADMIN_DEFAULT_STORE, sizeof(ADMIN_DEFAULT_STORE));
 	if (ctx->mkey_path[0] != '\0')
+		return ADMIN_EXIT_OK;
+	if (store_path_is_url(ctx->store_path) && !ctx->mkey_stdin) {
+		/* No file to put it beside: every KDC of the realm holds a copy. */
+		admin_err("a PostgreSQL store needs --master-key-file, "
+		    "--master-key-stdin or [store] master_key_file");
+		return ADMIN_EXIT_USAGE;
+	}
+	if (store_path_is_url(ctx->store_path))
 		return ADMIN_EXIT_OK;
 	n = snprintf(ctx->mkey_path, sizeof(ctx->mkey_path), "%s%s",
 	    ctx->store_path, ADMIN_MKEY_SUFFIX);

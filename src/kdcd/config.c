@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "registrar/service.h"
+#include "store/store.h"
 
 static const lethe_conf_key known_keys[] = {
 	{ "store", "path" },
@@ -72,7 +73,7 @@ resolve_path(const kdcd_config *cfg, const char *value, char *out, size_t cap)
 	const char *slash = strrchr(cfg->path, '/');
 	int n;
 
-	if (value[0] == '/' || slash == NULL)
+	if (value[0] == '/' || slash == NULL || store_path_is_url(value))
 		n = snprintf(out, cap, "%s", value);
 	else
 		n = snprintf(out, cap, "%.*s/%s", (int)(slash - cfg->path), cfg->path, value);
@@ -268,6 +269,14 @@ get_all(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	GUARD(get_path(conf, cfg, "store", "path", KDCD_DEFAULT_STORE, cfg->store_path, err));
 	if (cfg->store_path[0] == '\0') {
 		set_err(err, cfg, line_of(conf, "store", "path"), "[store] path: empty");
+		return LETHE_ERR_FORMAT;
+	}
+	GUARD(lethe_conf_get_str(conf, "store", "path", KDCD_DEFAULT_STORE, &v));
+	if (store_path_is_url(v) && (lethe_conf_get_str(conf, "store", "master_key_file",
+	    NULL, &v) != LETHE_OK || v == NULL)) {
+		/* No file to put it beside: every KDC of the realm holds a copy. */
+		set_err(err, cfg, line_of(conf, "store", "path"),
+		    "[store] path is a PostgreSQL URI: set [store] master_key_file");
 		return LETHE_ERR_FORMAT;
 	}
 	GUARD(lethe_conf_get_str(conf, "store", "path", KDCD_DEFAULT_STORE, &v));

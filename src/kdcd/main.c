@@ -396,6 +396,7 @@ reload_config(kdcd *d)
 		log_warnx("reload: keeping the store %s", d->cfg.store_path);
 		return;
 	}
+	kdcd_watch_attach(d->watch, st);
 	store_close(d->st);
 	d->st = st;
 	memcpy(d->cfg.store_path, nc.store_path, sizeof(d->cfg.store_path));
@@ -455,6 +456,7 @@ refresher(void *arg)
 			timeout_ms = tail_ms;
 		if (timeout_ms > (int)((next_maint - now) / 1000) + 1)
 			timeout_ms = (int)((next_maint - now) / 1000) + 1;
+		pfd[1].fd = kdcd_watch_fd(d->watch);  /* a PostgreSQL LISTEN may reconnect */
 		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
 			log_warn("refresher: poll");
 		if (read(d->wake_fd, &counter, sizeof(counter)) < 0 && errno != EAGAIN)
@@ -703,6 +705,7 @@ prepare(kdcd *d)
 	if (open_store(&d->cfg, &d->st) != LETHE_OK ||
 	    kdcd_watch_open(d->cfg.store_path, &d->watch) != LETHE_OK)
 		return 1;
+	kdcd_watch_attach(d->watch, d->st);
 	/* The stamp before the read: the snapshot covers every commit it does. */
 	atomic_store(&d->applied_stamp, kdcd_watch_stamp(d->watch));
 	if (build_snapshot(d, &snap) != LETHE_OK)

@@ -34,6 +34,7 @@ struct kdcd_watch {
 	void *maps[OLD_MAPS_MAX + 1];           /* every mapping made, freed at close */
 	int map_fds[OLD_MAPS_MAX + 1];          /* their files, open until then */
 	size_t nmaps;
+	store *st;                              /* a PostgreSQL store, or NULL */
 };
 
 /*
@@ -134,6 +135,11 @@ kdcd_watch_open(const char *db_path, kdcd_watch **out)
 	w->inotify_fd = -1;
 	w->wd_db = w->wd_wal = -1;
 	atomic_init(&w->hdr, NULL);
+	if (store_path_is_url(db_path)) {
+		/* No files: kdcd_watch_attach() follows the store's notifications. */
+		*out = w;
+		return LETHE_OK;
+	}
 	if (split_path(w, db_path, dir, sizeof(dir)) != LETHE_OK) {
 		log_warnx("store watch: the path %.200s is too long to watch", db_path);
 		*out = w;
@@ -156,6 +162,21 @@ kdcd_watch_open(const char *db_path, kdcd_watch **out)
 		    "inotify and refresh_interval", w->shm_path);
 	*out = w;
 	return LETHE_OK;
+}
+
+void
+kdcd_watch_attach(kdcd_watch *w, store *st)
+{
+	lethe_status rc = store_notify_listen(st);
+
+	if (rc == LETHE_ERR_UNSUPPORTED) {
+		w->st = NULL;
+		return;
+	}
+	w->st = st;
+	if (rc != LETHE_OK)
+		log_warnx("store watch: no notification connection yet (%s); polling the "
+		    "generation every refresh_interval meanwhile", store_errmsg(st));
 }
 
 void
@@ -191,7 +212,7 @@ kdcd_watch_stamp(const kdcd_watch *w)
 int
 kdcd_watch_fd(const kdcd_watch *w)
 {
-	return w->inotify_fd;
+	return w->st != NULL ? store_notify_fd(w->st) : w->inotify_fd;
 }
 
 bool
@@ -201,6 +222,10 @@ kdcd_watch_drain(kdcd_watch *w)
 	bool ours = false, remap = atomic_load(&w->hdr) == NULL, rewatch = false;
 	ssize_t n;
 
+	if (w->st != NULL) {
+		(void)store_notify_drain(w->st);
+		return false;
+	}
 	if (w->inotify_fd < 0)
 		return false;
 	while ((n = read(w->inotify_fd, buf, sizeof(buf))) > 0) {

@@ -17,6 +17,10 @@
  *   refresher.
  * Either may be missing (no "-shm" yet, no inotify): the stamp is then 0
  * and the fd -1, and the KDC falls back on refresh_interval.
+ *
+ * A PostgreSQL store (a URI) has no files to watch: the stamp is always 0
+ * and the fd is the store's LISTEN connection (store_notify_listen), which
+ * every commit notifies; refresh_interval polls the generation besides.
  */
 #ifndef LETHE_KDCD_WATCH_H
 #define LETHE_KDCD_WATCH_H
@@ -25,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "store/store.h"
 
 typedef struct kdcd_watch kdcd_watch;
 
@@ -32,19 +37,28 @@ typedef struct kdcd_watch kdcd_watch;
  * "-shm" or inotify is logged and leaves that signal off. */
 lethe_status kdcd_watch_open(const char *db_path, kdcd_watch **out);
 
+/*
+ * Follow st's notifications when it is a shared (PostgreSQL) store; a
+ * no-op for an SQLite one. Call again when the store handle changes,
+ * before the old one is closed. Refresher thread only, once it runs.
+ */
+void kdcd_watch_attach(kdcd_watch *w, store *st);
+
 /* Stop watching. NULL is allowed. */
 void kdcd_watch_close(kdcd_watch *w);
 
 /* The stamp of the last commit visible now (0: no stamp available). Any thread. */
 uint64_t kdcd_watch_stamp(const kdcd_watch *w);
 
-/* The descriptor to poll for POLLIN, or -1. */
+/* The descriptor to poll for POLLIN, or -1. It may change after a drain. */
 int kdcd_watch_fd(const kdcd_watch *w);
 
 /*
  * Read the pending events (never blocks). True when one concerned the
  * database's files. Maps the "-shm" file again when it was replaced or has
- * appeared since. Refresher thread only.
+ * appeared since. For a PostgreSQL store: reads the notifications and
+ * returns false (the stamp is 0, so the refresher reads the feed on every
+ * wake-up anyway). Refresher thread only.
  */
 bool kdcd_watch_drain(kdcd_watch *w);
 

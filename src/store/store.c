@@ -234,6 +234,8 @@ store_txn_commit(store *s)
 		    "the generation row is missing");
 	if (rc == LETHE_OK)
 		rc = store_feed_write(s, gen, now_seconds());
+	if (rc == LETHE_OK && s->ops->notify != NULL)
+		rc = s->ops->notify(s, gen);
 	if (rc == LETHE_OK)
 		rc = s->ops->commit(s);
 	if (rc != LETHE_OK)
@@ -442,14 +444,21 @@ report_open_error(const store *s, char *errbuf, size_t errbuf_len,
 		*kind = s->err_kind;
 }
 
+/* The backend of path: PostgreSQL for a libpq URI, else an SQLite file. */
+static const store_backend_ops *
+backend_of(const char *path)
+{
+	return store_path_is_url(path) ? &store_pg_ops : &store_sqlite_ops;
+}
+
 static lethe_status
-store_alloc(store **out)
+store_alloc(const char *path, store **out)
 {
 	store *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	ENSURE(s != NULL, LETHE_ERR_NOMEM);
-	s->ops = &store_sqlite_ops;
+	s->ops = backend_of(path);
 	*out = s;
 	return LETHE_OK;
 }
@@ -477,7 +486,7 @@ void
 store_remove(const char *path)
 {
 	if (path != NULL)
-		store_sqlite_ops.remove_files(path);
+		backend_of(path)->remove_files(path);
 }
 
 /* Fill row with a fresh KDF salt and the check value of mk. */
@@ -516,7 +525,7 @@ store_create(const char *path, const store_master_key *mk,
 		*kind = STORE_E_NONE;
 	ENSURE(out != NULL, LETHE_ERR_INVALID_ARG);
 	*out = NULL;
-	GUARD(store_alloc(&s));
+	GUARD(store_alloc(path, &s));
 	ENSURE_GOTO(rc, path != NULL && mk != NULL && policy != NULL &&
 	    policy_ok(policy), store_fail(s, LETHE_ERR_INVALID_ARG,
 	    STORE_E_INVALID, "invalid path or realm policy"));
@@ -612,7 +621,7 @@ store_open(const char *path, const store_master_key *mk, store **out,
 		*kind = STORE_E_NONE;
 	ENSURE(out != NULL, LETHE_ERR_INVALID_ARG);
 	*out = NULL;
-	GUARD(store_alloc(&s));
+	GUARD(store_alloc(path, &s));
 	ENSURE_GOTO(rc, path != NULL && mk != NULL, store_fail(s,
 	    LETHE_ERR_INVALID_ARG, STORE_E_INVALID, "no path or master key"));
 	GUARD_GOTO(rc, s->ops->open(s, path));
@@ -653,6 +662,28 @@ store_generation(store *s, uint64_t *out)
 		    "the generation row is missing");
 	*out = (uint64_t)value;
 	return LETHE_OK;
+}
+
+lethe_status
+store_notify_listen(store *s)
+{
+	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
+	if (s->ops->listen == NULL)
+		return LETHE_ERR_UNSUPPORTED;
+	store_clear_error(s);
+	return s->ops->listen(s);
+}
+
+int
+store_notify_fd(store *s)
+{
+	return s != NULL && s->ops->notify_fd != NULL ? s->ops->notify_fd(s) : -1;
+}
+
+bool
+store_notify_drain(store *s)
+{
+	return s != NULL && s->ops->notify_drain != NULL && s->ops->notify_drain(s);
 }
 
 /* ------------------------------------------------------------ keys */

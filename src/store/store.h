@@ -1,7 +1,8 @@
 /*
  * The realm database: realm policy, principals, their keys and the KDC's
- * credentials, behind one interface (SQLite now, PostgreSQL later; both
- * share one schema and the SQL in store.c, documented in docs/store.md).
+ * credentials, behind one interface (an SQLite file, or a PostgreSQL
+ * database that many KDCs of one realm share; both have one schema and
+ * the SQL in store.c, documented in docs/store.md).
  *
  * Keys and private keys are encrypted at rest with AES-256-GCM under a key
  * derived (HKDF-SHA256) from the realm's 32-byte master key; each blob's
@@ -166,6 +167,34 @@ lethe_status store_realm_policy_get(store *s, store_realm_policy *out);
 
 /* The generation counter: it grows with every committed change. Cheap. */
 lethe_status store_generation(store *s, uint64_t *out);
+
+/* ---------------------------------------------------------- shared stores */
+
+/*
+ * True when path names a PostgreSQL database (a libpq URI starting with
+ * postgresql:// or postgres://): a store many KDCs share. Anything else
+ * is an SQLite file.
+ */
+bool store_path_is_url(const char *path);
+
+/*
+ * Follow the commits other processes make to a shared store: s opens a
+ * second connection that LISTENs for the notification every commit sends
+ * (in the committing transaction). LETHE_ERR_UNSUPPORTED for an SQLite
+ * store (watch its files instead); LETHE_ERR_IO when the server cannot be
+ * reached now (store_notify_drain() keeps trying). Same thread as s.
+ */
+lethe_status store_notify_listen(store *s);
+
+/* The descriptor to poll for POLLIN, or -1 (none now: poll the generation). */
+int store_notify_fd(store *s);
+
+/*
+ * Read what arrived on store_notify_fd() without blocking. True when a
+ * commit was announced, or when the listening connection was lost or
+ * reopened (a commit may have been missed): read the change feed then.
+ */
+bool store_notify_drain(store *s);
 
 /* ---------------------------------------------------------- principals */
 

@@ -4,8 +4,8 @@
  * store.c (with store_reg.c and store_audit.c for schema v2) holds every
  * SQL statement but the v1 table definitions (portable SQL with $1, $2...
  * placeholders, which SQLite binds by name and PostgreSQL by number) and
- * the encryption; a backend only runs statements and transactions, so a
- * PostgreSQL backend mirrors store_sqlite.c function for function.
+ * the encryption; a backend only runs statements and transactions:
+ * store_pg.c mirrors store_sqlite.c function for function.
  */
 #ifndef LETHE_STORE_STORE_INTERNAL_H
 #define LETHE_STORE_STORE_INTERNAL_H
@@ -103,9 +103,23 @@ typedef struct store_backend_ops {
 	 * freed cells). A server backend may do nothing, or VACUUM.
 	 */
 	lethe_status (*checkpoint)(store *s, bool *busy);
+	/*
+	 * Optional (NULL: none). Inside the committing write transaction:
+	 * tell other processes that generation gen is committed.
+	 */
+	lethe_status (*notify)(store *s, int64_t gen);
+	/* Optional: start listening for notify(); its descriptor; drain it. */
+	lethe_status (*listen)(store *s);
+	int (*notify_fd)(store *s);
+	bool (*notify_drain)(store *s);
 } store_backend_ops;
 
 extern const store_backend_ops store_sqlite_ops;
+extern const store_backend_ops store_pg_ops;
+
+/* The v1 tables' DDL in SQLite's words (store_sqlite.c); PostgreSQL translates. */
+extern const char *const store_v1_tables[];
+extern const size_t store_v1_ntables;
 
 struct store {
 	const store_backend_ops *ops;

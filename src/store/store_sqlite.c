@@ -20,15 +20,15 @@
 #endif
 
 /*
- * The schema, version STORE_SCHEMA_VERSION. A PostgreSQL backend uses the
- * same tables and columns with BIGINT for INTEGER, BYTEA for BLOB and
- * BIGINT GENERATED ALWAYS AS IDENTITY for the INTEGER PRIMARY KEY ids.
- * docs/store.md explains each table.
+ * The v1 tables, one statement each (store_schema_add_v2/v3 add the
+ * others). The PostgreSQL backend reads the same statements with BIGINT
+ * for INTEGER, BYTEA for BLOB and an identity column for the INTEGER
+ * PRIMARY KEY ids. docs/store.md explains each table.
  */
-static const char schema_sql[] =
+const char *const store_v1_tables[] = {
     "CREATE TABLE schema_version (\n"
     "  version INTEGER NOT NULL\n"
-    ");\n"
+    ")",
     "CREATE TABLE realm (\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),\n"
@@ -40,11 +40,11 @@ static const char schema_sql[] =
     "  kdf_salt BLOB NOT NULL,\n"
     "  mkey_check BLOB NOT NULL,\n"
     "  created_at INTEGER NOT NULL\n"
-    ");\n"
+    ")",
     "CREATE TABLE generation (\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  value INTEGER NOT NULL\n"
-    ");\n"
+    ")",
     "CREATE TABLE principals (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  name TEXT NOT NULL UNIQUE,\n"
@@ -57,7 +57,7 @@ static const char schema_sql[] =
     "  modified_at INTEGER NOT NULL,\n"
     "  password_changed_at INTEGER NOT NULL DEFAULT 0,\n"
     "  expires_at INTEGER NOT NULL DEFAULT 0\n"
-    ");\n"
+    ")",
     "CREATE TABLE keys (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  principal_id INTEGER NOT NULL\n"
@@ -73,14 +73,16 @@ static const char schema_sql[] =
     "  accept_until INTEGER NOT NULL DEFAULT 0,\n"
     "  registered_by TEXT,\n"
     "  UNIQUE (principal_id, kvno, enctype)\n"
-    ");\n"
+    ")",
     "CREATE TABLE credentials (\n"
     "  name TEXT PRIMARY KEY,\n"
     "  cert_pem TEXT NOT NULL,\n"
     "  key_blob BLOB NOT NULL,\n"
     "  not_after INTEGER NOT NULL,\n"
     "  created_at INTEGER NOT NULL\n"
-    ");\n";
+    ")",
+};
+const size_t store_v1_ntables = sizeof(store_v1_tables) / sizeof(store_v1_tables[0]);
 
 static sqlite3 *
 db_of(store *s)
@@ -203,8 +205,8 @@ sqlite_create(store *s, const char *path)
 	}
 	close(fd);
 	rc = open_handle(s, path);
-	if (rc == LETHE_OK)
-		rc = run_script(s, schema_sql, "creating the schema");
+	for (size_t i = 0; rc == LETHE_OK && i < store_v1_ntables; i++)
+		rc = run_script(s, store_v1_tables[i], "creating the schema");
 	if (rc != LETHE_OK) {
 		sqlite_close(s);
 		sqlite_remove_files(path);

@@ -70,3 +70,12 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
     set_tests_properties(interop.dos_${mode} PROPERTIES TIMEOUT 120)
   endforeach()
 endif()
+
+# One realm on three lethe-kdc sharing a real PostgreSQL (started by the
+# script): a TGT from one KDC is good at the others, lethe-admin changes and
+# agent registrations are served by all three (LISTEN/NOTIFY).
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  lethe_interop_test(store_pg_kdcs store_pg_kdcs.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+  set_tests_properties(interop.store_pg_kdcs PROPERTIES TIMEOUT 300)
+endif()

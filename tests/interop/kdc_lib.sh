@@ -36,14 +36,40 @@ lethe_realm_create() {
 	LETHE_REALM_DIR=$(cd "$dir" && pwd)
 	LETHE_REALM=$realm
 	LETHE_ADMIN=$admin
+	LETHE_REALM_STORE=
+	LETHE_REALM_MKEY=
 	lethe_realm_admin init --realm "$realm"
+}
+
+# Use the shared store STORE (a PostgreSQL URI) with master key file MKEY
+# for realm REALM, KDC files in DIR; no init (run lethe_realm_admin init
+# once for the first KDC of the realm).
+lethe_realm_attach() {
+	local dir=$1 realm=$2 admin=$3
+	[ -x "$admin" ] || lethe_die "lethe-admin not found at $admin"
+	mkdir -p "$dir"
+	LETHE_REALM_DIR=$(cd "$dir" && pwd)
+	LETHE_REALM=$realm
+	LETHE_ADMIN=$admin
+	LETHE_REALM_STORE=$4
+	LETHE_REALM_MKEY=$5
+}
+
+# lethe-admin's global options for the realm's store.
+lethe_realm_store_args() {
+	if [ -n "${LETHE_REALM_STORE:-}" ]; then
+		printf '%s\n' -d "$LETHE_REALM_STORE" --master-key-file "$LETHE_REALM_MKEY"
+	else
+		printf '%s\n' -d "$LETHE_REALM_DIR/realm.db"
+	fi
 }
 
 # Run lethe-admin on the realm's store; fail with its output on error.
 # Standard input passes through (for --password-stdin).
 lethe_realm_admin() {
-	local out rc=0
-	out=$(timeout "$LETHE_ADMIN_TIMEOUT" "$LETHE_ADMIN" -d "$LETHE_REALM_DIR/realm.db" "$@" 2>&1) ||
+	local out rc=0 args
+	mapfile -t args < <(lethe_realm_store_args)
+	out=$(timeout "$LETHE_ADMIN_TIMEOUT" "$LETHE_ADMIN" "${args[@]}" "$@" 2>&1) ||
 		rc=$?
 	[ "$rc" -eq 0 ] || lethe_die "lethe-admin $* exited $rc: $out"
 }
@@ -60,7 +86,12 @@ lethe_kdc_write_conf() {
 	local line
 	{
 		echo "[store]"
-		echo "path = realm.db"
+		if [ -n "${LETHE_REALM_STORE:-}" ]; then
+			echo "path = $LETHE_REALM_STORE"
+			echo "master_key_file = $LETHE_REALM_MKEY"
+		else
+			echo "path = realm.db"
+		fi
 		echo "[kdc]"
 		echo "realm = $LETHE_REALM"
 		echo "listen = 127.0.0.1:$LETHE_KDC_PORT"
@@ -171,7 +202,8 @@ lethe_kdc_log_count() {
 # ---- several realms -----------------------------------------------------------
 
 # The variables that make up one realm and its KDC.
-LETHE_REALM_VARS=(LETHE_REALM_DIR LETHE_REALM LETHE_ADMIN LETHE_KDC_PID LETHE_KDC_PORT)
+LETHE_REALM_VARS=(LETHE_REALM_DIR LETHE_REALM LETHE_ADMIN LETHE_KDC_PID LETHE_KDC_PORT
+	LETHE_REALM_STORE LETHE_REALM_MKEY)
 declare -gA LETHE_REALM_SAVED=()
 LETHE_REALM_NAME=
 

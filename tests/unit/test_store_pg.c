@@ -1,0 +1,403 @@
+/*
+ * Tests of the PostgreSQL backend against a real server, started by
+ * store_pg_run.sh, which passes the URI of its "postgres" database in
+ * LETHE_TEST_PG_URI. Each test gets a database of its own. Without the
+ * variable (no server installed) every test is skipped, saying why.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+#define REALM "PG.TEST.LETHE"
+
+typedef struct fixture {
+	char uri[1024];
+	store_master_key mk;
+	store *s;
+} fixture;
+
+static unsigned next_db;
+
+/* Run sql on the URI's database; true when it succeeded. */
+static bool
+admin_sql(const char *uri, const char *sql)
+{
+	PGconn *c = PQconnectdb(uri);
+	PGresult *r;
+	bool ok = false;
+
+	if (PQstatus(c) == CONNECTION_OK) {
+		r = PQexec(c, sql);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+		    PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+	}
+	PQfinish(c);
+	return ok;
+}
+
+/* A fresh database: its URI is the server's with the database name swapped. */
+static int
+setup(void **state)
+{
+	const char *base = getenv("LETHE_TEST_PG_URI");
+	const char *q;
+	fixture *f;
+	char sql[128], name[64];
+
+	if (base == NULL || strncmp(base, "postgresql:///postgres?", 23) != 0)
+		return 0;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "t%u_%ld", next_db++, (long)getpid());
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	if (!admin_sql(base, sql))
+		return -1;
+	q = strchr(base, '?');
+	snprintf(f->uri, sizeof(f->uri), "postgresql:///%s%s", name, q);
+	if (store_master_key_generate(&f->mk) != LETHE_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+
+	if (f == NULL)
+		return 0;
+	store_close(f->s);
+	store_master_key_wipe(&f->mk);
+	free(f);
+	return 0;
+}
+
+/* Skip the test (with the reason) when no server was started. */
+#define NEED_SERVER(f)                                                      \
+	do {                                                                \
+		if ((f) == NULL) {                                          \
+			print_message("no PostgreSQL server (run through "  \
+			    "store_pg_run.sh; scripts/deps.sh installs one)\n"); \
+			skip();                                             \
+		}                                                           \
+	} while (0)
+
+static void
+create_store(fixture *f)
+{
+	store_realm_policy p;
+	char err[256] = "";
+
+	assert_int_equal(store_realm_policy_default(&p, REALM), LETHE_OK);
+	if (store_create(f->uri, &f->mk, &p, &f->s, err, sizeof(err), NULL) != LETHE_OK)
+		fail_msg("store_create: %s", err);
+}
+
+static void
+add_user(store *s, const char *name, uint8_t seed)
+{
+	store_key k;
+	store_principal p;
+
+	memset(&k, 0, sizeof(k));
+	k.kvno = 1;
+	k.enctype = 18;
+	k.key_len = 32;
+	for (size_t i = 0; i < k.key_len; i++)
+		k.key[i] = (uint8_t)(seed + i);
+	k.kind = STORE_KEY_LONG_TERM;
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)name;
+	p.kind = STORE_KIND_USER;
+	p.attributes = STORE_ATTR_DEFAULT_USER;
+	p.keys = &k;
+	p.nkeys = 1;
+	assert_int_equal(store_principal_add(s, &p), LETHE_OK);
+}
+
+static uint64_t
+generation(store *s)
+{
+	uint64_t g = 0;
+
+	assert_int_equal(store_generation(s, &g), LETHE_OK);
+	return g;
+}
+
+/* Create, reopen, read back: keys decrypt, the realm policy round-trips. */
+static void
+test_create_open_roundtrip(void **state)
+{
+	fixture *f = *state;
+	store_principal *p = NULL;
+	store_realm_policy pol;
+
+	NEED_SERVER(f);
+	assert_true(store_path_is_url(f->uri));
+	assert_false(store_path_is_url("/var/lib/lethe/realm.db"));
+	assert_false(store_path_is_url("postgresql.db"));
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 7);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->uri, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+	assert_int_equal(store_realm_policy_get(f->s, &pol), LETHE_OK);
+	assert_string_equal(pol.realm, REALM);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->kind, STORE_KIND_USER);
+	assert_int_equal(p->nkeys, 1);
+	assert_int_equal(p->keys[0].enctype, 18);
+	assert_int_equal(p->keys[0].key[0], 7);
+	assert_int_equal(p->keys[0].key[31], 7 + 31);
+	store_principal_free(p);
+}
+
+/* A second create refuses a database holding a store and leaves it intact. */
+static void
+test_create_twice_exists(void **state)
+{
+	fixture *f = *state;
+	store_realm_policy p;
+	store *s2 = NULL;
+	enum store_error_kind kind = STORE_E_NONE;
+	char err[256] = "";
+
+	NEED_SERVER(f);
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	assert_int_equal(store_realm_policy_default(&p, REALM), LETHE_OK);
+	assert_int_not_equal(store_create(f->uri, &f->mk, &p, &s2, err,
+	    sizeof(err), &kind), LETHE_OK);
+	assert_int_equal(kind, STORE_E_EXISTS);
+	assert_null(s2);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->uri, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+	assert_int_equal(generation(f->s) >= 2, 1);
+}
+
+/* Wrong master key, empty database, unreachable server: refused, told apart. */
+static void
+test_open_refusals(void **state)
+{
+	fixture *f = *state;
+	store_master_key other;
+	enum store_error_kind kind = STORE_E_NONE;
+	char err[256] = "";
+	store *s2 = NULL;
+
+	NEED_SERVER(f);
+	assert_int_equal(store_open(f->uri, &f->mk, &s2, err, sizeof(err), &kind),
+	    LETHE_ERR_FORMAT);
+	assert_non_null(strstr(err, "not a Lethe store"));
+	create_store(f);
+	assert_int_equal(store_master_key_generate(&other), LETHE_OK);
+	assert_int_equal(store_open(f->uri, &other, &s2, err, sizeof(err), &kind),
+	    LETHE_ERR_BAD_INTEGRITY);
+	assert_int_equal(kind, STORE_E_MASTER_KEY);
+	store_master_key_wipe(&other);
+	assert_int_equal(store_open("postgresql:///none?host=/nonexistent&port=1",
+	    &f->mk, &s2, err, sizeof(err), &kind), LETHE_ERR_IO);
+	assert_int_equal(kind, STORE_E_DATABASE);
+	assert_null(s2);
+}
+
+/* Uniqueness conflicts are STORE_E_EXISTS and leave the store as it was. */
+static void
+test_duplicate_principal(void **state)
+{
+	fixture *f = *state;
+	uint64_t g;
+
+	NEED_SERVER(f);
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	g = generation(f->s);
+	{
+		store_key k;
+		store_principal p;
+
+		memset(&k, 0, sizeof(k));
+		k.kvno = 1;
+		k.enctype = 17;
+		k.key_len = 16;
+		k.kind = STORE_KEY_LONG_TERM;
+		memset(&p, 0, sizeof(p));
+		p.name = (char *)"alice@" REALM;
+		p.kind = STORE_KIND_USER;
+		p.keys = &k;
+		p.nkeys = 1;
+		assert_int_not_equal(store_principal_add(f->s, &p), LETHE_OK);
+	}
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(generation(f->s), g);
+	/* The handle goes on working after the failed transaction. */
+	add_user(f->s, "bob@" REALM, 2);
+	assert_int_equal(generation(f->s), g + 1);
+}
+
+/* The change feed: names per generation; complete, in order. */
+static void
+test_change_feed(void **state)
+{
+	fixture *f = *state;
+	store_changes *c = NULL;
+	uint64_t g;
+
+	NEED_SERVER(f);
+	create_store(f);
+	g = generation(f->s);
+	add_user(f->s, "alice@" REALM, 1);
+	add_user(f->s, "bob@" REALM, 2);
+	assert_int_equal(store_principal_delete(f->s, "alice@" REALM), LETHE_OK);
+	assert_int_equal(store_changes_since(f->s, g, 100, &c), LETHE_OK);
+	assert_true(c->complete);
+	assert_int_equal(c->generation, g + 3);
+	assert_int_equal(c->count, 3);
+	assert_string_equal(c->entries[0].principal, "alice@" REALM);
+	assert_string_equal(c->entries[1].principal, "bob@" REALM);
+	assert_string_equal(c->entries[2].principal, "alice@" REALM);
+	assert_int_equal(c->entries[2].generation, g + 3);
+	store_changes_free(c);
+	assert_int_equal(store_changes_since(f->s, g + 3, 100, &c), LETHE_OK);
+	assert_true(c->complete);
+	assert_int_equal(c->count, 0);
+	store_changes_free(c);
+}
+
+/* Wait (5 s at most) for fd to become readable. */
+static bool
+readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&p, 1, 5000) == 1;
+}
+
+/*
+ * A commit by another handle (another KDC, lethe-admin) wakes the
+ * listener; a read-only call does not; SQLite has no such connection.
+ */
+static void
+test_notify(void **state)
+{
+	fixture *f = *state;
+	store *other = NULL;
+	struct pollfd p;
+	int fd;
+
+	NEED_SERVER(f);
+	create_store(f);
+	assert_int_equal(store_notify_listen(f->s), LETHE_OK);
+	fd = store_notify_fd(f->s);
+	assert_true(fd >= 0);
+	assert_false(store_notify_drain(f->s));
+	assert_int_equal(store_open(f->uri, &f->mk, &other, NULL, 0, NULL), LETHE_OK);
+	(void)generation(other);
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 200), 0);
+	add_user(other, "carol@" REALM, 3);
+	assert_true(readable(store_notify_fd(f->s)));
+	assert_true(store_notify_drain(f->s));
+	assert_false(store_notify_drain(f->s));
+	/* Its own commits are announced to it too (the refresher reads the feed). */
+	add_user(f->s, "dave@" REALM, 4);
+	assert_true(readable(store_notify_fd(f->s)));
+	assert_true(store_notify_drain(f->s));
+	store_close(other);
+	assert_int_equal(store_notify_fd(NULL), -1);
+	assert_false(store_notify_drain(NULL));
+}
+
+/* Writers from two handles interleave; every commit gets its own generation. */
+static void
+test_two_writers(void **state)
+{
+	fixture *f = *state;
+	store *other = NULL;
+	store_name_list *list = NULL;
+	char name[64];
+	uint64_t g;
+
+	NEED_SERVER(f);
+	create_store(f);
+	assert_int_equal(store_open(f->uri, &f->mk, &other, NULL, 0, NULL), LETHE_OK);
+	g = generation(f->s);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "u%02d@" REALM, i);
+		add_user(i % 2 ? other : f->s, name, (uint8_t)i);
+	}
+	assert_int_equal(generation(f->s), g + 20);
+	assert_int_equal(generation(other), g + 20);
+	assert_int_equal(store_principal_list(other, &list), LETHE_OK);
+	assert_int_equal(list->count, 20);
+	/* Byte order, as SQLite: "u00..." before "u19...". */
+	assert_string_equal(list->entries[0].name, "u00@" REALM);
+	store_name_list_free(list);
+	store_close(other);
+}
+
+/* Maintenance runs (VACUUM in place of a WAL checkpoint). */
+static void
+test_maintain(void **state)
+{
+	fixture *f = *state;
+	store_maint_report rep;
+
+	NEED_SERVER(f);
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	assert_int_equal(store_maintain(f->s, (int64_t)time(NULL), &rep), LETHE_OK);
+	assert_int_equal(rep.keys_deleted, 0);
+}
+
+/* store_remove drops the tables: the database holds no store after. */
+static void
+test_remove(void **state)
+{
+	fixture *f = *state;
+	store *s2 = NULL;
+
+	NEED_SERVER(f);
+	create_store(f);
+	store_close(f->s);
+	f->s = NULL;
+	store_remove(f->uri);
+	assert_int_equal(store_open(f->uri, &f->mk, &s2, NULL, 0, NULL),
+	    LETHE_ERR_FORMAT);
+	create_store(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_twice_exists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_principal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maintain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
