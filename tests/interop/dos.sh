@@ -132,7 +132,9 @@ registrar)
 agent)
 	REG_PORT=$(lethe_free_port)
 	CB_PORT=$(lethe_free_port)
-	lethe_kdc_start "$KDC" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
+	# key_grace off: the service must be refused once kvno 1 is past use_until,
+	# so that the KDC sends the key request this flood tries to delay.
+	lethe_kdc_start "$KDC" "key_grace = no" "[registrar]" "listen = 127.0.0.1:$REG_PORT"
 	mit_client_setup "$S/client" "$REALM" 127.0.0.1 "$LETHE_KDC_PORT" udp
 	lethe_agent_identity "$S/srv" "$HOST" www.lethe.test
 	chmod 600 "$S/srv/server.key"

@@ -42,8 +42,10 @@ lethe_agent_identity "$S/srv" "host/victim.lethe.test@$REALM" victim.lethe.test
 lethe_realm_admin issue-cert --principal "host/mallory.lethe.test@$REALM" \
 	--dns mallory.lethe.test --key-out "$S/mallory.key" --cert-out "$S/mallory.pem"
 REG_PORT=$(lethe_free_port)
-lethe_kdc_start "$KDC" "refresh_interval = 1s" "[registrar]" "listen = 127.0.0.1:$REG_PORT" \
-	"max_principals_per_key = 3"
+# key_grace off: a key past use_until gets no ticket, so the KDC decides on a
+# key request (the callback check below needs that path).
+lethe_kdc_start "$KDC" "refresh_interval = 1s" "key_grace = no" "[registrar]" \
+	"listen = 127.0.0.1:$REG_PORT" "max_principals_per_key = 3"
 LOG=$LETHE_REALM_DIR/kdc.log
 CA=$S/srv/ca.pem
 KDC_CERT=$S/srv/kdc.pem
