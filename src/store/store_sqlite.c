@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,26 @@
 #define CHECKPOINT_WAIT_MS 100  /* a checkpoint waits this long for readers */
 #define MAX_COLUMNS     24
 #define MAX_PARAMS      16
+#define STMT_CACHE      32      /* prepared statements kept per handle */
+
+/*
+ * A handle: the connection and the statements it prepared, kept for the
+ * next exec of the same SQL text (compiling is a large part of a short
+ * query). A statement is reset and its bindings cleared after each use, so
+ * a cached one holds no transaction open.
+ */
+typedef struct cached_stmt {
+	char *sql;                /* the text it was compiled from */
+	sqlite3_stmt *stmt;
+	uint64_t last_used;
+	bool busy;                /* in use by an exec further up the stack */
+} cached_stmt;
+
+typedef struct sqlite_handle {
+	sqlite3 *db;
+	cached_stmt cache[STMT_CACHE];
+	uint64_t uses;
+} sqlite_handle;
 
 #ifndef SQLITE_OPEN_NOFOLLOW
 #define SQLITE_OPEN_NOFOLLOW 0
@@ -87,7 +108,68 @@ const size_t store_v1_ntables = sizeof(store_v1_tables) / sizeof(store_v1_tables
 static sqlite3 *
 db_of(store *s)
 {
-	return (sqlite3 *)s->backend;
+	return ((sqlite_handle *)s->backend)->db;
+}
+
+static void
+cache_clear(sqlite_handle *h)
+{
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		sqlite3_finalize(h->cache[i].stmt);
+		free(h->cache[i].sql);
+		h->cache[i] = (cached_stmt){ 0 };
+	}
+}
+
+/*
+ * A prepared statement for sql: the cached one when it is free, else a new
+ * one, cached in the least recently used slot when that slot is not busy
+ * (*slot set), or not cached at all (*slot NULL: finalize after use).
+ */
+static int
+stmt_get(sqlite_handle *h, const char *sql, sqlite3_stmt **out, cached_stmt **slot)
+{
+	cached_stmt *lru = NULL, *c;
+	int code;
+
+	*out = NULL;
+	*slot = NULL;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		c = &h->cache[i];
+		if (c->sql != NULL && !c->busy && (c->sql == sql || strcmp(c->sql, sql) == 0)) {
+			c->busy = true;
+			c->last_used = ++h->uses;
+			*out = c->stmt;
+			*slot = c;
+			return SQLITE_OK;
+		}
+		if (!c->busy && (lru == NULL || c->last_used < lru->last_used))
+			lru = c;
+	}
+	code = sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	if (code != SQLITE_OK || lru == NULL)
+		return code;
+	char *copy = strdup(sql);
+	if (copy == NULL)
+		return SQLITE_OK;       /* used once, not cached */
+	sqlite3_finalize(lru->stmt);
+	free(lru->sql);
+	*lru = (cached_stmt){ .sql = copy, .stmt = *out, .last_used = ++h->uses, .busy = true };
+	*slot = lru;
+	return SQLITE_OK;
+}
+
+/* Done with a statement from stmt_get: reset and keep it, or finalize it. */
+static void
+stmt_put(sqlite3_stmt *stmt, cached_stmt *slot)
+{
+	if (slot == NULL) {
+		sqlite3_finalize(stmt);
+		return;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	slot->busy = false;
 }
 
 /* Record SQLite's error for what and return the matching status. */
@@ -168,13 +250,19 @@ open_handle(store *s, const char *path)
 	sqlite3 *db = NULL;
 	int code;
 
+	sqlite_handle *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return store_fail(s, LETHE_ERR_NOMEM, STORE_E_OTHER, "out of memory");
 	code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
-	s->backend = db;
+	h->db = db;
+	s->backend = h;
 	if (code != SQLITE_OK) {
 		lethe_status rc = sqlite_fail(s, code, path);
 
 		sqlite3_close(db);
+		free(h);
 		s->backend = NULL;
 		return rc;
 	}
@@ -232,8 +320,13 @@ sqlite_open(store *s, const char *path)
 static void
 sqlite_close(store *s)
 {
-	if (s->backend != NULL)
-		sqlite3_close_v2(db_of(s));
+	sqlite_handle *h = s->backend;
+
+	if (h != NULL) {
+		cache_clear(h);
+		sqlite3_close_v2(h->db);
+		free(h);
+	}
 	s->backend = NULL;
 }
 
@@ -345,6 +438,7 @@ sqlite_exec(store *s, const char *sql, const db_value *params, size_t nparams,
 {
 	sqlite3 *db = db_of(s);
 	sqlite3_stmt *stmt = NULL;
+	cached_stmt *slot = NULL;
 	db_value cols[MAX_COLUMNS];
 	size_t ncols = 0;
 	lethe_status rc = LETHE_OK;
@@ -352,7 +446,7 @@ sqlite_exec(store *s, const char *sql, const db_value *params, size_t nparams,
 
 	if (changes != NULL)
 		*changes = 0;
-	code = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	code = stmt_get(s->backend, sql, &stmt, &slot);
 	if (code != SQLITE_OK)
 		return sqlite_fail(s, code, "preparing a statement");
 	GUARD_GOTO(rc, bind_params(s, stmt, params, nparams));
@@ -369,7 +463,7 @@ sqlite_exec(store *s, const char *sql, const db_value *params, size_t nparams,
 	if (changes != NULL)
 		*changes = sqlite3_changes64(db);
 cleanup:
-	sqlite3_finalize(stmt);
+	stmt_put(stmt, slot);
 	return rc;
 }
 
