@@ -63,7 +63,9 @@ static const char *const v2_tables[] = {
 
 /*
  * The v3 tables: the change feed (principal NULL: realm-wide) and its
- * floor, the generation below which the feed was trimmed.
+ * floor, the generation below which the feed was trimmed; and an index on
+ * the end of temporary keys, so the maintenance finds expired ones without
+ * reading every key of the realm.
  */
 static const char *const v3_tables[] = {
 	"CREATE TABLE changes (\n"
@@ -76,6 +78,7 @@ static const char *const v3_tables[] = {
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
 	"  floor_generation INTEGER NOT NULL CHECK (floor_generation >= 0)\n"
 	")",
+	"CREATE INDEX keys_temporary_end ON keys (accept_until) WHERE kind = 'temporary'",
 };
 
 static int64_t

@@ -1600,7 +1600,7 @@ downgrade_to_v2(fixture *f)
 	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-	    "BEGIN; DROP TABLE changes; DROP TABLE feed; "
+	    "BEGIN; DROP TABLE changes; DROP TABLE feed; DROP INDEX keys_temporary_end; "
 	    "UPDATE principals SET attributes = attributes & ~64 "
 	    "WHERE kind = 'user'; "
 	    "UPDATE principals SET attributes = attributes & ~1 "
