@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
 
 #include "registrar/registrar.h"
 
@@ -20,5 +21,16 @@ lethe_status regi_read_file(const char *path, size_t max, uint8_t **out, size_t 
 
 /* A new ASN1_OBJECT for ct (caller ASN1_OBJECT_free's it), or NULL. */
 ASN1_OBJECT *regi_content_type_obj(enum reg_content_type ct);
+
+/*
+ * The DESIGN §7 allow-list for a sealed CMS, before OpenSSL decrypts it:
+ * der[0..len) (a DER-exact ContentInfo) must be exactly the
+ * AuthEnvelopedData reg_seal_bytes produces for key's type (EC: one kari
+ * recipient, dhSinglePass-stdDH-sha256kdf, id-aes256-wrap; RSA: one ktri
+ * recipient, RSAES-OAEP SHA-256) with AES-256-GCM content. Else
+ * LETHE_ERR_FORMAT and *why (static text) names the first mismatch.
+ */
+lethe_status regi_sealed_allowed(const uint8_t *der, size_t len, EVP_PKEY *key,
+    const char **why);
 
 #endif
