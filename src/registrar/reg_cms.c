@@ -406,6 +406,7 @@ signed_data_signer(CMS_ContentInfo *cms, X509 **signer)
 	ASN1_OCTET_STRING **content = CMS_get0_content(cms);
 	CMS_SignerInfo *si;
 	X509 *cert = NULL;
+	const char *why = NULL;
 
 	ENSURE(content != NULL && *content != NULL, LETHE_ERR_FORMAT);
 	ENSURE(sis != NULL && sk_CMS_SignerInfo_num(sis) == 1, LETHE_ERR_FORMAT);
@@ -413,6 +414,10 @@ signed_data_signer(CMS_ContentInfo *cms, X509 **signer)
 	si = sk_CMS_SignerInfo_value(sis, 0);
 	CMS_SignerInfo_get0_algs(si, NULL, &cert, NULL, NULL);
 	ENSURE(cert != NULL, LETHE_ERR_FORMAT);
+	if (regi_signed_allowed(si, cert, &why) != LETHE_OK) {
+		log_debug("signed CMS refused before verification: %s", why);
+		return LETHE_ERR_FORMAT;
+	}
 	ENSURE(X509_up_ref(cert) == 1, LETHE_ERR_CRYPTO);
 	*signer = cert;
 	return LETHE_OK;

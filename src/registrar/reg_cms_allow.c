@@ -1,6 +1,6 @@
 /*
- * The allow-list (DESIGN §7) a sealed CMS passes before OpenSSL decrypts
- * it: exactly the AuthEnvelopedData that reg_seal_bytes produces, checked
+ * The allow-lists (DESIGN §7) a CMS passes before OpenSSL decrypts or
+ * verifies it. Sealed: exactly the AuthEnvelopedData that reg_seal_bytes produces, checked
  * on the DER (already known to be its own exact re-encoding) with the
  * bounded DER reader. OpenSSL 3.0 has no accessor for the content
  * encryption algorithm, and its rarely used paths are where its bugs live:
@@ -26,7 +26,9 @@
 
 #include <string.h>
 
+#include <openssl/cms.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "der/der.h"
 
@@ -233,5 +235,62 @@ regi_sealed_allowed(const uint8_t *der, size_t len, EVP_PKEY *key, const char **
 	GUARD(check_content(&eci, why));
 	if (!read_octets_len(&aed, GCM_TAG_LEN) || !der_at_end(&aed))
 		REFUSE("AuthEnvelopedData carries attributes or a MAC that is not 16 bytes");
+	return LETHE_OK;
+}
+
+/* ------------------------------------------------------------ signed data */
+
+/* AlgorithmIdentifier { sha256 } (no parameters). */
+static const uint8_t alg_sha256[] = {
+	0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01
+};
+/* AlgorithmIdentifier { ecdsa-with-SHA256 } (no parameters). */
+static const uint8_t alg_ecdsa_sha256[] = {
+	0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02
+};
+/* AlgorithmIdentifier { rsaEncryption, NULL }: PKCS#1 v1.5, as OpenSSL's CMS writes it. */
+static const uint8_t alg_rsa_pkcs1[] = {
+	0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00
+};
+
+/* True when alg's DER is exactly want[0..n). */
+static bool
+alg_is(const X509_ALGOR *alg, const uint8_t *want, size_t n)
+{
+	unsigned char *der = NULL;
+	int len = alg != NULL ? i2d_X509_ALGOR(alg, &der) : -1;
+	bool same = len > 0 && (size_t)len == n && memcmp(der, want, n) == 0;
+
+	OPENSSL_free(der);
+	return same;
+}
+
+lethe_status
+regi_signed_allowed(CMS_SignerInfo *si, X509 *signer, const char **why)
+{
+	X509_ALGOR *dig = NULL, *sig = NULL;
+	ASN1_OCTET_STRING *keyid = NULL;
+	X509_NAME *issuer = NULL;
+	ASN1_INTEGER *serial = NULL;
+	EVP_PKEY *pub = X509_get0_pubkey(signer);
+
+	*why = NULL;
+	if (CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &serial) != 1 || issuer == NULL)
+		REFUSE("the signer is not named by issuer and serial");
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+	if (!alg_is(dig, alg_sha256, sizeof(alg_sha256)))
+		REFUSE("the signer's digest is not SHA-256");
+	if (pub != NULL && EVP_PKEY_is_a(pub, "EC")) {
+		if (!alg_is(sig, alg_ecdsa_sha256, sizeof(alg_ecdsa_sha256)))
+			REFUSE("an EC signer's signature is not ecdsa-with-SHA256");
+	} else if (pub != NULL && EVP_PKEY_is_a(pub, "RSA")) {
+		if (!alg_is(sig, alg_rsa_pkcs1, sizeof(alg_rsa_pkcs1)))
+			REFUSE("an RSA signer's signature is not PKCS#1 v1.5");
+	} else {
+		REFUSE("the signer's key is neither EC nor RSA");
+	}
+	/* Signed attributes (content type, digest, time) always; unsigned ones never. */
+	if (CMS_signed_get_attr_count(si) <= 0 || CMS_unsigned_get_attr_count(si) > 0)
+		REFUSE("the signer's attributes are not the ones Lethe signs");
 	return LETHE_OK;
 }

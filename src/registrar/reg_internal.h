@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <openssl/asn1.h>
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 
 #include "registrar/registrar.h"
@@ -32,5 +33,13 @@ ASN1_OBJECT *regi_content_type_obj(enum reg_content_type ct);
  */
 lethe_status regi_sealed_allowed(const uint8_t *der, size_t len, EVP_PKEY *key,
     const char **why);
+
+/*
+ * The allow-list for a SignedData's one signer, before CMS_verify: named by
+ * issuer and serial, digest SHA-256, signature ecdsa-with-SHA256 for an EC
+ * signer key or PKCS#1 v1.5 for RSA (as reg_sign makes them), signed
+ * attributes present and no unsigned ones. Else LETHE_ERR_FORMAT, *why set.
+ */
+lethe_status regi_signed_allowed(CMS_SignerInfo *si, X509 *signer, const char **why);
 
 #endif

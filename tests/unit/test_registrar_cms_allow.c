@@ -6,7 +6,9 @@
  * never as a failed decryption. And the fuzz finding
  * fuzz/corpus/fuzz_registrar_cms/regress-kari-wrap-pad (AES key wrap with
  * padding, whose OpenSSL 3.0 error path wipes 8 bytes past a heap buffer)
- * is refused by the fuzz target's own entry point. This binary links the
+ * is refused by the fuzz target's own entry point. A SignedData likewise
+ * verifies only with the digest, signature and attributes reg_sign uses.
+ * This binary links the
  * OPENSSL_cleanse interposer, so under ASan a CMS that did reach that path
  * would be reported as a heap-buffer-overflow.
  */
@@ -321,6 +323,85 @@ test_allow_list_exact(void **state)
 	free(der);
 }
 
+/* How a test SignedData differs from what reg_sign makes (zero: not at all). */
+typedef struct sig_variant {
+	const char *name;
+	const EVP_MD *(*md)(void);            /* NULL: SHA-256 */
+	unsigned flags;                       /* CMS_add1_signer flags added */
+	bool pss;                             /* RSA-PSS instead of PKCS#1 v1.5 */
+} sig_variant;
+
+/* A RegistrationRequest signed by c as reg_sign does, but for v: the verdict. */
+static enum reg_result
+verify_variant(const rtp_cert *c, const sig_variant *v)
+{
+	static const uint8_t content[] = "a registration request";
+	const unsigned flags = CMS_BINARY | CMS_NOSMIMECAP;
+	ASN1_OBJECT *oid = regi_content_type_obj(REG_CT_REQUEST);
+	X509_STORE *anchors = rtp_store(&pki->ca);
+	reg_trust trust = { anchors, NULL, 0 };
+	enum reg_result result = REG_INTERNAL;
+	CMS_ContentInfo *cms;
+	CMS_SignerInfo *si;
+	unsigned char *der = NULL;
+	reg_verified rv;
+	BIO *bio;
+	int n;
+
+	cms = CMS_sign(NULL, NULL, NULL, NULL, flags | CMS_PARTIAL);
+	assert_non_null(cms);
+	assert_int_equal(CMS_set1_eContentType(cms, oid), 1);
+	si = CMS_add1_signer(cms, c->cert, c->key, v->md != NULL ? v->md() : EVP_sha256(),
+	    flags | v->flags | (v->pss ? CMS_KEY_PARAM : 0));
+	assert_non_null(si);
+	if (v->pss)
+		assert_true(EVP_PKEY_CTX_set_rsa_padding(CMS_SignerInfo_get0_pkey_ctx(si),
+		    RSA_PKCS1_PSS_PADDING) > 0);
+	bio = BIO_new_mem_buf(content, sizeof(content));
+	assert_int_equal(CMS_final(cms, bio, NULL, flags), 1);
+	n = i2d_CMS_ContentInfo(cms, &der);
+	assert_true(n > 0);
+	assert_int_equal(reg_verify(der, (size_t)n, REG_CT_REQUEST, &trust, pki->now, &rv,
+	    &result), LETHE_OK);
+	reg_verified_clear(&rv);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	CMS_ContentInfo_free(cms);
+	X509_STORE_free(anchors);
+	ASN1_OBJECT_free(oid);
+	return result;
+}
+
+/* reg_sign's shape verifies; other digests, PSS, no attributes, SKI: MALFORMED. */
+static void
+test_signed_variants(void **state)
+{
+	static const sig_variant lethe = { .name = "as reg_sign" };
+	static const sig_variant refused_ec[] = {
+		{ .name = "SHA-384 digest", .md = EVP_sha384 },
+		{ .name = "SHA-1 digest", .md = EVP_sha1 },
+		{ .name = "no signed attributes", .flags = CMS_NOATTR },
+		{ .name = "signer by subjectKeyIdentifier", .flags = CMS_USE_KEYID },
+	};
+	static const sig_variant refused_rsa[] = {
+		{ .name = "RSA-PSS", .pss = true },
+		{ .name = "SHA-512 digest", .md = EVP_sha512 },
+	};
+
+	(void)state;
+	assert_int_equal(verify_variant(&pki->server_san, &lethe), REG_OK);
+	assert_int_equal(verify_variant(&pki->server_dns, &lethe), REG_OK);
+	for (size_t i = 0; i < sizeof(refused_ec) / sizeof(refused_ec[0]); i++) {
+		print_message("refused: EC %s\n", refused_ec[i].name);
+		assert_int_equal(verify_variant(&pki->server_san, &refused_ec[i]), REG_MALFORMED);
+	}
+	for (size_t i = 0; i < sizeof(refused_rsa) / sizeof(refused_rsa[0]); i++) {
+		print_message("refused: RSA %s\n", refused_rsa[i].name);
+		assert_int_equal(verify_variant(&pki->server_dns, &refused_rsa[i]),
+		    REG_MALFORMED);
+	}
+}
+
 int
 main(void)
 {
@@ -331,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_ticket_wrap_pad_refused),
 		cmocka_unit_test(test_regress_kari_wrap_pad),
 		cmocka_unit_test(test_allow_list_exact),
+		cmocka_unit_test(test_signed_variants),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
