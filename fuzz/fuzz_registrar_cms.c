@@ -1,41 +1,18 @@
 /*
  * fuzz_registrar_cms: reg_verify and reg_open_keys over arbitrary bytes.
  * The first byte picks the check: verify as a RegistrationRequest,
- * RegistrationReply or KeyRequest (trusting the fixed certificate below),
- * or open as sealed keys with the fixed identity below. The key is test
- * material for this fuzzer only; the seeds in
- * corpus/fuzz_registrar_cms/ are signed with it and sealed to it.
+ * RegistrationReply or KeyRequest (trusting the fixed certificate of
+ * fuzz_registrar_cms_identity.h), or open as sealed keys with that
+ * identity. regress-* seeds are past findings (fuzz/README.md).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_registrar_cms_identity.h"
 #include "registrar/registrar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const char fuzz_cert_pem[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBtDCCAVugAwIBAgIUeOhIr/XbJ2vDNApmvEEAC3aE6EUwCgYIKoZIzj0EAwIw\n"
-	"JzESMBAGA1UECgwJRlVaWi5URVNUMREwDwYDVQQDDAhmdXp6IGtkYzAgFw0yNjEx\n"
-	"MjMxNjU4NTBaGA8yMTI2MTAzMDE2NTg1MFowJzESMBAGA1UECgwJRlVaWi5URVNU\n"
-	"MREwDwYDVQQDDAhmdXp6IGtkYzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABAKd\n"
-	"AH2QuVviPb4OvBf5xFzH3SKmY8hD5aexi5pnLBem5+9YOxyL068lssgrT/mKt+h2\n"
-	"OBEuL8++/BHozLIIZFyjYzBhMB0GA1UdDgQWBBRV37tZzjtGwrYfDTzqqFjY29WQ\n"
-	"yDAfBgNVHSMEGDAWgBRV37tZzjtGwrYfDTzqqFjY29WQyDAPBgNVHRMBAf8EBTAD\n"
-	"AQH/MA4GA1UdDwEB/wQEAwIDiDAKBggqhkjOPQQDAgNHADBEAiAT6yyIqjPgdgcc\n"
-	"ZEW431JKrUNG8CA3CbjY2S540VFF8AIgfNBrxou8FBHG4SzHaAPrjHqwu4DhvaFv\n"
-	"3Cpn3cNvpt0=\n"
-	"-----END CERTIFICATE-----\n"
-	;
-
-static const char fuzz_key_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg4cCq/edqQ5U+AMPo\n"
-	"2086ojmfjs8k+4Z0pCyxo8tz3/yhRANCAAQCnQB9kLlb4j2+DrwX+cRcx90ipmPI\n"
-	"Q+WnsYuaZywXpufvWDsci9OvJbLIK0/5irfodjgRLi/PvvwR6MyyCGRc\n"
-	"-----END PRIVATE KEY-----\n"
-	;
 
 static reg_identity *identity;
 static X509_STORE *anchors;

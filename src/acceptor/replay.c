@@ -5,6 +5,7 @@
  * refused rather than evicting live ones.
  */
 #include "acceptor/internal.h"
+#include "base/wipe.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ acc_rcache_new(size_t max, acc_rcache **out)
 	rc = NULL;
 	return LETHE_OK;
 cleanup:
-	OPENSSL_cleanse(rc->salt, sizeof(rc->salt));
+	lethe_wipe(rc->salt, sizeof(rc->salt));
 	free(rc->entries);
 	free(rc->buckets);
 	free(rc);
@@ -74,7 +75,7 @@ acc_rcache_free(acc_rcache *rc)
 	if (rc == NULL)
 		return;
 	pthread_mutex_destroy(&rc->lock);
-	OPENSSL_cleanse(rc->salt, sizeof(rc->salt));
+	lethe_wipe(rc->salt, sizeof(rc->salt));
 	free(rc->entries);
 	free(rc->buckets);
 	free(rc);

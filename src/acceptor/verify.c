@@ -1,5 +1,6 @@
 /* AP-REQ verification (RFC 4120 §3.2.3). */
 #include "acceptor/internal.h"
+#include "base/wipe.h"
 #include "registrar/registrar.h"
 #include "registrar/ticket.h"
 
@@ -57,7 +58,7 @@ decrypt_fresh(kc_key *key, uint32_t usage, lbytes cipher, uint8_t **buf, size_t 
 	ENSURE(p != NULL, LETHE_ERR_NOMEM);
 	rc = kc_decrypt(key, usage, cipher, p, cipher.len, plain_len);
 	if (rc != LETHE_OK) {
-		OPENSSL_cleanse(p, cipher.len);
+		lethe_wipe(p, cipher.len);
 		free(p);
 		return rc;
 	}
@@ -74,7 +75,7 @@ key_take(const krb_encryption_key *ek, kc_key **out)
 
 	rc = kc_key_new(ek->keytype, ek->keyvalue, out);
 	if (ek->keyvalue.len > 0)
-		OPENSSL_cleanse((void *)(uintptr_t)ek->keyvalue.data, ek->keyvalue.len);
+		lethe_wipe((void *)(uintptr_t)ek->keyvalue.data, ek->keyvalue.len);
 	return rc;
 }
 
@@ -416,7 +417,7 @@ plain_free(uint8_t *p, size_t cap)
 {
 	if (p == NULL)
 		return;
-	OPENSSL_cleanse(p, cap);
+	lethe_wipe(p, cap);
 	free(p);
 }
 

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "base/file.h"
+#include "base/wipe.h"
 
 /* Write text to path atomically; never replaces a file. Exit code. */
 static int
@@ -166,7 +167,7 @@ issue(admin_ctx *ctx, const issue_opts *o, const kt_principal *p,
 		printf("certificate for %s written to %s (key %s), valid until %s\n",
 		    canon, o->cert_out, o->key_out, admin_time(not_after, t,
 		    sizeof(t)));
-	OPENSSL_cleanse(key, strlen(key));
+	lethe_wipe(key, strlen(key));
 	free(key);
 	free(cert);
 	return ex;

@@ -1,5 +1,6 @@
 /* lethe-admin init: a new store, its master key, krbtgt and the KDC's certificate. */
 #include "admin/admin.h"
+#include "base/wipe.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -160,7 +161,7 @@ add_krbtgt(admin_ctx *ctx)
 		if (rc != LETHE_OK)
 			ex = admin_store_fail(ctx, rc, name);
 	}
-	OPENSSL_cleanse(keys, sizeof(keys));
+	lethe_wipe(keys, sizeof(keys));
 	kt_principal_clear(&p);
 	free(name);
 	return ex;

@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "base/wipe.h"
 #include "crypto/crypto.h"
 
 /* Options a principal command may take. */
@@ -124,7 +125,7 @@ new_keys(admin_ctx *ctx, const name_opts *o, const kt_principal *p, bool passwor
 		    pw, sizeof(pw));
 	if (ex == ADMIN_EXIT_OK)
 		ex = admin_make_keys(ctx, p, password ? pw : NULL, 1, keys, nkeys);
-	OPENSSL_cleanse(pw, sizeof(pw));
+	lethe_wipe(pw, sizeof(pw));
 	return ex;
 }
 
@@ -200,7 +201,7 @@ add_principal(admin_ctx *ctx, int argc, char **argv, enum store_principal_kind k
 		else
 			print_added(ctx, "added", name, 1);
 	}
-	OPENSSL_cleanse(keys, sizeof(keys));
+	lethe_wipe(keys, sizeof(keys));
 	kt_principal_clear(&p);
 	free(name);
 	return ex;
@@ -249,7 +250,7 @@ cmd_passwd(admin_ctx *ctx, int argc, char **argv)
 		else
 			print_added(ctx, "new keys for", name, kvno);
 	}
-	OPENSSL_cleanse(keys, sizeof(keys));
+	lethe_wipe(keys, sizeof(keys));
 	kt_principal_clear(&p);
 	free(name);
 	return ex;

@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "base/wipe.h"
 #include "crypto/crypto.h"
 
 /* One enctype token: a number or an MIT name. */
@@ -130,7 +131,7 @@ admin_make_keys(admin_ctx *ctx, const kt_principal *p, const char *password,
 cleanup:
 	free(salt);
 	if (rc != LETHE_OK) {
-		OPENSSL_cleanse(keys, n * sizeof(*keys));
+		lethe_wipe(keys, n * sizeof(*keys));
 		admin_err("cannot make keys: %s", lethe_status_str(rc));
 		return ADMIN_EXIT_OTHER;
 	}

@@ -1,5 +1,6 @@
 /* lethe-admin: reading a password from a file, standard input or the terminal. */
 #include "admin/admin.h"
+#include "base/wipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +84,7 @@ prompt_twice(char *buf, size_t cap)
 		admin_err("the passwords differ");
 		ex = ADMIN_EXIT_USAGE;
 	}
-	OPENSSL_cleanse(again, sizeof(again));
+	lethe_wipe(again, sizeof(again));
 	close(fd);
 	return ex;
 }

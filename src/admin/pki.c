@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "base/wipe.h"
 #include "der/der.h"
 #include "krb5/krb5.h"
 
@@ -29,9 +30,9 @@ void
 admin_pki_clear(admin_pki *pki)
 {
 	if (pki->ca_key_pem != NULL)
-		OPENSSL_cleanse(pki->ca_key_pem, strlen(pki->ca_key_pem));
+		lethe_wipe(pki->ca_key_pem, strlen(pki->ca_key_pem));
 	if (pki->kdc_key_pem != NULL)
-		OPENSSL_cleanse(pki->kdc_key_pem, strlen(pki->kdc_key_pem));
+		lethe_wipe(pki->kdc_key_pem, strlen(pki->kdc_key_pem));
 	free(pki->ca_cert_pem);
 	free(pki->ca_key_pem);
 	free(pki->kdc_cert_pem);
@@ -82,7 +83,7 @@ key_to_pem(EVP_PKEY *key, char **out)
 	if (bio != NULL) {
 		len = BIO_get_mem_data(bio, &data);
 		if (len > 0 && data != NULL)
-			OPENSSL_cleanse(data, (size_t)len);
+			lethe_wipe(data, (size_t)len);
 	}
 	BIO_free(bio);
 	return rc;
@@ -423,7 +424,7 @@ admin_read_pem_file(const char *path, char **out)
 	buf = NULL;
 cleanup:
 	if (buf != NULL) {
-		OPENSSL_cleanse(buf, STORE_MAX_PEM_LEN + 1);
+		lethe_wipe(buf, STORE_MAX_PEM_LEN + 1);
 		free(buf);
 	}
 	fclose(fp);
@@ -584,7 +585,7 @@ cleanup:
 		free(*cert_pem);
 		*cert_pem = NULL;
 		if (*key_pem != NULL) {
-			OPENSSL_cleanse(*key_pem, strlen(*key_pem));
+			lethe_wipe(*key_pem, strlen(*key_pem));
 			free(*key_pem);
 			*key_pem = NULL;
 		}

@@ -1,4 +1,5 @@
 #include "base/bytes.h"
+#include "base/wipe.h"
 
 #include <stdalign.h>
 #include <stdlib.h>
@@ -96,7 +97,7 @@ lethe_arena_reset(lethe_arena *a)
 
 	while (blk != NULL) {
 		lethe_arena_block *next = blk->next;
-		OPENSSL_cleanse(blk->data, blk->used);
+		lethe_wipe(blk->data, blk->used);
 		blk->used = 0;
 		if (next == NULL)
 			keep = blk;       /* the oldest block is reused */

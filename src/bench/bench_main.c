@@ -2,6 +2,7 @@
  * lethe-bench: a Kerberos load generator. It speaks standard Kerberos
  * (AS with encrypted timestamp, TGS with a TGT), so it measures any KDC.
  */
+#include "base/wipe.h"
 #include "bench/bench.h"
 #include "bench/bench_modes.h"
 
@@ -238,7 +239,7 @@ setup(const bench_cfg *cfg, bench_shared *sh)
 	if ((rc = kcl_as_init(sh->as, &p)))
 		fail("principal", rc, NULL);
 	rc = kcl_as_set_password(sh->as, lbytes_make(password, pw_len));
-	OPENSSL_cleanse(password, sizeof(password));
+	lethe_wipe(password, sizeof(password));
 	if (rc)
 		fail("password", rc, NULL);
 	if ((rc = kcl_get_tgt(sh->as, &cfg->kdc, sh->tgt, &err)))

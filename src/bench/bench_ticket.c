@@ -3,6 +3,7 @@
  * and a public-key ticket, as lethe-kdc seals them) and a throw-away
  * service identity, for the local modes.
  */
+#include "base/wipe.h"
 #include "bench/bench_modes.h"
 
 #include <stdlib.h>
@@ -193,7 +194,7 @@ bench_identity_generate(const char *cn, reg_identity **out)
 	rc = reg_identity_from_pem(cpem, cpem_len, kdata, (size_t)klen, out);
 cleanup:
 	if (kdata != NULL && klen > 0)
-		OPENSSL_cleanse(kdata, (size_t)klen);
+		lethe_wipe(kdata, (size_t)klen);
 	BIO_free(kbio);
 	free(cpem);
 	X509_free(cert);

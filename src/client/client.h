@@ -362,7 +362,7 @@ lethe_status kcl_ap_rep_verify(const kcl_cred *cred, const kcl_ap_state *st,
 /* A random nonce of 31 bits (RAND_bytes), as MIT sends. */
 lethe_status kcl_nonce(uint32_t *out);
 
-/* OPENSSL_cleanse then free. NULL is fine. */
+/* lethe_wipe then free. NULL is fine. */
 void kcl_free_secret(void *p, size_t len);
 
 #endif

@@ -1,4 +1,5 @@
 /* The client's use of the crypto layer: heap keys, buffers, nonces, time. */
+#include "base/wipe.h"
 #include "client/internal.h"
 
 #include <stdlib.h>
@@ -40,7 +41,7 @@ kcl_free_secret(void *p, size_t len)
 {
 	if (p == NULL)
 		return;
-	OPENSSL_cleanse(p, len);
+	lethe_wipe(p, len);
 	free(p);
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "acceptor/acceptor.h"
+#include "base/wipe.h"
 #include "client/client.h"
 #include "keytab/keytab.h"
 #include "registrar/registrar.h"
@@ -191,7 +192,7 @@ main(int argc, char **argv)
 		die("--principal", rc, NULL);
 	read_password(a.password_file, password, sizeof(password));
 	rc = kcl_as_set_password(&as, lbytes_make(password, strlen(password)));
-	OPENSSL_cleanse(password, sizeof(password));
+	lethe_wipe(password, sizeof(password));
 	if (rc)
 		die("password", rc, NULL);
 	if ((rc = kcl_get_tgt(&as, &kdc, &tgt, &err)))

@@ -2,6 +2,7 @@
  * Keyed checksums 15, 16 (RFC 3962) and 19, 20 (RFC 8009): the HMAC of
  * the data under Kc for the usage, truncated to the checksum length.
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <string.h>
@@ -30,7 +31,7 @@ checksum_full(kc_key *key, int32_t cksumtype, uint32_t usage, lbytes data,
 	    full));
 	*ct_out = ct;
 cleanup:
-	OPENSSL_cleanse(scratch, sizeof(scratch));
+	lethe_wipe(scratch, sizeof(scratch));
 	return rc;
 }
 
@@ -48,7 +49,7 @@ kc_checksum_make(kc_key *key, int32_t cksumtype, uint32_t usage, lbytes data,
 	memcpy(out, full, ct->len);
 	*out_len = ct->len;
 cleanup:
-	OPENSSL_cleanse(full, sizeof(full));
+	lethe_wipe(full, sizeof(full));
 	return rc;
 }
 
@@ -65,6 +66,6 @@ kc_checksum_verify(kc_key *key, int32_t cksumtype, uint32_t usage, lbytes data,
 	if (CRYPTO_memcmp(full, cksum.data, ct->len) != 0)
 		rc = LETHE_ERR_BAD_INTEGRITY;
 cleanup:
-	OPENSSL_cleanse(full, sizeof(full));
+	lethe_wipe(full, sizeof(full));
 	return rc;
 }

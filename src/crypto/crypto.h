@@ -150,7 +150,7 @@ lethe_status kc_random_to_key(kc_key *key, int32_t enctype, lbytes random);
 /* Copy src's enctype and bytes into dst, with an empty cache. */
 void kc_key_copy(kc_key *dst, const kc_key *src);
 
-/* Wipe the key and its cache (OPENSSL_cleanse); the key becomes empty. */
+/* Wipe the key and its cache (lethe_wipe); the key becomes empty. */
 void kc_key_clear(kc_key *key);
 
 /* Heap variants of kc_key_init / kc_key_clear. kc_key_free(NULL) is a no-op. */

@@ -3,6 +3,7 @@
  * RFC 8009 KDF-HMAC-SHA2 through EVP_KDF "KBKDF" in counter mode (19/20),
  * and the per-key derived-key cache described in crypto.h.
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <openssl/core_names.h>
@@ -169,7 +170,7 @@ kc_derived_key(kc_key *key, uint32_t usage, uint8_t kind,
 	}
 	rc = derive_raw(e, key, usage, kind, slot->bytes);
 	if (rc != LETHE_OK) {
-		OPENSSL_cleanse(slot->bytes, sizeof(slot->bytes));
+		lethe_wipe(slot->bytes, sizeof(slot->bytes));
 		atomic_store_explicit(&slot->state, SLOT_EMPTY,
 		    memory_order_release);
 		return rc;

@@ -7,6 +7,7 @@
  *   19/20 (RFC 8009): HMAC-SHA2 over IV|ciphertext, verified BEFORE
  *         anything is decrypted.
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <limits.h>
@@ -33,8 +34,8 @@ integrity_mac(kc_key *key, const kc_etype_impl *e, uint32_t usage, lbytes a,
 	GUARD_GOTO(rc, kc_hmac(e->md, ki, ki_len, a, b, full));
 	memcpy(mac, full, e->pub.mac_len);
 cleanup:
-	OPENSSL_cleanse(scratch, sizeof(scratch));
-	OPENSSL_cleanse(full, sizeof(full));
+	lethe_wipe(scratch, sizeof(scratch));
+	lethe_wipe(full, sizeof(full));
 	return rc;
 }
 
@@ -50,7 +51,7 @@ integrity_check(kc_key *key, const kc_etype_impl *e, uint32_t usage, lbytes a,
 	if (CRYPTO_memcmp(mac, received, e->pub.mac_len) != 0)
 		rc = LETHE_ERR_BAD_INTEGRITY;
 cleanup:
-	OPENSSL_cleanse(mac, sizeof(mac));
+	lethe_wipe(mac, sizeof(mac));
 	return rc;
 }
 
@@ -68,7 +69,7 @@ cts_with_ke(kc_key *key, const kc_etype_impl *e, uint32_t usage, bool encrypt,
 	    &ke, &ke_len));
 	rc = kc_cts(e->cipher, ke, encrypt, in, len, out);
 cleanup:
-	OPENSSL_cleanse(scratch, sizeof(scratch));
+	lethe_wipe(scratch, sizeof(scratch));
 	return rc;
 }
 
@@ -103,7 +104,7 @@ kc_encrypt_with_confounder(kc_key *key, uint32_t usage, lbytes confounder,
 	*out_len = total;
 cleanup:
 	if (rc != LETHE_OK)
-		OPENSSL_cleanse(out, total);
+		lethe_wipe(out, total);
 	return rc;
 }
 
@@ -118,7 +119,7 @@ kc_encrypt(kc_key *key, uint32_t usage, lbytes plain, uint8_t *out,
 	rc = kc_encrypt_with_confounder(key, usage,
 	    lbytes_make(confounder, sizeof(confounder)), plain, out, out_cap,
 	    out_len);
-	OPENSSL_cleanse(confounder, sizeof(confounder));
+	lethe_wipe(confounder, sizeof(confounder));
 	return rc;
 }
 
@@ -152,10 +153,10 @@ kc_decrypt(kc_key *key, uint32_t usage, lbytes cipher, uint8_t *out,
 	}
 	/* Drop the confounder: move the plaintext down, wipe the tail. */
 	memmove(out, out + KC_CONFOUNDER_LEN, n - KC_CONFOUNDER_LEN);
-	OPENSSL_cleanse(out + n - KC_CONFOUNDER_LEN, KC_CONFOUNDER_LEN);
+	lethe_wipe(out + n - KC_CONFOUNDER_LEN, KC_CONFOUNDER_LEN);
 	*out_len = n - KC_CONFOUNDER_LEN;
 cleanup:
 	if (rc != LETHE_OK)
-		OPENSSL_cleanse(out, n);
+		lethe_wipe(out, n);
 	return rc;
 }

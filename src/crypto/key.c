@@ -1,4 +1,5 @@
 /* The kc_key object: protocol key bytes plus the derived-key cache. */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <stdlib.h>
@@ -13,7 +14,7 @@ cache_reset(kc_key *key)
 {
 	for (size_t i = 0; i < KC_KEY_CACHE_SLOTS; i++) {
 		atomic_init(&key->cache[i].state, 0);
-		OPENSSL_cleanse(key->cache[i].bytes, sizeof(key->cache[i].bytes));
+		lethe_wipe(key->cache[i].bytes, sizeof(key->cache[i].bytes));
 	}
 }
 
@@ -27,7 +28,7 @@ kc_key_init(kc_key *key, int32_t enctype, lbytes bytes)
 	    LETHE_ERR_INVALID_ARG);
 	key->enctype = enctype;
 	key->len = (uint32_t)bytes.len;
-	OPENSSL_cleanse(key->bytes, sizeof(key->bytes));
+	lethe_wipe(key->bytes, sizeof(key->bytes));
 	memcpy(key->bytes, bytes.data, bytes.len);
 	cache_reset(key);
 	return LETHE_OK;
@@ -43,7 +44,7 @@ kc_key_generate(kc_key *key, int32_t enctype)
 	ENSURE(e != NULL, LETHE_ERR_ETYPE_NOSUPP);
 	GUARD(kc_random_bytes(seed, e->pub.random_len));
 	rc = kc_random_to_key(key, enctype, lbytes_make(seed, e->pub.random_len));
-	OPENSSL_cleanse(seed, sizeof(seed));
+	lethe_wipe(seed, sizeof(seed));
 	return rc;
 }
 
@@ -74,7 +75,7 @@ kc_key_clear(kc_key *key)
 {
 	if (key == NULL)
 		return;
-	OPENSSL_cleanse(key->bytes, sizeof(key->bytes));
+	lethe_wipe(key->bytes, sizeof(key->bytes));
 	key->enctype = 0;
 	key->len = 0;
 	cache_reset(key);
@@ -139,6 +140,6 @@ kc_key_prederive(kc_key *key, uint32_t usage)
 	if (!all_cached)
 		rc = LETHE_ERR_TOO_BIG;
 cleanup:
-	OPENSSL_cleanse(scratch, sizeof(scratch));
+	lethe_wipe(scratch, sizeof(scratch));
 	return rc;
 }

@@ -2,6 +2,7 @@
  * Pseudo-random function (RFC 3962 §5.3, RFC 8009 §5), PRF+ and
  * KRB-FX-CF2 (RFC 6113 §5.1).
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <string.h>
@@ -31,8 +32,8 @@ prf_sha1(kc_key *key, const kc_etype_impl *e, lbytes input, uint8_t *out)
 	/* One block: CTS is plain CBC, i.e. AES of the block (zero IV). */
 	rc = kc_cts(e->cipher, dk, true, digest, KC_BLOCK_LEN, out);
 cleanup:
-	OPENSSL_cleanse(scratch, sizeof(scratch));
-	OPENSSL_cleanse(digest, sizeof(digest));
+	lethe_wipe(scratch, sizeof(scratch));
+	lethe_wipe(digest, sizeof(digest));
 	return rc;
 }
 
@@ -82,8 +83,8 @@ kc_prf_plus(kc_key *key, lbytes input, uint8_t *out, size_t out_len)
 		done += take;
 	}
 cleanup:
-	OPENSSL_cleanse(block, sizeof(block));
-	OPENSSL_cleanse(msg, sizeof(msg));
+	lethe_wipe(block, sizeof(block));
+	lethe_wipe(msg, sizeof(msg));
 	return rc;
 }
 
@@ -105,7 +106,7 @@ kc_cf2(kc_key *key1, lbytes pepper1, kc_key *key2, lbytes pepper2, kc_key *out)
 		a[i] ^= b[i];
 	rc = kc_random_to_key(out, e1->pub.number, lbytes_make(a, len));
 cleanup:
-	OPENSSL_cleanse(a, sizeof(a));
-	OPENSSL_cleanse(b, sizeof(b));
+	lethe_wipe(a, sizeof(a));
+	lethe_wipe(b, sizeof(b));
 	return rc;
 }

@@ -7,6 +7,7 @@
  * holds a key or confounder already in use. A fork empties every pool
  * (pthread_atfork), so parent and child never share random bytes.
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <pthread.h>
@@ -57,13 +58,13 @@ kc_random_bytes(uint8_t *out, size_t len)
 	if (len > POOL_SIZE / 4)
 		return RAND_priv_bytes(out, (int)len) == 1 ? LETHE_OK : LETHE_ERR_CRYPTO;
 	if (pool.fork_generation != atomic_load(&fork_generation)) {
-		OPENSSL_cleanse(pool.bytes, sizeof(pool.bytes));
+		lethe_wipe(pool.bytes, sizeof(pool.bytes));
 		pool.next = POOL_SIZE;
 	}
 	if (POOL_SIZE - pool.next < len)
 		GUARD(refill());
 	memcpy(out, pool.bytes + pool.next, len);
-	OPENSSL_cleanse(pool.bytes + pool.next, len);
+	lethe_wipe(pool.bytes + pool.next, len);
 	pool.next += len;
 	return LETHE_OK;
 }

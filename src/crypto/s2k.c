@@ -3,6 +3,7 @@
  * RFC 8009 PBKDF2-HMAC-SHA2 over enctype-name|0x00|salt then
  * KDF-HMAC-SHA2(tkey, "kerberos"). Also the default salt.
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <stdlib.h>
@@ -138,7 +139,7 @@ kc_string_to_key(kc_key *key, int32_t enctype, lbytes password, lbytes salt,
 	rc = kc_random_to_key(key, enctype, lbytes_make(final, len));
 cleanup:
 	free(saltp);
-	OPENSSL_cleanse(tkey, sizeof(tkey));
-	OPENSSL_cleanse(final, sizeof(final));
+	lethe_wipe(tkey, sizeof(tkey));
+	lethe_wipe(final, sizeof(final));
 	return rc;
 }

@@ -1,4 +1,5 @@
 /* DER writer that fills its buffer from the end: headers follow contents. */
+#include "base/wipe.h"
 #include "der/der.h"
 
 #include <stdlib.h>
@@ -22,7 +23,7 @@ void
 der_writer_free(der_writer *w)
 {
 	if (w->buf != NULL) {
-		OPENSSL_cleanse(w->buf, w->cap);
+		lethe_wipe(w->buf, w->cap);
 		free(w->buf);
 	}
 	der_writer_init(w, w->max);
@@ -32,7 +33,7 @@ void
 der_writer_reset(der_writer *w)
 {
 	if (w->buf != NULL)
-		OPENSSL_cleanse(w->buf + w->start, w->cap - w->start);
+		lethe_wipe(w->buf + w->start, w->cap - w->start);
 	w->start = w->cap;
 	w->err = LETHE_OK;
 }
@@ -92,7 +93,7 @@ reserve(der_writer *w, size_t n)
 	if (used > 0)
 		memcpy(nbuf + ncap - used, w->buf + w->start, used);
 	if (w->buf != NULL) {
-		OPENSSL_cleanse(w->buf, w->cap);
+		lethe_wipe(w->buf, w->cap);
 		free(w->buf);
 	}
 	w->buf = nbuf;

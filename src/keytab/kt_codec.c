@@ -1,4 +1,5 @@
 /* Keytab image codec: parse and serialize the 0x502 format. */
+#include "base/wipe.h"
 #include "keytab/kt_internal.h"
 
 #include <stdlib.h>
@@ -306,6 +307,6 @@ kt_image_free(uint8_t *image, size_t len)
 {
 	if (image == NULL)
 		return;
-	OPENSSL_cleanse(image, len);
+	lethe_wipe(image, len);
 	free(image);
 }

@@ -1,4 +1,5 @@
 /* Keytab files: whole-file read and atomic replace. */
+#include "base/wipe.h"
 #include "keytab/kt_internal.h"
 #include "base/file.h"
 
@@ -56,7 +57,7 @@ kt_load(const char *path, kt_keytab **out)
 	GUARD_GOTO(rc, kt_parse(buf, got, out));
 cleanup:
 	if (buf != NULL)
-		OPENSSL_cleanse(buf, size);
+		lethe_wipe(buf, size);
 	free(buf);
 	close(fd);
 	return rc;

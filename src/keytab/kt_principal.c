@@ -1,3 +1,4 @@
+#include "base/wipe.h"
 #include "keytab/kt_internal.h"
 
 #include <stdlib.h>
@@ -28,7 +29,7 @@ void
 kt_buf_release(kt_buf *b, bool wipe)
 {
 	if (b->data != NULL && wipe)
-		OPENSSL_cleanse(b->data, b->len);
+		lethe_wipe(b->data, b->len);
 	free(b->data);
 	b->data = NULL;
 	b->len = 0;

@@ -1,8 +1,11 @@
 /*
  * CMS for the registration protocol, with OpenSSL's CMS API only:
  * signer identities, SignedData signing and verification, and the
- * AuthEnvelopedData (AES-256-GCM) that seals keys to the KDC.
+ * AuthEnvelopedData (AES-256-GCM) that seals keys to the KDC. A sealed
+ * CMS is opened only when it has exactly the shape we seal
+ * (reg_cms_allow.c).
  */
+#include "base/wipe.h"
 #include "registrar/registrar.h"
 
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "base/log.h"
 #include "registrar/reg_internal.h"
 
 /* One UUID arc (ITU-T X.667) for every Lethe OID; see docs/registration.md. */
@@ -402,6 +406,7 @@ signed_data_signer(CMS_ContentInfo *cms, X509 **signer)
 	ASN1_OCTET_STRING **content = CMS_get0_content(cms);
 	CMS_SignerInfo *si;
 	X509 *cert = NULL;
+	const char *why = NULL;
 
 	ENSURE(content != NULL && *content != NULL, LETHE_ERR_FORMAT);
 	ENSURE(sis != NULL && sk_CMS_SignerInfo_num(sis) == 1, LETHE_ERR_FORMAT);
@@ -409,6 +414,10 @@ signed_data_signer(CMS_ContentInfo *cms, X509 **signer)
 	si = sk_CMS_SignerInfo_value(sis, 0);
 	CMS_SignerInfo_get0_algs(si, NULL, &cert, NULL, NULL);
 	ENSURE(cert != NULL, LETHE_ERR_FORMAT);
+	if (regi_signed_allowed(si, cert, &why) != LETHE_OK) {
+		log_debug("signed CMS refused before verification: %s", why);
+		return LETHE_ERR_FORMAT;
+	}
 	ENSURE(X509_up_ref(cert) == 1, LETHE_ERR_CRYPTO);
 	*signer = cert;
 	return LETHE_OK;
@@ -692,7 +701,7 @@ open_parsed(CMS_ContentInfo *cms, const reg_identity *id, uint8_t **out, size_t 
 	*out_len = (size_t)n;
 cleanup:
 	if (data != NULL && n > 0)
-		OPENSSL_cleanse(data, (size_t)n);
+		lethe_wipe(data, (size_t)n);
 	BIO_free(bio);
 	return rc;
 }
@@ -702,6 +711,7 @@ reg_open_bytes(const uint8_t *der, size_t len, enum reg_content_type ct,
     const reg_identity *id, uint8_t **out, size_t *out_len)
 {
 	CMS_ContentInfo *cms = NULL;
+	const char *why = NULL;
 	lethe_status rc;
 
 	*out = NULL;
@@ -710,6 +720,11 @@ reg_open_bytes(const uint8_t *der, size_t len, enum reg_content_type ct,
 	ENSURE(ct == REG_CT_SEALED_KEYS || ct == REG_CT_TICKET, LETHE_ERR_INVALID_ARG);
 	ENSURE(len <= REG_MAX_MESSAGE, LETHE_ERR_TOO_BIG);
 	GUARD_GOTO(rc, parse_cms(der, len, NID_id_smime_ct_authEnvelopedData, ct, &cms));
+	rc = regi_sealed_allowed(der, len, id->key, &why);
+	if (rc != LETHE_OK) {
+		log_debug("sealed CMS refused before decryption: %s", why);
+		goto cleanup;
+	}
 	rc = open_parsed(cms, id, out, out_len);
 cleanup:
 	ERR_clear_error();

@@ -306,7 +306,9 @@ lethe_status reg_seal_keys(X509 *recipient, const reg_sealed_keys *keys,
  * Decrypt der[0..len) with the identity's key and decode the SealedKeys
  * inside into *out (wipe with reg_sealed_keys_clear). LETHE_ERR_TOO_BIG
  * over REG_MAX_MESSAGE; LETHE_ERR_FORMAT when it is not an
- * AuthEnvelopedData of sealed keys; LETHE_ERR_BAD_INTEGRITY when it does
+ * AuthEnvelopedData of sealed keys or not exactly the shape reg_seal_keys
+ * produces for the identity's key type (recipient kind, ECDH KDF, key wrap,
+ * content cipher: checked before OpenSSL decrypts); LETHE_ERR_BAD_INTEGRITY when it does
  * not decrypt (wrong key, tampered); decoder errors as
  * reg_sealed_keys_decode. All map to REG_SEALED_KEYS.
  */

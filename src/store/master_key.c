@@ -1,4 +1,5 @@
 /* The realm master key: generation, hex text form, and its 0600 file. */
+#include "base/wipe.h"
 #include "store/store_internal.h"
 #include "base/file.h"
 
@@ -21,7 +22,7 @@ store_master_key_generate(store_master_key *mk)
 {
 	ENSURE(mk != NULL, LETHE_ERR_INVALID_ARG);
 	if (RAND_priv_bytes(mk->bytes, sizeof(mk->bytes)) != 1) {
-		OPENSSL_cleanse(mk, sizeof(*mk));
+		lethe_wipe(mk, sizeof(*mk));
 		return LETHE_ERR_CRYPTO;
 	}
 	return LETHE_OK;
@@ -31,7 +32,7 @@ void
 store_master_key_wipe(store_master_key *mk)
 {
 	if (mk != NULL)
-		OPENSSL_cleanse(mk, sizeof(*mk));
+		lethe_wipe(mk, sizeof(*mk));
 }
 
 static int
@@ -55,7 +56,7 @@ store_master_key_from_hex(const char *text, size_t len, store_master_key *mk)
 		int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
-			OPENSSL_cleanse(mk, sizeof(*mk));
+			lethe_wipe(mk, sizeof(*mk));
 			return LETHE_ERR_FORMAT;
 		}
 		mk->bytes[i] = (uint8_t)(hi << 4 | lo);
@@ -114,7 +115,7 @@ store_master_key_read_fd(int fd, store_master_key *mk)
 	GUARD_GOTO(rc, read_bounded(fd, buf, sizeof(buf), &got));
 	rc = parse_key_text(buf, got, mk);
 cleanup:
-	OPENSSL_cleanse(buf, sizeof(buf));
+	lethe_wipe(buf, sizeof(buf));
 	return rc;
 }
 
@@ -162,7 +163,7 @@ store_master_key_save(const char *path, const store_master_key *mk)
 	/* Never replaces an existing key file. */
 	rc = lethe_file_write_secret(path, (const uint8_t *)text, sizeof(text), false);
 	saved_errno = errno;
-	OPENSSL_cleanse(text, sizeof(text));
+	lethe_wipe(text, sizeof(text));
 	errno = saved_errno;
 	return rc;
 }

@@ -1,4 +1,5 @@
 /* At-rest encryption of key blobs: HKDF-SHA256 and AES-256-GCM (OpenSSL EVP). */
+#include "base/wipe.h"
 #include "store/store_internal.h"
 
 #include <string.h>
@@ -66,8 +67,8 @@ store_derive_keys(const store_master_key *mk, lbytes kdf_salt,
 	    STORE_CHECK_LEN));
 cleanup:
 	if (rc != LETHE_OK) {
-		OPENSSL_cleanse(seal_key, STORE_SEAL_KEY_LEN);
-		OPENSSL_cleanse(check, STORE_CHECK_LEN);
+		lethe_wipe(seal_key, STORE_SEAL_KEY_LEN);
+		lethe_wipe(check, STORE_CHECK_LEN);
 	}
 	return rc;
 }
@@ -109,7 +110,7 @@ store_seal(const uint8_t key[STORE_SEAL_KEY_LEN], lbytes aad, lbytes pt,
 cleanup:
 	EVP_CIPHER_CTX_free(ctx);
 	if (rc != LETHE_OK)
-		OPENSSL_cleanse(out, out_cap);
+		lethe_wipe(out, out_cap);
 	return rc;
 }
 
@@ -150,7 +151,7 @@ store_unseal(const uint8_t key[STORE_SEAL_KEY_LEN], lbytes aad, lbytes blob,
 cleanup:
 	EVP_CIPHER_CTX_free(ctx);
 	if (rc != LETHE_OK)
-		OPENSSL_cleanse(out, out_cap);
+		lethe_wipe(out, out_cap);
 	return rc;
 }
 

@@ -2,6 +2,7 @@
  * The store's public API: validation, transactions, at-rest encryption and
  * every SQL statement (portable SQL; the backend only runs it).
  */
+#include "base/wipe.h"
 #include "store/store_internal.h"
 
 #include <errno.h>
@@ -472,7 +473,7 @@ store_release(store *s)
 	store_txn_abort(s);
 	s->ops->close(s);
 	store_notes_clear(s);
-	OPENSSL_cleanse(s->seal_key, sizeof(s->seal_key));
+	lethe_wipe(s->seal_key, sizeof(s->seal_key));
 	free(s);
 }
 
@@ -504,7 +505,7 @@ new_realm_row(store *s, const store_master_key *mk, realm_row *row)
 	    seal_key, row->check);
 	if (rc == LETHE_OK)
 		memcpy(s->seal_key, seal_key, sizeof(seal_key));
-	OPENSSL_cleanse(seal_key, sizeof(seal_key));
+	lethe_wipe(seal_key, sizeof(seal_key));
 	return rc == LETHE_OK ? rc : store_fail_status(s, rc, "deriving keys");
 }
 
@@ -551,7 +552,7 @@ cleanup:
 		if (made)
 			ops->remove_files(path);
 	}
-	OPENSSL_cleanse(&row, sizeof(row));
+	lethe_wipe(&row, sizeof(row));
 	return rc;
 }
 
@@ -601,9 +602,9 @@ load_realm(store *s, const store_master_key *mk, int64_t *version_out)
 		s->policy = row.policy;
 		*version_out = version;
 	}
-	OPENSSL_cleanse(seal_key, sizeof(seal_key));
-	OPENSSL_cleanse(check, sizeof(check));
-	OPENSSL_cleanse(&row, sizeof(row));
+	lethe_wipe(seal_key, sizeof(seal_key));
+	lethe_wipe(check, sizeof(check));
+	lethe_wipe(&row, sizeof(row));
 	return rc;
 }
 
@@ -693,7 +694,7 @@ key_clear(store_key *k)
 {
 	free(k->salt);
 	free(k->registered_by);
-	OPENSSL_cleanse(k, sizeof(*k));
+	lethe_wipe(k, sizeof(*k));
 }
 
 void
@@ -901,7 +902,7 @@ grow_keys(collector *col)
 	ENSURE(bigger != NULL, LETHE_ERR_NOMEM);
 	if (p->nkeys > 0) {
 		memcpy(bigger, p->keys, p->nkeys * sizeof(*bigger));
-		OPENSSL_cleanse(p->keys, p->nkeys * sizeof(*bigger));
+		lethe_wipe(p->keys, p->nkeys * sizeof(*bigger));
 	}
 	free(p->keys);
 	p->keys = bigger;
@@ -1466,7 +1467,7 @@ store_credential_free(store_credential *c)
 	if (c == NULL)
 		return;
 	if (c->key_pem != NULL)
-		OPENSSL_cleanse(c->key_pem, c->key_pem_len);
+		lethe_wipe(c->key_pem, c->key_pem_len);
 	free(c->key_pem);
 	free(c->cert_pem);
 	free(c->name);

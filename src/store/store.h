@@ -91,7 +91,7 @@ lethe_status store_master_key_read_fd(int fd, store_master_key *mk);
 lethe_status store_master_key_from_hex(const char *text, size_t len,
     store_master_key *mk);
 
-/* Overwrite *mk with zeros (OPENSSL_cleanse). */
+/* Overwrite *mk with zeros (lethe_wipe). */
 void store_master_key_wipe(store_master_key *mk);
 
 /* ---------------------------------------------------------- the store */

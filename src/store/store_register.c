@@ -2,6 +2,7 @@
  * Registration of temporary keys: the one transaction that records the
  * nonce, the keys and the agent, and the agents table.
  */
+#include "base/wipe.h"
 #include "store/store_internal.h"
 
 #include <stdio.h>
@@ -210,7 +211,7 @@ insert_temporary_keys(store *s, int64_t pid, const store_registration *r)
 		rc = store_insert_key(s, pid, r->principal, &k, r->keys[i].kvno,
 		    STORE_KEY_TEMPORARY, r->now);
 	}
-	OPENSSL_cleanse(&k, sizeof(k));
+	lethe_wipe(&k, sizeof(k));
 	return rc;
 }
 

@@ -1,13 +1,15 @@
 /*
  * reg_tool: a minimal registering server for the registrar interop test.
  *
- *   reg_tool register [-u SECONDS] [-c CALLBACK] [-s SAVE] [-k KEYTAB]
+ *   reg_tool register [-u SECONDS] [-c CALLBACK] [-s SAVE] [-k KEYTAB] [-p]
  *            HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO
  *	Register one random aes256-cts-hmac-sha1-96 key under KVNO for
  *	PRINCIPAL (used for SECONDS, default an hour, accepted ten hours
  *	more), signed with CERT/KEY and sealed to KDC_CERT, with callback
  *	endpoint CALLBACK ("host:port"); SAVE keeps the request's bytes,
  *	KEYTAB receives the key (written before the request is sent).
+ *	-p seals the keys as Lethe does but with AES-256 key wrap WITH
+ *	PADDING (id-aes256-wrap-pad), a CMS Lethe never makes.
  *   reg_tool resend HOST:PORT FILE CA_CERT
  *	Send the saved request bytes again.
  *   reg_tool keyreq FILE CA_CERT
@@ -28,6 +30,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -47,7 +51,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: reg_tool register [-u SECONDS] [-c CALLBACK] [-s SAVE] "
-	    "[-k KEYTAB]\n                HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO\n"
+	    "[-k KEYTAB] [-p]\n                HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO\n"
 	    "       reg_tool resend HOST:PORT FILE CA_CERT\n"
 	    "       reg_tool keyreq FILE CA_CERT\n"
 	    "       reg_tool mitm PORT_FILE HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO\n");
@@ -164,8 +168,56 @@ typedef struct reg_opts {
 	const char *save;
 	const char *keytab;
 	const uint8_t *nonce;   /* NULL: a fresh one */
+	bool wrap_pad;          /* -p */
 	char **args;            /* HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO */
 } reg_opts;
+
+/*
+ * keys sealed to kdc as reg_seal_keys does (AES-256-GCM, ECDH X9.63
+ * SHA-256) but wrapped with id-aes256-wrap-pad: the CMS OpenSSL 3.0
+ * mishandles on its error path, which the registrar must refuse unopened.
+ */
+static lethe_status
+seal_wrap_pad(X509 *kdc, const reg_sealed_keys *keys, uint8_t **out, size_t *out_len)
+{
+	CMS_ContentInfo *cms = CMS_AuthEnvelopedData_create(EVP_aes_256_gcm());
+	ASN1_OBJECT *oid = OBJ_txt2obj(reg_content_type_oid(REG_CT_SEALED_KEYS), 1);
+	CMS_RecipientInfo *ri = NULL;
+	EVP_CIPHER_CTX *wctx;
+	uint8_t *plain = NULL;
+	unsigned char *der = NULL;
+	size_t plain_len = 0;
+	BIO *bio = NULL;
+	int n = 0;
+	lethe_status rc = LETHE_ERR_CRYPTO;
+
+	if (cms == NULL || oid == NULL || CMS_set_detached(cms, 0) != 1 ||
+	    reg_sealed_keys_encode(keys, &plain, &plain_len) != LETHE_OK)
+		goto cleanup;
+	ri = CMS_add1_recipient_cert(cms, kdc, CMS_KEY_PARAM);
+	wctx = ri != NULL ? CMS_RecipientInfo_kari_get0_ctx(ri) : NULL;
+	if (wctx == NULL || EVP_PKEY_CTX_set_ecdh_kdf_md(CMS_RecipientInfo_get0_pkey_ctx(ri),
+	    EVP_sha256()) <= 0)
+		goto cleanup;
+	/* A wrap cipher already set on the kari context is the one OpenSSL uses. */
+	EVP_CIPHER_CTX_set_flags(wctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	bio = BIO_new_mem_buf(plain, (int)plain_len);
+	if (EVP_EncryptInit_ex(wctx, EVP_aes_256_wrap_pad(), NULL, NULL, NULL) != 1 ||
+	    CMS_set1_eContentType(cms, oid) != 1 || bio == NULL ||
+	    CMS_final(cms, bio, NULL, CMS_BINARY) != 1 ||
+	    (n = i2d_CMS_ContentInfo(cms, &der)) <= 0 || (*out = malloc((size_t)n)) == NULL)
+		goto cleanup;
+	memcpy(*out, der, (size_t)n);
+	*out_len = (size_t)n;
+	rc = LETHE_OK;
+cleanup:
+	OPENSSL_free(der);
+	BIO_free(bio);
+	reg_free_secret(plain, plain_len);
+	ASN1_OBJECT_free(oid);
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
 
 /* A request for one fresh aes256 key; *nonce receives its nonce. */
 static int
@@ -206,7 +258,8 @@ build_request(const reg_opts *o, uint8_t nonce[REG_NONCE_LEN], uint8_t **der, si
 		goto cleanup;
 	if (
 	    RAND_bytes(sealed.keys[0].key, 32) != 1 ||
-	    reg_seal_keys(kdc, &sealed, &sealed_der, &sealed_len) != LETHE_OK)
+	    (o->wrap_pad ? seal_wrap_pad(kdc, &sealed, &sealed_der, &sealed_len) :
+	    reg_seal_keys(kdc, &sealed, &sealed_der, &sealed_len)) != LETHE_OK)
 		goto cleanup;
 	r.sealed_keys = (lbytes){ sealed_der, sealed_len };
 	if (reg_request_encode(&r, &content, &content_len) != LETHE_OK ||
@@ -230,12 +283,12 @@ cleanup:
 static int
 cmd_register(int argc, char **argv)
 {
-	reg_opts o = { 3600, NULL, NULL, NULL, NULL, NULL };
+	reg_opts o = { 3600, NULL, NULL, NULL, NULL, false, NULL };
 	uint8_t nonce[REG_NONCE_LEN], *der = NULL;
 	size_t der_len = 0;
 	int c, ex;
 
-	while ((c = getopt(argc, argv, "u:c:s:k:")) != -1) {
+	while ((c = getopt(argc, argv, "u:c:s:k:p")) != -1) {
 		switch (c) {
 		case 'u':
 			o.use_seconds = strtol(optarg, NULL, 10);
@@ -248,6 +301,9 @@ cmd_register(int argc, char **argv)
 			break;
 		case 'k':
 			o.keytab = optarg;
+			break;
+		case 'p':
+			o.wrap_pad = true;
 			break;
 		default:
 			return usage();
@@ -325,7 +381,7 @@ listen_local(const char *port_file)
 static int
 cmd_mitm(char **argv)
 {
-	reg_opts o = { 3600, NULL, NULL, NULL, NULL, NULL };
+	reg_opts o = { 3600, NULL, NULL, NULL, NULL, false, NULL };
 	uint8_t nonce[REG_NONCE_LEN], *victim = NULL, *content = NULL, *der = NULL;
 	uint8_t *reply = NULL;
 	size_t victim_len = 0, content_len = 0, der_len = 0, reply_len = 0;

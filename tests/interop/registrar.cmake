@@ -18,3 +18,10 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
     $<TARGET_FILE:reg_tool>)
   set_tests_properties(interop.registrar_bind PROPERTIES TIMEOUT 180)
 endif()
+
+# The sealed-CMS allow-list from outside: a padded key wrap is refused unopened.
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(registrar_cms_allow registrar_cms_allow.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:reg_tool>)
+  set_tests_properties(interop.registrar_cms_allow PROPERTIES TIMEOUT 120)
+endif()

@@ -336,7 +336,8 @@ test_open_wrong_key(void **state)
 	keys.keys[0] = (reg_sealed_key){ 3, 17, { 1, 2, 3 }, 16 };
 	assert_int_equal(reg_seal_keys(pki->kdc.cert, &keys, &der, &len), LETHE_OK);
 	assert_int_equal(reg_open_keys(der, len, other_ec, &back), LETHE_ERR_BAD_INTEGRITY);
-	assert_int_equal(reg_open_keys(der, len, other_rsa, &back), LETHE_ERR_BAD_INTEGRITY);
+	/* An RSA key opens only key transport: a kari recipient is refused unread. */
+	assert_int_equal(reg_open_keys(der, len, other_rsa, &back), LETHE_ERR_FORMAT);
 	assert_int_equal(back.nkeys, 0);
 	assert_int_equal(reg_open_keys(der, len - 1, kdc, &back), LETHE_ERR_FORMAT);
 	/* A SignedData is not sealed keys. */
