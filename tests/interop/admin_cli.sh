@@ -532,7 +532,7 @@ echo "ok: maintain deletes expired temporary keys; audit shows none after"
 python3 - "$DB" <<'PYEOF' || lethe_die "cannot make a v1 store"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.executescript("""BEGIN; DROP TABLE changes; DROP TABLE feed;
+db.executescript("""BEGIN; DROP TABLE changes; DROP TABLE feed; DROP INDEX keys_temporary_end;
 DROP TABLE agents; DROP TABLE seen_nonces;
 DROP TABLE service_policy; DROP TABLE reg_policy; DROP TABLE reg_rules;
 DROP TABLE trust_anchors; UPDATE schema_version SET version = 1; COMMIT;""")
