@@ -9,6 +9,9 @@
 /* Milliseconds on the monotonic clock (for deadlines, not dates). */
 int64_t lethe_now_ms(void);
 
+/* Microseconds on the monotonic clock (for durations, not dates). */
+uint64_t lethe_now_us(void);
+
 /*
  * Wait until fd is ready for events (POLLIN, POLLOUT) or the deadline
  * (lethe_now_ms() time) passes: LETHE_ERR_IO with errno ETIMEDOUT then,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/wait.h"
 #include "kdc/kdc_int.h"
 #include "kdc/preauth_guard.h"
 
@@ -397,15 +398,6 @@ log_request(const kdc_request *r, unsigned result, uint64_t usec)
 	log_event_emit(&ev, LETHE_LOG_INFO);
 }
 
-static uint64_t
-mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static enum kdc_req_type
 classify(const uint8_t *req, size_t len)
 {
@@ -458,7 +450,7 @@ kdc_handle(void *ctx, const kdc_req_info *info, const uint8_t *req, size_t req_l
 {
 	kdc *k = ctx;
 	kdc_worker *wk = info->worker_ctx;
-	uint64_t t0 = mono_usec();
+	uint64_t t0 = lethe_now_us();
 	kdc_request r;
 	enum kdc_req_type type;
 	unsigned result;
@@ -483,7 +475,7 @@ kdc_handle(void *ctx, const kdc_req_info *info, const uint8_t *req, size_t req_l
 	}
 	kdc_count(k, r.type, result);
 	if (atomic_load_explicit(&k->log_requests, memory_order_relaxed))
-		log_request(&r, result, mono_usec() - t0);
+		log_request(&r, result, lethe_now_us() - t0);
 	snapshot_release(wk);
 	der_writer_reset(&wk->out);
 	der_writer_reset(&wk->tmp);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/wait.h"
 #include "crypto/crypto.h"
 #include "kdc/kdc.h"
 #include "kdcd/kdcd.h"
@@ -198,15 +199,6 @@ refresh_snapshot(kdcd *d, const char *why)
 	kdc_swap_snapshot(d->k, snap);
 }
 
-static uint64_t
-mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /*
  * Bring the snapshot up to the store: the principals the change feed names
  * are read again (a full load when the feed does not suffice). One
@@ -218,7 +210,7 @@ apply_changes(kdcd *d)
 {
 	kdc_snapshot *snap = NULL;
 	kdc_snapshot_apply_stats st;
-	uint64_t t0 = mono_usec();
+	uint64_t t0 = lethe_now_us();
 	log_event ev;
 	lethe_status rc;
 
@@ -246,7 +238,7 @@ apply_changes(kdcd *d)
 	log_event_uint(&ev, "read", st.replaced);
 	log_event_uint(&ev, "removed", st.removed);
 	log_event_uint(&ev, "failed", st.failed);
-	log_event_uint(&ev, "usec", mono_usec() - t0);
+	log_event_uint(&ev, "usec", lethe_now_us() - t0);
 	log_event_emit(&ev, st.failed != 0 ? LETHE_LOG_WARN : LETHE_LOG_INFO);
 	return true;
 }
@@ -440,13 +432,13 @@ refresher(void *arg)
 	kdcd *d = arg;
 	struct pollfd pfd[2] = { { .fd = d->wake_fd, .events = POLLIN },
 		{ .fd = kdcd_watch_fd(d->watch), .events = POLLIN } };
-	uint64_t next_check = mono_usec() + d->cfg.refresh_seconds * 1000000ull;
-	uint64_t next_maint = mono_usec(), tail_until = 0, now, counter, stamp;
+	uint64_t next_check = lethe_now_us() + d->cfg.refresh_seconds * 1000000ull;
+	uint64_t next_maint = lethe_now_us(), tail_until = 0, now, counter, stamp;
 	bool stop = false, reload, stored, wrote;
 	int timeout_ms, tail_ms = TAIL_POLL_MS;
 
 	while (!stop) {
-		now = mono_usec();
+		now = lethe_now_us();
 		if (now >= next_maint) {
 			maintain_store(d);
 			next_maint = now + MAINTAIN_SECONDS * 1000000ull;
@@ -471,7 +463,7 @@ refresher(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		if (stop)
 			break;
-		now = mono_usec();
+		now = lethe_now_us();
 		if (reload) {
 			log_info("SIGHUP: rereading %s and the store", d->cfg.path);
 			reload_config(d);
