@@ -1,5 +1,6 @@
 /* lethe-agent: the configuration file. */
 #include "agent/agent.h"
+#include "base/wipe.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -617,6 +618,6 @@ agent_secret_free(uint8_t *buf)
 {
 	if (buf == NULL)
 		return;
-	OPENSSL_cleanse(buf, AGENT_SECRET_MAX_FILE + 1);
+	lethe_wipe(buf, AGENT_SECRET_MAX_FILE + 1);
 	free(buf);
 }

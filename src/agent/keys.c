@@ -1,5 +1,6 @@
 /* lethe-agent: kvno allocation and fresh keys in the keytab. */
 #include "agent/agent.h"
+#include "base/wipe.h"
 
 #include <string.h>
 
@@ -42,7 +43,7 @@ add_one(kt_keytab *kt, const kt_principal *principal, uint32_t kvno,
 	    lbytes_make(random, et->random_len)));
 	rc = kt_add(kt, principal, kvno, enctype, timestamp, kc_key_bytes(&key));
 cleanup:
-	OPENSSL_cleanse(random, sizeof(random));
+	lethe_wipe(random, sizeof(random));
 	kc_key_clear(&key);
 	return rc;
 }

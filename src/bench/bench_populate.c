@@ -9,6 +9,7 @@
  * key as any other.
  */
 #include "bench/bench_modes.h"
+#include "base/wipe.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -109,7 +110,7 @@ populate_run(store *st, const char *prefix, uint64_t users, uint64_t services,
 	rc = LETHE_OK;
 cleanup:
 	if (b != NULL)
-		OPENSSL_cleanse(b->keys, sizeof(b->keys));
+		lethe_wipe(b->keys, sizeof(b->keys));
 	free(b);
 	return rc;
 }

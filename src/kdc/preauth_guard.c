@@ -6,6 +6,7 @@
  * cache lines and never allocates.
  */
 #include "kdc/preauth_guard.h"
+#include "base/wipe.h"
 
 #include <pthread.h>
 #include <stdalign.h>
@@ -113,7 +114,7 @@ kdc_guard_free(kdc_guard *g)
 		pthread_mutex_destroy(&g->replay_lock[i].mu);
 		pthread_mutex_destroy(&g->fail_lock[i].mu);
 	}
-	OPENSSL_cleanse(&g->seed, sizeof(g->seed));
+	lethe_wipe(&g->seed, sizeof(g->seed));
 	free(g->replay);
 	free(g->fail);
 	free(g);

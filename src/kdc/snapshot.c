@@ -1,5 +1,6 @@
 /* The KDC's in-memory view of the realm: persistent, shared between versions. */
 #include "kdc/snapshot.h"
+#include "base/wipe.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -219,7 +220,7 @@ shared_destroy(struct kdc_shared_key *sk)
 		return;
 	kc_key_free(sk->key);
 	free(sk->principal);
-	OPENSSL_cleanse(sk, sizeof(*sk));
+	lethe_wipe(sk, sizeof(*sk));
 	free(sk);
 }
 
@@ -240,7 +241,7 @@ shared_release_locked(struct kdc_shared_key *sk)
 		free(shared_buckets);
 		shared_buckets = NULL;
 		shared_nbuckets = 0;
-		OPENSSL_cleanse(&shared_seed, sizeof(shared_seed));
+		lethe_wipe(&shared_seed, sizeof(shared_seed));
 	}
 }
 
@@ -331,7 +332,7 @@ entry_release(snap_entry *e)
 	if (e->p.pubkey != NULL)
 		X509_free(e->p.pubkey->cert);
 	lethe_arena_free(&e->arena);
-	OPENSSL_cleanse(e, sizeof(*e));
+	lethe_wipe(e, sizeof(*e));
 	free(e);
 }
 
@@ -1004,7 +1005,7 @@ kdc_snapshot_free(kdc_snapshot *snap)
 		return;
 	for (size_t i = 0; i < SNAP_FANOUT; i++)
 		mid_release(snap->top[i]);
-	OPENSSL_cleanse(&snap->seed, sizeof(snap->seed));
+	lethe_wipe(&snap->seed, sizeof(snap->seed));
 	free(snap);
 }
 

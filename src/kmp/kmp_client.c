@@ -1,5 +1,6 @@
 /* The KMP client role: answers Wake Up/Rekey, client-initiated exchanges (kmp_role.h). */
 #include "kmp/kmp_role.h"
+#include "base/wipe.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -218,9 +219,9 @@ kmp_client_free(kmp_client *cli)
 	kc_key_free(cli->subkey);
 	kmp_sa_clear(&cli->sa);
 	if (cli->buf != NULL)
-		OPENSSL_cleanse(cli->buf, KMP_MAX_MSG_LEN);
+		lethe_wipe(cli->buf, KMP_MAX_MSG_LEN);
 	free(cli->buf);
-	OPENSSL_cleanse(cli, sizeof(*cli));
+	lethe_wipe(cli, sizeof(*cli));
 	free(cli);
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "kmp/kmp_kdf.h"
+#include "base/wipe.h"
 
 #define KMP_LABEL_MAX 64        /* longest label + NUL separator + context */
 
@@ -103,7 +104,7 @@ void
 kmp_hmac_key_clear(kmp_hmac_key *key)
 {
 	if (key != NULL)
-		OPENSSL_cleanse(key, sizeof(*key));
+		lethe_wipe(key, sizeof(*key));
 }
 
 lethe_status
@@ -135,7 +136,7 @@ kmp_hmac_compute(const kmp_hmac_key *key, lbytes data,
 cleanup:
 	EVP_MAC_CTX_free(ctx);
 	if (rc != LETHE_OK)
-		OPENSSL_cleanse(out, KMP_HMAC_LEN);
+		lethe_wipe(out, KMP_HMAC_LEN);
 	return rc;
 }
 
@@ -162,7 +163,7 @@ kmp_hmac_seal(const kmp_hmac_key *key, uint8_t *msg, size_t len)
 	GUARD(hmac_range_for_key(key, msg, len, &covered, &field));
 	GUARD(kmp_hmac_compute(key, covered, mac));
 	memcpy(msg + len - KMP_HMAC_LEN, mac, KMP_HMAC_LEN);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	lethe_wipe(mac, sizeof(mac));
 	return LETHE_OK;
 }
 
@@ -178,7 +179,7 @@ kmp_hmac_verify(const kmp_hmac_key *key, const uint8_t *msg, size_t len)
 	rc = CRYPTO_memcmp(mac, field.data, KMP_HMAC_LEN) == 0 ? LETHE_OK :
 	    LETHE_ERR_BAD_INTEGRITY;
 cleanup:
-	OPENSSL_cleanse(mac, sizeof(mac));
+	lethe_wipe(mac, sizeof(mac));
 	return rc;
 }
 
@@ -281,7 +282,7 @@ void
 kmp_ipsec_keys_clear(kmp_ipsec_keys *keys)
 {
 	if (keys != NULL)
-		OPENSSL_cleanse(keys, sizeof(*keys));
+		lethe_wipe(keys, sizeof(*keys));
 }
 
 lethe_status
@@ -308,5 +309,5 @@ void
 kmp_snmp_keys_clear(kmp_snmp_keys *keys)
 {
 	if (keys != NULL)
-		OPENSSL_cleanse(keys, sizeof(*keys));
+		lethe_wipe(keys, sizeof(*keys));
 }

@@ -102,7 +102,7 @@ lethe_status kmp_hmac_usage_for(kmp_kmmid kmmid, kmp_hmac_usage *out);
 lethe_status kmp_hmac_key_derive(kc_key *base, kmp_hmac_usage usage,
     kmp_hmac_key *out);
 
-/* Wipe key (OPENSSL_cleanse). */
+/* Wipe key (lethe_wipe). */
 void kmp_hmac_key_clear(kmp_hmac_key *key);
 
 /* HMAC-SHA-1 of data under key into out[0..20). */

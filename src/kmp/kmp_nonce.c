@@ -3,6 +3,7 @@
  * hash index of peer addresses it finds them with (kmp_role.h).
  */
 #include "kmp/kmp_role.h"
+#include "base/wipe.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ kmp_peer_index_free(kmp_peer_index *ix)
 	free(ix->peers);
 	free(ix->next);
 	free(ix->buckets);
-	OPENSSL_cleanse(ix, sizeof(*ix));
+	lethe_wipe(ix, sizeof(*ix));
 }
 
 uint32_t
@@ -185,7 +186,7 @@ kmp_nonce_table_free(kmp_nonce_table *t)
 	kmp_peer_index_free(&t->index);
 	free(t->slots);
 	free(t->free_next);
-	OPENSSL_cleanse(t, sizeof(*t));
+	lethe_wipe(t, sizeof(*t));
 	t->free_head = KMP_PEER_NONE;
 }
 

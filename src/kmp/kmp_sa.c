@@ -1,5 +1,6 @@
 /* The SA and Lethe's SA test channel (see kmp_sa.h). */
 #include "kmp/kmp_sa.h"
+#include "base/wipe.h"
 
 #include <string.h>
 
@@ -174,7 +175,7 @@ cleanup:
 void
 kmp_sa_clear(kmp_sa *sa)
 {
-	OPENSSL_cleanse(sa, sizeof(*sa));
+	lethe_wipe(sa, sizeof(*sa));
 	sa->live = false;
 }
 
@@ -208,7 +209,7 @@ sa_icv(const kmp_sa *sa, const kmp_sa_dir *d, lbytes data,
 		rc = LETHE_ERR_CRYPTO;
 	else
 		memcpy(icv, mac, KMP_SA_ICV_LEN);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	lethe_wipe(mac, sizeof(mac));
 	return rc;
 }
 
@@ -264,7 +265,7 @@ kmp_sa_protect(kmp_sa *sa, lbytes plain, uint8_t *out, size_t out_cap,
 	rc = sa_icv(sa, &sa->out, lbytes_make(out, need - KMP_SA_ICV_LEN),
 	    out + need - KMP_SA_ICV_LEN);
 	if (rc != LETHE_OK) {
-		OPENSSL_cleanse(out, need);
+		lethe_wipe(out, need);
 		return rc;
 	}
 	sa->out_seq++;

@@ -1,5 +1,6 @@
 /* The KMP server role: Wake Up/Rekey, nonce-first AP Request handling (kmp_role.h). */
 #include "kmp/kmp_role.h"
+#include "base/wipe.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ peer_clear(kmp_server *srv, srv_peer *p)
 	if (p->sa.live && srv->st.sas_live > 0)
 		srv->st.sas_live--;
 	kmp_sa_clear(&p->sa);
-	OPENSSL_cleanse(p, sizeof(*p));
+	lethe_wipe(p, sizeof(*p));
 }
 
 /* An idle, SA-less client-initiated record may be recycled. */
@@ -334,7 +335,7 @@ kmp_server_free(kmp_server *srv)
 	kmp_nonce_table_free(&srv->nonces);
 	kmp_peer_index_free(&srv->index);
 	if (srv->buf != NULL)
-		OPENSSL_cleanse(srv->buf, KMP_MAX_MSG_LEN);
+		lethe_wipe(srv->buf, KMP_MAX_MSG_LEN);
 	free(srv->buf);
 	free(srv->principal);
 	free(srv);

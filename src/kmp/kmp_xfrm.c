@@ -1,5 +1,6 @@
 /* An IPsec-DOI KMP SA as `ip xfrm state add` words (see kmp_xfrm.h). */
 #include "kmp/kmp_xfrm.h"
+#include "base/wipe.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -93,7 +94,7 @@ static lethe_status
 xbuf_finish(xbuf *b, size_t *out_len)
 {
 	if (b->overflow) {
-		OPENSSL_cleanse(b->p, b->cap);
+		lethe_wipe(b->p, b->cap);
 		b->p[0] = '\0';
 		return LETHE_ERR_TOO_BIG;
 	}
@@ -151,6 +152,6 @@ kmp_xfrm_write(const kmp_sa *sa, const char *peer, const char *path)
 	GUARD_GOTO(rc, kmp_xfrm_format(sa, peer, text, sizeof(text), &len));
 	rc = lethe_file_write_secret(path, (const uint8_t *)text, len, true);
 cleanup:
-	OPENSSL_cleanse(text, sizeof(text));
+	lethe_wipe(text, sizeof(text));
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* lethe-kmp: UDP, clocks, and the client's tickets from a KDC. */
 #include "kmp/lethe_kmp.h"
+#include "base/wipe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -164,7 +165,7 @@ lkmp_creds_init(lkmp_creds *c, const char *kdc, const char *realm,
 		rc = kcl_as_set_password(&c->as, lbytes_make(password, strlen(password)));
 	}
 cleanup:
-	OPENSSL_cleanse(password, sizeof(password));
+	lethe_wipe(password, sizeof(password));
 	kc_key_clear(&key);
 	if (rc != LETHE_OK)
 		kcl_as_free(&c->as);

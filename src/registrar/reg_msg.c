@@ -4,6 +4,7 @@
  * KeyRequest. Decoders are strict and bounded; encoders write backwards.
  */
 #include "registrar/registrar.h"
+#include "base/wipe.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ reg_free_secret(void *p, size_t len)
 {
 	if (p == NULL)
 		return;
-	OPENSSL_cleanse(p, len);
+	lethe_wipe(p, len);
 	free(p);
 }
 
@@ -44,7 +45,7 @@ void
 reg_sealed_keys_clear(reg_sealed_keys *k)
 {
 	if (k != NULL)
-		OPENSSL_cleanse(k, sizeof(*k));
+		lethe_wipe(k, sizeof(*k));
 }
 
 /* ------------------------------------------------------------ helpers */

@@ -12,6 +12,7 @@
  * one a PEM parse of the KDC key and of every anchor.
  */
 #include "registrar/service.h"
+#include "base/wipe.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -927,7 +928,7 @@ commit(reg_check *chk)
 	r.callback = chk->req.has_callback ? chk->req.callback : NULL;
 	r.cert_pem = lbytes_make(cert_pem, cert_pem_len);
 	rc = store_register_keys(chk->svc->st, &r, &o);
-	OPENSSL_cleanse(keys, sizeof(keys));
+	lethe_wipe(keys, sizeof(keys));
 	free(cert_pem);
 	if (rc != LETHE_OK) {
 		log_warnx("registrar: storing keys of %s: %s (%s)", chk->req.principal,
@@ -1064,7 +1065,7 @@ check_clear(reg_check *chk)
 {
 	reg_verified_clear(&chk->v);
 	reg_sealed_keys_clear(&chk->sealed);
-	OPENSSL_cleanse(&chk->req, sizeof(chk->req));
+	lethe_wipe(&chk->req, sizeof(chk->req));
 }
 
 /* Answer chk (already run or refused) and log it. */
