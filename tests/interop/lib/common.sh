@@ -15,6 +15,14 @@ lethe_die() {
 	exit 1
 }
 
+# Say where `set -e` stopped a script: without it a failing command inside a
+# function or a command substitution ends the test with no word of why.
+lethe_on_err() {
+	echo "FAIL: exit $1 at ${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]} in ${FUNCNAME[1]:-main}: $2" >&2
+}
+trap 'lethe_on_err $? "$BASH_COMMAND"' ERR
+set -o errtrace
+
 # Print a progress line to stderr.
 lethe_log() {
 	echo "== $*" >&2
