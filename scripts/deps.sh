@@ -7,6 +7,11 @@ packages=(
 	# build
 	build-essential cmake ninja-build pkg-config clang libclang-rt-dev
 	libssl-dev libsqlite3-dev libcmocka-dev libpq-dev
+	# sd_notify for Type=notify units (-DLETHE_SYSTEMD=OFF builds without it)
+	libsystemd-dev
+	# packaging checks: manual pages (mandoc -Tlint, man for systemd-analyze)
+	# and the units (systemd-analyze, systemd-sysusers, systemd-tmpfiles)
+	mandoc man-db systemd
 	# a real PostgreSQL server for the shared-store tests
 	postgresql
 	# real peers for interop tests

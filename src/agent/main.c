@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/notify.h"
 #include "base/wait.h"
 #include "crypto/crypto.h"
 
@@ -315,6 +316,7 @@ cmd_run(const options *o, const agent_config *cfg)
 	log_info("event=start principals=%zu kdcs=%zu rotation=%lld callback=%s",
 	    cfg->nprincipals, cfg->nkdcs, (long long)cfg->rotation,
 	    cfg->have_callback ? cfg->callback : "none");
+	(void)lethe_notify(LETHE_NOTIFY_READY, "running");
 	while (!got_term) {
 		lethe_status step_rc;
 		int64_t wait;
@@ -323,7 +325,9 @@ cmd_run(const options *o, const agent_config *cfg)
 
 		if (got_hup) {
 			got_hup = 0;
+			(void)lethe_notify(LETHE_NOTIFY_RELOADING, "rereading the configuration");
 			reload(o, &a, &net, &srv);
+			(void)lethe_notify(LETHE_NOTIFY_READY, "running");
 		}
 		step_rc = agent_step(&a);
 		wait = agent_next_wakeup(&a) - (int64_t)time(NULL);
@@ -351,6 +355,7 @@ cmd_run(const options *o, const agent_config *cfg)
 			agent_keyreq_srv_serve(&srv, pfds, lethe_now_ms(), serve_key_request, &k);
 	}
 	log_info("event=stop");
+	(void)lethe_notify(LETHE_NOTIFY_STOPPING, "stopping");
 cleanup:
 	agent_keyreq_srv_close(&srv);
 	free(pfds);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/notify.h"
 #include "base/wait.h"
 #include "crypto/crypto.h"
 #include "kdc/kdc.h"
@@ -466,8 +467,10 @@ refresher(void *arg)
 		now = lethe_now_us();
 		if (reload) {
 			log_info("SIGHUP: rereading %s and the store", d->cfg.path);
+			(void)lethe_notify(LETHE_NOTIFY_RELOADING, "rereading the configuration");
 			reload_config(d);
 			check_store(d, true, "SIGHUP");
+			(void)lethe_notify(LETHE_NOTIFY_READY, "serving");
 		} else {
 			/*
 			 * A write may be seen before its commit: look again a little
@@ -759,7 +762,10 @@ serve(kdcd *d)
 		stop_refresher(d, tid);
 		return 1;
 	}
+	/* The sockets are bound and the snapshot loaded: requests queue until a worker runs. */
+	(void)lethe_notify(LETHE_NOTIFY_READY, "serving");
 	rc = kdc_net_run(d->net);
+	(void)lethe_notify(LETHE_NOTIFY_STOPPING, "stopping");
 	reg_listener_stop(d->reg);
 	stop_refresher(d, tid);
 	kdc_log_counters(d->k);

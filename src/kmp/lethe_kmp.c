@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "base/log.h"
+#include "base/notify.h"
 #include "kmp/kmp_xfrm.h"
 #include "kmp/lethe_kmp.h"
 #include "registrar/registrar.h"
@@ -424,6 +425,7 @@ run_loop(loop *l)
 	struct pollfd pfd;
 	int timeout;
 
+	(void)lethe_notify(LETHE_NOTIFY_READY, l->srv != NULL ? "server" : "client");
 	while (!got_term && !l->done) {
 		now = lkmp_now_ms();
 		if (l->o->run_for_s > 0 && now - start >= l->o->run_for_s * 1000)
@@ -454,6 +456,7 @@ run_loop(loop *l)
 			rewake(l);
 		}
 	}
+	(void)lethe_notify(LETHE_NOTIFY_STOPPING, NULL);
 	log_counters(l);
 	return l->o->exit_after_sa && !l->done ? 1 : 0;
 }

@@ -1,0 +1,6 @@
+# Running Lethe as a service: systemd's sd_notify protocol (Type=notify units).
+if(LETHE_SYSTEMD AND TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(kdc_notify kdc_notify.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
+  set_tests_properties(interop.kdc_notify PROPERTIES TIMEOUT 180)
+endif()
