@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""notify_listen.py SOCKET LOG PORT: play systemd's side of sd_notify.
+"""notify_listen.py SOCKET LOG PORT[/tcp]: play systemd's side of sd_notify.
 
 Binds a datagram socket at SOCKET (what NOTIFY_SOCKET names) with
 SO_PASSCRED and appends one line per message to LOG:
@@ -8,7 +8,8 @@ SO_PASSCRED and appends one line per message to LOG:
 
 The state fields are joined with ';'. For each READY=1 it tries to bind
 127.0.0.1:PORT over UDP and over TCP itself: port_bound=yes when both are
-taken (the daemon's sockets exist at that instant), no otherwise. Exits
+taken (the daemon's sockets exist at that instant), no otherwise; with
+PORT/tcp only TCP is tried. Exits
 after STOPPING=1, or after 600 s without one.
 """
 import errno
@@ -19,8 +20,8 @@ import sys
 import time
 
 
-def port_taken(port: int) -> bool:
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+def port_taken(port: int, kinds) -> bool:
+    for kind in kinds:
         s = socket.socket(socket.AF_INET, kind)
         try:
             s.bind(("127.0.0.1", port))
@@ -35,7 +36,11 @@ def port_taken(port: int) -> bool:
 
 
 def main() -> int:
-    path, log_path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    path, log_path, port = sys.argv[1], sys.argv[2], sys.argv[3]
+    kinds = (socket.SOCK_DGRAM, socket.SOCK_STREAM)
+    if port.endswith("/tcp"):
+        port, kinds = port[:-4], (socket.SOCK_STREAM,)
+    port = int(port)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     sock.bind(path)
@@ -55,7 +60,7 @@ def main() -> int:
             fields = msg.decode("utf-8", "replace").strip("\n").split("\n")
             line = "pid=%s %s" % (pid, ";".join(fields))
             if "READY=1" in fields:
-                line += " port_bound=%s" % ("yes" if port_taken(port) else "no")
+                line += " port_bound=%s" % ("yes" if port_taken(port, kinds) else "no")
             log.write(line + "\n")
             log.flush()
             if "STOPPING=1" in fields:
