@@ -2,7 +2,9 @@
  * lethe-kmp: the PacketCable key-management server and client roles over
  * UDP (default port 1293). One thread, one socket, poll(2) with the
  * engines' deadlines as timeout. Counters are logged as one key=value line
- * on SIGUSR1 and at exit. docs/kmp-roles.md has the options.
+ * on SIGUSR1 and at exit. docs/kmp-roles.md has the options; -c names a
+ * configuration file whose [server] or [client] section sets what the
+ * flags leave unset.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +18,7 @@
 
 #include <openssl/crypto.h>
 
+#include "base/conf.h"
 #include "base/log.h"
 #include "base/notify.h"
 #include "kmp/kmp_xfrm.h"
@@ -25,11 +28,15 @@
 #define MAX_WAKE 64
 #define MAX_SUITES KMP_MAX_SUITES
 #define MAX_SERVICES KMP_CLI_MAX_PRINCIPALS
+#define CONF_PATH_MAX 4096
+#define CONF_PATHS 5            /* keytab, password_file, cert, key, xfrm_out */
 
 typedef struct opts {
 	const char *role;
+	const char *config;             /* -c, or NULL */
 	const char *listen;
 	kmp_doi doi;
+	bool doi_set;                   /* by --doi */
 	int verbosity;
 	int64_t run_for_s;              /* 0: until SIGTERM */
 	const char *xfrm_out;           /* --xfrm-out: the SA as ip-xfrm words */
@@ -56,6 +63,11 @@ typedef struct opts {
 	bool initiate;
 	unsigned pings;
 	bool exit_after_sa;
+	/* what the configuration file's values live in, until exit */
+	lethe_conf *conf;
+	char paths[CONF_PATHS][CONF_PATH_MAX];
+	size_t npaths;
+	char lists[3][LETHE_CONF_MAX_LINE + 1];  /* wake, suites, services */
 } opts;
 
 static volatile sig_atomic_t got_usr1, got_hup, got_term;
@@ -75,14 +87,17 @@ static _Noreturn void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: lethe-kmp server -k KEYTAB -p PRINCIPAL [-l ADDR[:PORT]] [-w CLIENT[:PORT]]...\n"
+	    "usage: lethe-kmp server [-c CONFIG] -k KEYTAB -p PRINCIPAL [-l ADDR[:PORT]]\n"
+	    "                 [-w CLIENT[:PORT]]...\n"
 	    "                 [--doi ipsec|snmpv3] [--lifetime S] [--grace S] [--no-ack]\n"
 	    "                 [--reestablish] [--suite AUTH:ENC]... [--run-for S]\n"
 	    "                 [--cert PEM --key PEM] [--xfrm-out FILE] [-v]\n"
-	    "       lethe-kmp client -P PRINCIPAL (-k KEYTAB | --password-file F) --kdc HOST:PORT\n"
+	    "       lethe-kmp client [-c CONFIG] -P PRINCIPAL (-k KEYTAB | --password-file F)\n"
+	    "                 --kdc HOST:PORT\n"
 	    "                 --realm R -s SERVER[:PORT] [-l ADDR[:PORT]] --service PRINCIPAL...\n"
 	    "                 [--initiate] [--reestablish] [--ping N] [--exit-after-sa] [--doi ...]\n"
-	    "                 [--run-for S] [--xfrm-out FILE] [-v]\n");
+	    "                 [--run-for S] [--xfrm-out FILE] [-v]\n"
+	    "CONFIG: a file whose [server] or [client] section sets what the flags do not.\n");
 	exit(2);
 }
 
@@ -99,23 +114,244 @@ parse_u32(const char *s)
 	return (uint32_t)v;
 }
 
-static void
-add_suite(opts *o, const char *s)
+/* One AUTH:ENC suite (hex) appended to o's; false when malformed or too many. */
+static bool
+try_add_suite(opts *o, const char *s)
 {
 	unsigned a, e;
+	char tail;
 
-	if (o->suites.count >= MAX_SUITES || sscanf(s, "%x:%x", &a, &e) != 2 ||
+	if (o->suites.count >= MAX_SUITES || sscanf(s, "%x:%x%c", &a, &e, &tail) != 2 ||
 	    a > 0xff || e > 0xff)
-		usage();
+		return false;
 	o->suites.suite[o->suites.count].auth = (uint8_t)a;
 	o->suites.suite[o->suites.count].enc = (uint8_t)e;
 	o->suites.count++;
+	return true;
+}
+
+static void
+add_suite(opts *o, const char *s)
+{
+	if (!try_add_suite(o, s))
+		usage();
+}
+
+static bool
+parse_doi(const char *s, kmp_doi *out)
+{
+	if (strcmp(s, "ipsec") == 0)
+		*out = KMP_DOI_IPSEC;
+	else if (strcmp(s, "snmpv3") == 0)
+		*out = KMP_DOI_SNMPV3;
+	else
+		return false;
+	return true;
+}
+
+/* ------------------------------------------------------------ configuration file */
+
+static const lethe_conf_key known_keys[] = {
+	{ "server", "listen" }, { "server", "keytab" }, { "server", "principal" },
+	{ "server", "wake" }, { "server", "doi" }, { "server", "lifetime" },
+	{ "server", "grace" }, { "server", "ack" }, { "server", "reestablish" },
+	{ "server", "suites" }, { "server", "cert" }, { "server", "key" },
+	{ "server", "xfrm_out" }, { "server", "verbosity" },
+	{ "client", "listen" }, { "client", "principal" }, { "client", "keytab" },
+	{ "client", "password_file" }, { "client", "kdc" }, { "client", "realm" },
+	{ "client", "server" }, { "client", "services" }, { "client", "initiate" },
+	{ "client", "reestablish" }, { "client", "doi" }, { "client", "suites" },
+	{ "client", "xfrm_out" }, { "client", "verbosity" },
+};
+
+/* Report "CONFIG:LINE: what" (no line when 0) and exit 2. */
+static _Noreturn void
+config_fail(const opts *o, unsigned line, const char *what)
+{
+	if (line != 0)
+		fprintf(stderr, "lethe-kmp: %s:%u: %s\n", o->config, line, what);
+	else
+		fprintf(stderr, "lethe-kmp: %s: %s\n", o->config, what);
+	exit(2);
+}
+
+static _Noreturn void
+config_fail_err(const lethe_conf_error *err)
+{
+	fprintf(stderr, "lethe-kmp: %s\n", err->text);
+	exit(2);
+}
+
+/* The line of [section] key, or 0. */
+static unsigned
+config_line(const opts *o, const char *section, const char *key)
+{
+	lethe_conf_entry e;
+
+	for (size_t i = 0; lethe_conf_at(o->conf, i, &e) == LETHE_OK; i++)
+		if (strcmp(e.section, section) == 0 && strcmp(e.key, key) == 0)
+			return e.line;
+	return 0;
+}
+
+/*
+ * *dst = [section] key when *dst is unset (NULL) and the key is there;
+ * with is_path, a relative path is taken from the configuration's folder.
+ */
+static void
+config_str(opts *o, const char *section, const char *key, bool is_path, const char **dst)
+{
+	const char *v = NULL, *slash = strrchr(o->config, '/');
+	char *path;
+	char msg[200];
+	int n;
+
+	if (*dst != NULL || lethe_conf_get_str(o->conf, section, key, NULL, &v) != LETHE_OK ||
+	    v == NULL || v[0] == '\0')
+		return;
+	if (!is_path || v[0] == '/' || slash == NULL) {
+		*dst = v;
+		return;
+	}
+	if (o->npaths == CONF_PATHS)
+		config_fail(o, 0, "too many paths");       /* a section has fewer path keys */
+	path = o->paths[o->npaths++];
+	n = snprintf(path, CONF_PATH_MAX, "%.*s/%s", (int)(slash - o->config), o->config, v);
+	if (n < 0 || n >= CONF_PATH_MAX) {
+		snprintf(msg, sizeof(msg), "[%s] %s: path too long", section, key);
+		config_fail(o, config_line(o, section, key), msg);
+	}
+	*dst = path;
+}
+
+/*
+ * The items of list [section] key (commas or blanks between them), copied
+ * into buf; *count items (at most cap) to items. Untouched when absent.
+ */
+static void
+config_list(opts *o, const char *section, const char *key, char *buf, const char **items,
+    size_t cap, size_t *count)
+{
+	const char *v = NULL;
+	char *save = NULL, *item, msg[200];
+
+	if (lethe_conf_get_str(o->conf, section, key, NULL, &v) != LETHE_OK || v == NULL)
+		return;
+	snprintf(buf, LETHE_CONF_MAX_LINE + 1, "%s", v);
+	*count = 0;
+	for (item = strtok_r(buf, ", \t", &save); item != NULL; item = strtok_r(NULL, ", \t", &save)) {
+		if (*count == cap) {
+			snprintf(msg, sizeof(msg), "[%s] %s: more than %zu items", section, key,
+			    cap);
+			config_fail(o, config_line(o, section, key), msg);
+		}
+		items[(*count)++] = item;
+	}
+}
+
+/* A duration in seconds (1 s to UINT32_MAX s) into *dst when it is unset (0). */
+static void
+config_seconds(opts *o, const char *section, const char *key, uint32_t *dst)
+{
+	lethe_conf_error err;
+	long long v;
+
+	if (lethe_conf_get_duration(o->conf, section, key, 1, UINT32_MAX, 0, &v, &err) != LETHE_OK)
+		config_fail_err(&err);
+	if (*dst == 0)
+		*dst = (uint32_t)v;
+}
+
+/* A yes/no key, OR-ed into *dst (a flag can only turn a setting on). */
+static void
+config_bool(opts *o, const char *section, const char *key, bool def, bool *dst)
+{
+	lethe_conf_error err;
+	bool v;
+
+	if (lethe_conf_get_bool(o->conf, section, key, def, &v, &err) != LETHE_OK)
+		config_fail_err(&err);
+	*dst = *dst || v;
+}
+
+/*
+ * Read o->config and fill, from the section of o->role, every setting its
+ * flag left unset: strings and numbers not given, lists (wake, suites,
+ * services) when no flag gave an item, yes/no settings that a flag can
+ * only turn on. An error in the file is reported and exits 2.
+ */
+static void
+load_config(opts *o)
+{
+	const char *sec = o->role, *v = NULL, *items[MAX_WAKE];
+	lethe_conf_error err = { 0 };
+	bool server = strcmp(o->role, "server") == 0, ack;
+	size_t n = 0;
+	long long verbosity;
+	char msg[200];
+
+	if (!server && strcmp(o->role, "client") != 0)
+		usage();
+	if (lethe_conf_load(o->config, &o->conf, &err) != LETHE_OK) {
+		if (err.text[0] == '\0')
+			config_fail(o, 0, "cannot read it");
+		config_fail_err(&err);
+	}
+	if (lethe_conf_check_known(o->conf, known_keys, sizeof(known_keys) /
+	    sizeof(known_keys[0]), &err) != LETHE_OK)
+		config_fail_err(&err);
+	config_str(o, sec, "listen", false, &o->listen);
+	config_str(o, sec, "keytab", true, &o->keytab);
+	config_str(o, sec, "xfrm_out", true, &o->xfrm_out);
+	if (!o->doi_set && lethe_conf_get_str(o->conf, sec, "doi", NULL, &v) == LETHE_OK &&
+	    v != NULL && !parse_doi(v, &o->doi)) {
+		snprintf(msg, sizeof(msg), "[%s] doi: expected ipsec or snmpv3, got '%.40s'",
+		    sec, v);
+		config_fail(o, config_line(o, sec, "doi"), msg);
+	}
+	if (o->suites.count == 0) {
+		config_list(o, sec, "suites", o->lists[1], items, MAX_SUITES, &n);
+		for (size_t i = 0; i < n; i++)
+			if (!try_add_suite(o, items[i])) {
+				snprintf(msg, sizeof(msg), "[%s] suites: '%.40s' is not AUTH:ENC "
+				    "in hex", sec, items[i]);
+				config_fail(o, config_line(o, sec, "suites"), msg);
+			}
+	}
+	config_bool(o, sec, "reestablish", false, &o->reestablish);
+	if (lethe_conf_get_int(o->conf, sec, "verbosity", 0, 2, 0, &verbosity, &err) != LETHE_OK)
+		config_fail_err(&err);
+	if (o->verbosity == 0)
+		o->verbosity = (int)verbosity;
+	if (server) {
+		if (o->nwake == 0)
+			config_list(o, sec, "wake", o->lists[0], o->wake, MAX_WAKE, &o->nwake);
+		config_seconds(o, sec, "lifetime", &o->lifetime);
+		config_seconds(o, sec, "grace", &o->grace);
+		config_str(o, sec, "principal", false, &o->principal);
+		if (lethe_conf_get_bool(o->conf, sec, "ack", true, &ack, &err) != LETHE_OK)
+			config_fail_err(&err);
+		o->no_ack = o->no_ack || !ack;
+		config_str(o, sec, "cert", true, &o->cert);
+		config_str(o, sec, "key", true, &o->key);
+	} else {
+		config_str(o, sec, "principal", false, &o->client_principal);
+		config_str(o, sec, "password_file", true, &o->password_file);
+		config_str(o, sec, "kdc", false, &o->kdc);
+		config_str(o, sec, "realm", false, &o->realm);
+		config_str(o, sec, "server", false, &o->server);
+		if (o->nservice == 0)
+			config_list(o, sec, "services", o->lists[2], o->service, MAX_SERVICES,
+			    &o->nservice);
+		config_bool(o, sec, "initiate", false, &o->initiate);
+	}
 }
 
 static void
 parse_opts(int argc, char **argv, opts *o)
 {
 	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "keytab", required_argument, NULL, 'k' },
 		{ "principal", required_argument, NULL, 'p' },
@@ -149,8 +385,9 @@ parse_opts(int argc, char **argv, opts *o)
 		usage();
 	o->role = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "l:k:p:P:w:s:v", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:k:p:P:w:s:v", lo, NULL)) != -1) {
 		switch (c) {
+		case 'c': o->config = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'k': o->keytab = optarg; break;
 		case 'p': o->principal = optarg; break;
@@ -162,12 +399,9 @@ parse_opts(int argc, char **argv, opts *o)
 			break;
 		case 's': o->server = optarg; break;
 		case 'D':
-			if (strcmp(optarg, "ipsec") == 0)
-				o->doi = KMP_DOI_IPSEC;
-			else if (strcmp(optarg, "snmpv3") == 0)
-				o->doi = KMP_DOI_SNMPV3;
-			else
+			if (!parse_doi(optarg, &o->doi))
 				usage();
+			o->doi_set = true;
 			break;
 		case 'L': o->lifetime = parse_u32(optarg); break;
 		case 'G': o->grace = parse_u32(optarg); break;
@@ -193,7 +427,11 @@ parse_opts(int argc, char **argv, opts *o)
 		default: usage();
 		}
 	}
-	if (optind != argc || (o->xfrm_out != NULL && o->doi != KMP_DOI_IPSEC))
+	if (optind != argc)
+		usage();
+	if (o->config != NULL)
+		load_config(o);
+	if (o->xfrm_out != NULL && o->doi != KMP_DOI_IPSEC)
 		usage();
 }
 
@@ -572,6 +810,7 @@ main(int argc, char **argv)
 	opts o;
 	loop l;
 	lethe_status rc;
+	int ex;
 
 	parse_opts(argc, argv, &o);
 	log_init("lethe-kmp", LETHE_LOG_STDERR, LETHE_LOG_INFO + o.verbosity);
@@ -588,8 +827,11 @@ main(int argc, char **argv)
 		fatal("listen on %s", o.listen != NULL ? o.listen : "0.0.0.0");
 	l.io = (kmp_io){ &l.fd, lkmp_udp_send, lkmp_random, lkmp_unix_time, lkmp_peer_name };
 	if (strcmp(o.role, "server") == 0)
-		return run_server(&o, &l);
-	if (strcmp(o.role, "client") == 0)
-		return run_client(&o, &l);
-	usage();
+		ex = run_server(&o, &l);
+	else if (strcmp(o.role, "client") == 0)
+		ex = run_client(&o, &l);
+	else
+		usage();
+	lethe_conf_free(o.conf);
+	return ex;
 }

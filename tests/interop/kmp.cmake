@@ -53,3 +53,10 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
   set_tests_properties(interop.kmp_xfrm PROPERTIES TIMEOUT 120)
 endif()
+
+# lethe-kmp -c: a configuration file for both roles, flags over it.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
+  lethe_interop_test(kmp_config kmp_config.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-kmp>)
+  set_tests_properties(interop.kmp_config PROPERTIES TIMEOUT 180)
+endif()

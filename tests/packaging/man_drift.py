@@ -11,6 +11,8 @@ Fails (exit 1, one line per miss) when
     kdc.conf.5;
   - an agent.conf key (known keys of src/agent/config.c) has no `.It Cm KEY`
     in agent.conf.5;
+  - a lethe-kmp configuration key (known_keys of src/kmp/lethe_kmp.c) has no
+    `.It Cm KEY` under `.Ss [SECTION]` in lethe-kmp.8;
   - an option in a program's usage text (-x, --long) has no `Fl x` /
     `Fl -long` on an `.It` line of its page.
 """
@@ -41,7 +43,8 @@ def items(page):
     names = set()
     for line in page.splitlines():
         if line.startswith(".It "):
-            names.update(re.findall(r"\bCm ([\w.-]+)", line))
+            for run in re.findall(r"\bCm ([\w.-]+(?: , [\w.-]+)*)", line):
+                names.update(run.split(" , "))
     return names
 
 
@@ -68,7 +71,8 @@ def admin_commands(usage, main_c):
     return names
 
 
-def kdc_keys(config_c):
+def section_keys(config_c):
+    """(section, key) pairs of the known_keys[] table of a C file."""
     table = config_c.split("known_keys[]", 1)[1].split("};", 1)[0]
     return re.findall(r'\{ "(\w+)", "(\w+)" \}', table)
 
@@ -100,14 +104,16 @@ def main():
     for c in sorted(commands - items(admin_page)):
         misses.append("lethe-admin.8: command %s has no .It Cm %s" % (c, c))
 
-    kdc_page = read(man + "/kdc.conf.5")
-    keys = kdc_keys(read(src + "/src/kdcd/config.c"))
-    if len(keys) < 10:
-        sys.exit("found only %d lethe-kdc keys: the parser is broken" % len(keys))
-    for section, key in keys:
-        if key not in section_items(kdc_page, section):
-            misses.append("kdc.conf.5: [%s] %s has no .It Cm %s under .Ss [%s]"
-                          % (section, key, key, section))
+    for page_name, c_file in (("kdc.conf.5", "src/kdcd/config.c"),
+                              ("lethe-kmp.8", "src/kmp/lethe_kmp.c")):
+        page = read(man + "/" + page_name)
+        keys = section_keys(read(src + "/" + c_file))
+        if len(keys) < 10:
+            sys.exit("found only %d keys in %s: the parser is broken" % (len(keys), c_file))
+        for section, key in keys:
+            if key not in section_items(page, section):
+                misses.append("%s: [%s] %s has no .It Cm %s under .Ss [%s]"
+                              % (page_name, section, key, key, section))
 
     agent_page = read(man + "/agent.conf.5")
     keys = agent_keys(read(src + "/src/agent/config.c"))

@@ -39,5 +39,6 @@ case_ kdc.conf.5 '/^\.It Cm lockout_window /d' '[kdc] lockout_window has no'
 case_ kdc.conf.5 's/^\.Ss \[registrar\]$/.Ss [registrar-moved]/' '[registrar] timeout has no'
 case_ agent.conf.5 '/^\.It Cm callback_endpoint /d' 'agent.conf.5: callback_endpoint has no'
 case_ lethe-kmp.8 '/^\.It Fl -no-ack$/d; s/^\.Op Fl -no-ack$//' 'option --no-ack'
+case_ lethe-kmp.8 's/^\.It Cm doi , reestablish , suites , xfrm_out , verbosity$/.It Cm doi , reestablish , suites , verbosity/' '[client] xfrm_out has no'
 case_ lethe-kdc.8 '/^\.It Fl n$/d' 'option -n'
 echo "man_drift_detects: every edit was caught"

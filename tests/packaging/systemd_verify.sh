@@ -28,6 +28,7 @@ for f in sbin/lethe-kdc sbin/lethe-admin sbin/lethe-agent sbin/lethe-kmp \
 	share/man/man8/lethe-agent.8 share/man/man8/lethe-kmp.8 \
 	share/man/man5/kdc.conf.5 share/man/man5/agent.conf.5 \
 	share/doc/lethe/examples/kdc.conf.example share/doc/lethe/examples/agent.conf.example \
+	share/doc/lethe/examples/kmp.conf.example \
 	lib/systemd/system/lethe-kdc.service lib/systemd/system/lethe-agent.service \
 	lib/systemd/system/lethe-kmp.service lib/sysusers.d/lethe.conf lib/tmpfiles.d/lethe.conf; do
 	[ -e "$root/usr/$f" ] || fail "not installed: $f"
