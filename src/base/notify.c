@@ -1,12 +1,14 @@
 #include "base/notify.h"
 
+#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #ifdef LETHE_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
+
+#include "base/log.h"
 
 #define NOTIFY_STATUS_MAX 200   /* STATUS= text kept, bytes */
 
@@ -42,7 +44,12 @@ lethe_notify(lethe_notify_state state, const char *status_text)
 	default:
 		return LETHE_ERR_INVALID_ARG;
 	}
-	return rc < 0 ? LETHE_ERR_IO : LETHE_OK;
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("telling the service manager (NOTIFY_SOCKET)");
+		return LETHE_ERR_IO;
+	}
+	return LETHE_OK;
 #else
 	(void)status_text;
 	return state <= LETHE_NOTIFY_STOPPING ? LETHE_OK : LETHE_ERR_INVALID_ARG;

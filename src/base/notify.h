@@ -17,8 +17,9 @@ typedef enum lethe_notify_state {
 
 /*
  * Send state, with status_text (NULL: none; one line, newlines become
- * blanks) as the unit's STATUS=. Safe from any thread. LETHE_ERR_IO when
- * a manager listens but the message could not be sent.
+ * blanks) as the unit's STATUS=. Safe from any thread. LETHE_ERR_IO (and
+ * a warning logged) when a manager listens but the message could not be
+ * sent.
  */
 lethe_status lethe_notify(lethe_notify_state state, const char *status_text);
 
