@@ -2207,7 +2207,7 @@ test_maintain_checkpoint_busy(void **state)
 
 /* Principals "bulkK@REALM" for K < n, two keys each, built into the caller's arrays. */
 static void
-bulk_list(store_principal *p, store_key (*keys)[2], char (*names)[32], size_t n)
+bulk_list(store_principal *p, store_key (*keys)[2], char (*names)[48], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "bulk%zu@" REALM, i);
@@ -2234,7 +2234,7 @@ test_principal_add_many(void **state)
 	fixture *f = *state;
 	static store_principal p[BULK_N];
 	static store_key keys[BULK_N][2];
-	static char names[BULK_N][32];
+	static char names[BULK_N][48];
 	store_principal *got = NULL;
 	store_name_list *list = NULL;
 	store_changes *c;
