@@ -574,7 +574,7 @@ load_stash(importer *im, const char *path)
 		admin_err("%s: cannot read the stash (%s)", path, lethe_status_str(rc));
 		return rc == LETHE_ERR_NOT_FOUND ? ADMIN_EXIT_NOT_FOUND : ADMIN_EXIT_OTHER;
 	}
-	rc = mit_stash_parse(buf, len, im->realm, &im->stash);
+	rc = mit_stash_parse(buf, len, NULL, &im->stash);
 	lethe_wipe(buf, len);
 	free(buf);
 	if (rc == LETHE_ERR_ETYPE_NOSUPP) {
@@ -584,9 +584,15 @@ load_stash(importer *im, const char *path)
 		return ADMIN_EXIT_OTHER;
 	}
 	if (rc != LETHE_OK) {
-		admin_err("%s: not an MIT master key stash of realm %s (%s)", path,
-		    im->realm, lethe_status_str(rc));
+		admin_err("%s: not an MIT master key stash (%s)", path,
+		    lethe_status_str(rc));
 		return ADMIN_EXIT_OTHER;
+	}
+	if (im->stash.realm[0] != '\0' && strcmp(im->stash.realm, im->realm) != 0) {
+		admin_err("%s: the master key of realm %s, not of the store's realm "
+		    "%s: import into a store made for the dump's realm", path,
+		    im->stash.realm, im->realm);
+		return ADMIN_EXIT_USAGE;
 	}
 	return ADMIN_EXIT_OK;
 }

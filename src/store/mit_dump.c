@@ -48,10 +48,14 @@ token(cursor *c)
 	return lbytes_make(start, (size_t)(c->p - start));
 }
 
-/* Consume separator ch after field what. */
+/* Consume separator ch after field what ('\0': the end; '\v': a tab or the end). */
 static lethe_status
 expect(cursor *c, char ch, const char *what)
 {
+	if (ch == '\v' && c->p == c->end)
+		return LETHE_OK;        /* '\v': a tab, or the end */
+	if (ch == '\v')
+		ch = '\t';
 	if (ch == '\0')
 		return c->p == c->end ? LETHE_OK :
 		    fail(c, LETHE_ERR_FORMAT, "%s: bytes after the last field", what);
@@ -318,7 +322,7 @@ policy_record(cursor *c, mit_record *rec, mit_record_cb cb, void *ctx)
 	GUARD(expect(&lc, '\t', "policy name"));
 	for (int i = 0; i < 9; i++, fields++)
 		GUARD(number(&lc, "policy field", INT32_MIN, UINT32_MAX,
-		    i < 8 ? '\t' : (lc.p < lc.end && *lc.p == '\t' ? '\t' : '\0'), &v));
+		    i < 8 ? '\t' : '\v', &v));
 	if (lc.p < lc.end) {
 		for (int i = 0; i < 3; i++, fields++)
 			GUARD(number(&lc, "policy field", INT32_MIN, UINT32_MAX, '\t', &v));
@@ -326,9 +330,8 @@ policy_record(cursor *c, mit_record *rec, mit_record_cb cb, void *ctx)
 			return fail(c, LETHE_ERR_FORMAT, "policy %s: empty key/salt list",
 			    name);
 		GUARD(expect(&lc, '\t', "policy key/salt list"));
-		GUARD(number(&lc, "policy tl_data count", 0, MIT_MAX_TL_DATA,
-		    lc.p < lc.end && memchr(lc.p, '\t', (size_t)(lc.end - lc.p)) ?
-		    '\t' : '\0', &ntl));
+		GUARD(number(&lc, "policy tl_data count", 0, MIT_MAX_TL_DATA, '\v',
+		    &ntl));
 		fields += 2;
 		pl.cap = (size_t)(lc.end - lc.p) / 2 + 1;
 		pl.buf = malloc(pl.cap);
@@ -449,24 +452,36 @@ stash_add(mit_stash *out, uint32_t kvno, int32_t enctype, lbytes key)
 	return LETHE_OK;
 }
 
-/* The keytab form: every entry of K/M@realm. */
+/*
+ * The keytab form: every entry of K/M@realm (realm NULL: of the one realm
+ * the stash's K/M entries name, into out->realm).
+ */
 static lethe_status
 stash_keytab(const uint8_t *buf, size_t len, const char *realm, mit_stash *out)
 {
 	kt_keytab *kt = NULL;
-	char *name = NULL, want[MIT_MAX_NAME_LEN];
+	char *name = NULL;
 	lethe_status rc = LETHE_OK;
-	int n = snprintf(want, sizeof(want), "K/M@%s", realm);
 
-	ENSURE(n > 0 && (size_t)n < sizeof(want), LETHE_ERR_INVALID_ARG);
 	GUARD(kt_parse(buf, len, &kt));
 	for (size_t i = 0; i < kt_count(kt) && rc == LETHE_OK; i++) {
 		const kt_entry *e = kt_entry_at(kt, i);
+		const char *r;
 
 		free(name);
 		name = NULL;
 		rc = kt_principal_unparse(&e->principal, &name);
-		if (rc == LETHE_OK && strcmp(name, want) == 0)
+		if (rc != LETHE_OK || strncmp(name, "K/M@", 4) != 0)
+			continue;
+		r = name + 4;
+		if ((realm != NULL && strcmp(r, realm) != 0) ||
+		    strlen(r) >= sizeof(out->realm))
+			continue;
+		if (out->realm[0] != '\0' && strcmp(out->realm, r) != 0)
+			rc = LETHE_ERR_FORMAT;      /* two realms' master keys */
+		else
+			memcpy(out->realm, r, strlen(r) + 1);
+		if (rc == LETHE_OK)
 			rc = stash_add(out, e->kvno, e->enctype, kt_buf_view(e->key));
 	}
 	free(name);
@@ -482,7 +497,7 @@ mit_stash_parse(const uint8_t *buf, size_t len, const char *realm, mit_stash *ou
 	uint32_t klen;
 	lethe_status rc;
 
-	ENSURE(buf != NULL && realm != NULL && out != NULL, LETHE_ERR_INVALID_ARG);
+	ENSURE(buf != NULL && out != NULL, LETHE_ERR_INVALID_ARG);
 	memset(out, 0, sizeof(*out));
 	if (len >= 2 && buf[0] == 0x05 && buf[1] == 0x02) {
 		rc = stash_keytab(buf, len, realm, out);

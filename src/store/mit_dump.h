@@ -148,11 +148,13 @@ typedef struct mit_mkey {
 typedef struct mit_stash {
 	mit_mkey keys[MIT_MAX_MKEYS];
 	size_t count;
+	char realm[256];          /* of the K/M entries; "" for the old format */
 } mit_stash;
 
 /*
  * Read MIT's stash file image buf[0..len): a keytab (0x0502) whose
- * entries for "K/M@realm" are the master keys with their kvnos, or the
+ * entries for "K/M@realm" are the master keys with their kvnos (realm
+ * NULL: whatever one realm the K/M entries name, kept in out->realm), or the
  * old format (16-bit enctype, 32-bit length, both little-endian as MIT
  * writes them on x86, then the key; kvno 1). LETHE_ERR_FORMAT when it is
  * neither or holds no master key of realm, LETHE_ERR_ETYPE_NOSUPP when
