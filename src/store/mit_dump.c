@@ -60,7 +60,7 @@ expect(cursor *c, char ch, const char *what)
 		return c->p == c->end ? LETHE_OK :
 		    fail(c, LETHE_ERR_FORMAT, "%s: bytes after the last field", what);
 	if (c->p >= c->end)
-		return fail(c, LETHE_ERR_FORMAT, "the dump ends after %s", what);
+		return fail(c, LETHE_ERR_FORMAT, "the record ends after %s", what);
 	if (*c->p != (uint8_t)ch)
 		return fail(c, LETHE_ERR_FORMAT, "%s: unexpected byte 0x%02x, "
 		    "expected %s", what, *c->p, ch == '\t' ? "a tab" :
