@@ -16,6 +16,9 @@ typedef struct cursor {
 	mit_dump_error *err;
 } cursor;
 
+static lethe_status fail(cursor *c, lethe_status rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Record at err the line and message, and return rc. */
 static lethe_status
 fail(cursor *c, lethe_status rc, const char *fmt, ...)
