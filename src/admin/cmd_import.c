@@ -638,7 +638,8 @@ cmd_import_mit(admin_ctx *ctx, int argc, char **argv)
 			admin_err("%s:%zu: %s", dump_path, perr.line, perr.text);
 		else
 			admin_err("%s: %s", dump_path, lethe_status_str(rc));
-		ex = ADMIN_EXIT_OTHER;
+		/* import_principal's refusal of another realm's name. */
+		ex = rc == LETHE_ERR_INVALID_ARG ? ADMIN_EXIT_USAGE : ADMIN_EXIT_OTHER;
 		goto cleanup;
 	}
 	if (!im.has_tgt) {

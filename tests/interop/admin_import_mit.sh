@@ -112,7 +112,7 @@ lethe_log "an import into a realm of another name is refused"
 rc=0
 "$ADMIN" -d "$S/other.db" import-mit "$S/realm.dump" --stash "$MIT_REALM_DIR/stash" \
 	>"$S/other.out" 2>&1 || rc=$?
-[ "$rc" -ne 0 ] || lethe_die "the import into OTHER.TEST succeeded"
+[ "$rc" -eq 2 ] || lethe_die "the import into OTHER.TEST: exit $rc, not 2"
 grep -q "not of the store's realm OTHER.TEST" "$S/other.out" || lethe_die "$(cat "$S/other.out")"
 # The old stash format names no realm: then the dump's names are checked.
 printf '\x12\x00\x20\x00\x00\x00' >"$S/old.stash"
@@ -120,7 +120,7 @@ head -c 32 /dev/zero >>"$S/old.stash"
 rc=0
 "$ADMIN" -d "$S/other.db" import-mit "$S/realm.dump" --stash "$S/old.stash" \
 	>"$S/other.out" 2>&1 || rc=$?
-[ "$rc" -ne 0 ] || lethe_die "the import into OTHER.TEST succeeded"
+[ "$rc" -eq 2 ] || lethe_die "the import into OTHER.TEST (old stash): exit $rc, not 2"
 grep -q "is not of the store's realm OTHER.TEST" "$S/other.out" || lethe_die "$(cat "$S/other.out")"
 "$ADMIN" -d "$S/other.db" list | grep -q '^alice' && lethe_die "OTHER.TEST got alice"
 
@@ -136,6 +136,16 @@ rc=0
 [ "$rc" -ne 0 ] || lethe_die "an import with another realm's stash succeeded"
 grep -q 'does not decrypt with master key' "$S/wrong.out" || lethe_die "$(cat "$S/wrong.out")"
 [ "$("$ADMIN" -d "$S/fresh.db" list | wc -l)" -eq 1 ] || lethe_die "the failed import left principals"
+
+lethe_log "--keep-mit-flags keeps MIT's service and pre-authentication flags"
+"$ADMIN" -d "$S/keep.db" init --realm "$REALM" >/dev/null
+"$ADMIN" -d "$S/keep.db" import-mit "$S/realm.dump" --stash "$MIT_REALM_DIR/stash" \
+	--keep-mit-flags >"$S/keep.out" 2>&1 || lethe_die "import --keep-mit-flags: $(cat "$S/keep.out")"
+grep -q 'added' "$S/keep.out" && lethe_die "--keep-mit-flags still added defaults: $(cat "$S/keep.out")"
+"$ADMIN" -d "$S/keep.db" show carol >"$S/carol.show"
+grep -q '^allow_svr: yes' "$S/carol.show" || lethe_die "carol lost MIT's allow_svr: $(cat "$S/carol.show")"
+grep -q '^attributes:.*requires_preauth' "$S/carol.show" && lethe_die "carol got requires_preauth"
+"$ADMIN" -d "$S/keep.db" show erin | grep -q '^allow_svr: no' || lethe_die "erin lost -allow_svr"
 
 lethe_log "lethe-kdc serves the imported realm"
 lethe_kdc_start "$KDC"
