@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # admin_import_mit.sh LETHE_KDC LETHE_ADMIN: a realm made with MIT's
 # kadmin.local (users with passwords, special and norealm salts, services
-# with keytabs and several kvnos, -allow_tix, -allow_svr, +requires_preauth)
+# with keytabs and several kvnos, -allow_tix, -allow_svr, +requires_preauth,
+# max life, max renew, expiry and password expiry)
 # is dumped with kdb5_util and imported by `lethe-admin import-mit`; then
 # lethe-kdc serves it to unmodified MIT clients:
 #   - kinit with the passwords set under MIT works (every salt kind);
@@ -42,6 +43,7 @@ mit_realm_kadmin "cpw -keepold -e aes256-cts-hmac-sha1-96:normal,aes256-cts-hmac
 mit_realm_addprinc carol 'carol pw' "$AES1"
 mit_realm_addprinc dave 'dave pw' "$AES1" -allow_tix
 mit_realm_addprinc erin 'erin pw' "$AES1" -allow_svr +requires_preauth
+mit_realm_kadmin "modprinc -maxlife \"5 hours\" -maxrenewlife \"2 days\" -expire \"2030-01-01 00:00:00 UTC\" -pwexpire \"2031-01-01 00:00:00 UTC\" erin" >/dev/null
 mit_realm_kadmin "addprinc -e aes256-cts-hmac-sha1-96:special -pw \"frank pw\" frank" >/dev/null
 mit_realm_kadmin "addprinc -e aes256-cts-hmac-sha1-96:norealm -pw \"gina pw\" gina" >/dev/null
 mit_realm_addprinc_randkey "$SVC" "$AES1"
@@ -91,6 +93,11 @@ fi
 "$ADMIN" "${STORE[@]}" show alice >"$S/alice.show"
 grep -q '^  kvno 3 enctype 20 ' "$S/alice.show" || lethe_die "alice lacks kvno 3: $(cat "$S/alice.show")"
 grep -q '^  kvno 1 enctype 17 ' "$S/alice.show" || lethe_die "alice lacks kvno 1: $(cat "$S/alice.show")"
+expect_out "erin@$REALM: password expiry 2031-01-01T00:00:00Z not carried"
+"$ADMIN" "${STORE[@]}" show erin >"$S/erin.show"
+for want in 'max life: 18000 s' 'max renew: 172800 s' 'expires: 2030-01-01T00:00:00Z'; do
+	grep -qx "$want" "$S/erin.show" || lethe_die "erin: no '$want': $(cat "$S/erin.show")"
+done
 "$ADMIN" "${STORE[@]}" show dave | grep -q '^attributes:.* disabled' ||
 	lethe_die "dave (-allow_tix) is not disabled"
 "$ADMIN" "${STORE[@]}" show "$WEB" | grep -q '^attributes:.* ok_as_delegate' ||
