@@ -304,7 +304,7 @@ cleanup:
 static lethe_status
 policy_record(cursor *c, mit_record *rec, mit_record_cb cb, void *ctx)
 {
-	const uint8_t *nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+	const uint8_t *nl = memchr(c->p, '\n', (size_t)(c->end - c->p)), *tab;
 	cursor lc = *c;
 	char name[1024];
 	lbytes t;
@@ -316,7 +316,10 @@ policy_record(cursor *c, mit_record *rec, mit_record_cb cb, void *ctx)
 	if (nl == NULL)
 		return fail(c, LETHE_ERR_FORMAT, "no newline ends the policy record");
 	lc.end = nl;    /* '\0' below: the end of the line */
-	t = token(&lc);
+	/* The name ends at a tab (MIT reads it with %s: ';' may be in it). */
+	tab = memchr(lc.p, '\t', (size_t)(lc.end - lc.p));
+	t = lbytes_make(lc.p, tab != NULL ? (size_t)(tab - lc.p) : 0);
+	lc.p += t.len;
 	if (t.len == 0 || t.len >= sizeof(name))
 		return fail(c, LETHE_ERR_FORMAT, "policy name empty or over %zu bytes",
 		    sizeof(name) - 1);

@@ -367,6 +367,10 @@ test_malformed(void **state)
 	    LETHE_ERR_FORMAT, 2, "the record ends after tl_data");
 	expect_error(HEADER "policy\tp\t0\t0\t0\t0\t0\t0\t0\t0\t0", LETHE_ERR_FORMAT, 2,
 	    "no newline ends the policy record");
+	expect_error(HEADER "policy\tp;q\t0\t0\n", LETHE_ERR_FORMAT, 2,
+	    "the record ends after policy field");
+	expect_error(HEADER "policy\tnotab\n", LETHE_ERR_FORMAT, 2,
+	    "policy name empty");
 }
 
 /* KRB5_TL_MKVNO names the master key; absent, the stash's lowest kvno. */
