@@ -2304,9 +2304,9 @@ static void
 test_principal_import_fresh(void **state)
 {
 	fixture *f = *state;
-	static store_principal p[3];
-	static store_key keys[3][2];
-	static char names[3][32];
+	static const char *const names[3] = { NULL, "imp1@" REALM, "imp2@" REALM };
+	store_principal p[3];
+	store_key keys[3];
 	store_key tgt_old = make_key(1, 18, 0x11, 32), tgt_new = make_key(7, 18, 0x77, 32);
 	store_principal tgt = { .name = (char *)"krbtgt/" REALM "@" REALM,
 		.kind = STORE_KIND_KRBTGT, .attributes = STORE_ATTR_DEFAULT_SERVICE,
@@ -2316,7 +2316,12 @@ test_principal_import_fresh(void **state)
 
 	create_store(f);
 	assert_int_equal(store_principal_add(f->s, &tgt), LETHE_OK);
-	bulk_list(p, keys, names, 3);
+	for (size_t i = 1; i < 3; i++) {
+		keys[i] = make_key(1, 18, (uint8_t)(0x30 + i), 32);
+		p[i] = (store_principal){ .name = (char *)names[i],
+			.kind = STORE_KIND_USER, .attributes = STORE_ATTR_DEFAULT_USER,
+			.keys = &keys[i], .nkeys = 1 };
+	}
 
 	/* No krbtgt in the list: refused before anything is written. */
 	g = generation(f->s);
@@ -2336,7 +2341,7 @@ test_principal_import_fresh(void **state)
 	assert_int_equal(got->keys[0].kvno, 1);
 	assert_memory_equal(got->keys[0].key, tgt_old.key, 32);
 	store_principal_free(got);
-	assert_int_equal(store_principal_delete(f->s, names[2]), LETHE_OK);
+	assert_int_equal(store_principal_delete(f->s, p[2].name), LETHE_OK);
 
 	/* Fresh: the krbtgt's keys are the import's, with its kvno. */
 	g = generation(f->s);
@@ -2347,7 +2352,8 @@ test_principal_import_fresh(void **state)
 	assert_int_equal(got->keys[0].kvno, 7);
 	assert_memory_equal(got->keys[0].key, tgt_new.key, 32);
 	store_principal_free(got);
-	assert_int_equal(store_principal_get(f->s, names[2], &got), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, p[2].name, &got), LETHE_OK);
+	assert_memory_equal(got->keys[0].key, keys[2].key, 32);
 	store_principal_free(got);
 
 	/* Not fresh any more. */
