@@ -1194,6 +1194,50 @@ cleanup:
 	return rc;
 }
 
+lethe_status
+store_principal_import_fresh(store *s, const store_principal *list, size_t n)
+{
+	static const char count_sql[] =
+	    "SELECT COUNT(*) FROM principals WHERE name <> $1";
+	static const char delete_sql[] = "DELETE FROM principals WHERE name = $1";
+	char tgt[STORE_MAX_NAME_LEN + 1];
+	int64_t now = now_seconds(), others = -1;
+	bool has_tgt = false;
+	db_value param;
+	lethe_status rc;
+	int len;
+
+	ENSURE(s != NULL && list != NULL && n > 0, LETHE_ERR_INVALID_ARG);
+	store_clear_error(s);
+	len = snprintf(tgt, sizeof(tgt), "krbtgt/%s@%s", s->policy.realm,
+	    s->policy.realm);
+	ENSURE(len > 0 && (size_t)len < sizeof(tgt), LETHE_ERR_INVALID_ARG);
+	for (size_t i = 0; i < n; i++) {
+		GUARD(check_new_principal(s, &list[i]));
+		has_tgt = has_tgt || strcmp(list[i].name, tgt) == 0;
+	}
+	if (!has_tgt)
+		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
+		    "the import holds no %s", tgt);
+	param = db_text(tgt, strlen(tgt));
+	GUARD_GOTO(rc, store_txn_begin(s, true));
+	GUARD_GOTO(rc, s->ops->exec(s, count_sql, &param, 1, store_int_cb, &others,
+	    NULL));
+	if (others != 0) {
+		rc = store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_EXISTS,
+		    "the store holds %lld principals besides %s: an import needs "
+		    "a fresh realm", (long long)others, tgt);
+		goto cleanup;
+	}
+	GUARD_GOTO(rc, s->ops->exec(s, delete_sql, &param, 1, NULL, NULL, NULL));
+	for (size_t i = 0; i < n; i++)
+		GUARD_GOTO(rc, insert_new_principal(s, &list[i], now));
+	rc = store_txn_commit(s);
+cleanup:
+	store_txn_abort(s);
+	return rc;
+}
+
 /* The highest kvno principal pid has, 0 if it has no key. */
 static lethe_status
 max_kvno(store *s, int64_t pid, uint32_t *out)

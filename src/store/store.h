@@ -294,6 +294,17 @@ lethe_status store_principal_add(store *s, const store_principal *p);
  */
 lethe_status store_principal_add_many(store *s, const store_principal *list, size_t n);
 
+/*
+ * Import a whole realm into a fresh store (lethe-admin import-mit): in
+ * ONE write transaction, refuse (STORE_E_EXISTS) when the store holds any
+ * principal but the realm's own krbtgt/R@R, delete that krbtgt (the one
+ * store_create's caller made) and add list[0..n), which must hold the
+ * realm's krbtgt, each checked as store_principal_add() checks one. All
+ * or nothing; one generation.
+ */
+lethe_status store_principal_import_fresh(store *s, const store_principal *list,
+    size_t n);
+
 /* Look a principal up by canonical name. LETHE_ERR_NOT_FOUND if absent. */
 lethe_status store_principal_get(store *s, const char *name, store_principal **out);
 

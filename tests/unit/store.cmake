@@ -9,3 +9,4 @@ add_test(NAME unit.test_store_pg
 set_tests_properties(unit.test_store_pg PROPERTIES
   LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 120
   ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")
+lethe_unit_test(test_mit_dump test_mit_dump.c)

@@ -2294,6 +2294,74 @@ test_principal_add_many(void **state)
 	assert_int_equal(store_principal_add_many(f->s, NULL, 1), LETHE_ERR_INVALID_ARG);
 }
 
+/*
+ * store_principal_import_fresh (lethe-admin import-mit): only into a
+ * store that holds nothing but the realm's krbtgt, whose keys the
+ * import's replace; the list must hold that krbtgt; all or nothing, one
+ * generation.
+ */
+static void
+test_principal_import_fresh(void **state)
+{
+	fixture *f = *state;
+	static const char *const names[3] = { NULL, "imp1@" REALM, "imp2@" REALM };
+	store_principal p[3];
+	store_key keys[3];
+	store_key tgt_old = make_key(1, 18, 0x11, 32), tgt_new = make_key(7, 18, 0x77, 32);
+	store_principal tgt = { .name = (char *)"krbtgt/" REALM "@" REALM,
+		.kind = STORE_KIND_KRBTGT, .attributes = STORE_ATTR_DEFAULT_SERVICE,
+		.keys = &tgt_old, .nkeys = 1 };
+	store_principal *got = NULL;
+	uint64_t g;
+
+	create_store(f);
+	assert_int_equal(store_principal_add(f->s, &tgt), LETHE_OK);
+	for (size_t i = 1; i < 3; i++) {
+		keys[i] = make_key(1, 18, (uint8_t)(0x30 + i), 32);
+		p[i] = (store_principal){ .name = (char *)names[i],
+			.kind = STORE_KIND_USER, .attributes = STORE_ATTR_DEFAULT_USER,
+			.keys = &keys[i], .nkeys = 1 };
+	}
+
+	/* No krbtgt in the list: refused before anything is written. */
+	g = generation(f->s);
+	assert_int_equal(store_principal_import_fresh(f->s, p + 1, 2), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_INVALID);
+	assert_int_equal(generation(f->s), g);
+
+	/* A store holding another principal is not fresh: nothing changes. */
+	assert_int_equal(store_principal_add(f->s, &p[2]), LETHE_OK);
+	g = generation(f->s);
+	p[0] = tgt;
+	p[0].keys = &tgt_new;
+	assert_int_equal(store_principal_import_fresh(f->s, p, 2), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(generation(f->s), g);
+	assert_int_equal(store_principal_get(f->s, tgt.name, &got), LETHE_OK);
+	assert_int_equal(got->keys[0].kvno, 1);
+	assert_memory_equal(got->keys[0].key, tgt_old.key, 32);
+	store_principal_free(got);
+	assert_int_equal(store_principal_delete(f->s, p[2].name), LETHE_OK);
+
+	/* Fresh: the krbtgt's keys are the import's, with its kvno. */
+	g = generation(f->s);
+	assert_int_equal(store_principal_import_fresh(f->s, p, 3), LETHE_OK);
+	assert_int_equal(generation(f->s), g + 1);
+	assert_int_equal(store_principal_get(f->s, tgt.name, &got), LETHE_OK);
+	assert_int_equal(got->nkeys, 1);
+	assert_int_equal(got->keys[0].kvno, 7);
+	assert_memory_equal(got->keys[0].key, tgt_new.key, 32);
+	store_principal_free(got);
+	assert_int_equal(store_principal_get(f->s, p[2].name, &got), LETHE_OK);
+	assert_memory_equal(got->keys[0].key, keys[2].key, 32);
+	store_principal_free(got);
+
+	/* Not fresh any more. */
+	assert_int_equal(store_principal_import_fresh(f->s, p, 3), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(generation(f->s), g + 1);
+}
+
 int
 main(void)
 {
@@ -2337,6 +2405,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_too_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_removes_expired_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_checkpoint_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_principal_import_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_principal_add_many, setup, teardown),
 	};
 

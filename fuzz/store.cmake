@@ -1,0 +1,1 @@
+lethe_fuzz_target(fuzz_mit_dump fuzz_mit_dump.c)
