@@ -40,7 +40,7 @@ endif()
 # A kmp server whose agent stopped past use_until: public-key tickets from
 # the KDC, refused without --cert/--key, opened with the agent's identity;
 # acc_cms_tool's ticket sealed with a padded key wrap refused unopened.
-add_executable(acc_cms_tool acc_cms_tool.c)
+add_executable(acc_cms_tool acc_cms_tool.c cms_wrap_pad.c)
 target_link_libraries(acc_cms_tool PRIVATE lethe)
 if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent AND TARGET lethe-kmp)
   lethe_interop_test(kmp_pubkey kmp_pubkey.sh
