@@ -191,11 +191,13 @@ print_rules(const admin_ctx *ctx, const store_reg_rules *rl)
 		printf(",\"pattern\":");
 		json_string(stdout, r->pattern);
 		printf(",\"callbacks\":[");
-		/* Stored canonical: entries one space apart, no quoting needed. */
 		for (bool first = true; *cur != '\0'; first = false) {
+			char entry[STORE_CALLBACK_ENTRY_MAX];
 			size_t n = strcspn(cur, " ");
 
-			printf("%s\"%.*s\"", first ? "" : ",", (int)n, cur);
+			snprintf(entry, sizeof(entry), "%.*s", (int)n, cur);
+			printf("%s", first ? "" : ",");
+			json_string(stdout, entry);
 			cur += n;
 			cur += strspn(cur, " ");
 		}

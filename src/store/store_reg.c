@@ -1,8 +1,9 @@
 /*
  * Schema v2 of the store: trust anchors, registration rules and policy,
  * per-service policy; schema v3's feed tables; schema v4's callback hosts
- * of rules; and the upgrade of a v1, v2 or v3 store. The registration transaction and the agents table are in
- * store_register.c, the change feed in store_feed.c.
+ * of rules; and the upgrade of a v1, v2 or v3 store. The registration
+ * transaction and the agents table are in store_register.c, the change
+ * feed in store_feed.c.
  */
 #include "store/store_internal.h"
 
