@@ -1,2 +1,3 @@
 lethe_fuzz_target(fuzz_registrar_msg fuzz_registrar_msg.c)
 lethe_fuzz_target(fuzz_registrar_cms fuzz_registrar_cms.c)
+lethe_fuzz_target(fuzz_reg_callback fuzz_reg_callback.c)

@@ -175,10 +175,14 @@ print_rules(const admin_ctx *ctx, const store_reg_rules *rl)
 	for (size_t i = 0; i < rl->count; i++) {
 		const store_reg_rule *r = &rl->entries[i];
 		const char *kind = store_identity_kind_name(r->kind);
+		const char *cur = r->callbacks != NULL ? r->callbacks : "";
 
 		if (!ctx->json) {
-			printf("%lld\t%s\t%s\t%s\n", (long long)r->id, kind,
-			    r->identity, r->pattern);
+			printf("%lld\t%s\t%s\t%s", (long long)r->id, kind, r->identity,
+			    r->pattern);
+			if (*cur != '\0')
+				printf("\tcallbacks %s", cur);
+			printf("\n");
 			continue;
 		}
 		printf("%s{\"id\":%lld,\"kind\":\"%s\",\"identity\":", i ? "," : "",
@@ -186,7 +190,18 @@ print_rules(const admin_ctx *ctx, const store_reg_rules *rl)
 		json_string(stdout, r->identity);
 		printf(",\"pattern\":");
 		json_string(stdout, r->pattern);
-		printf("}");
+		printf(",\"callbacks\":[");
+		for (bool first = true; *cur != '\0'; first = false) {
+			char entry[STORE_CALLBACK_ENTRY_MAX];
+			size_t n = strcspn(cur, " ");
+
+			snprintf(entry, sizeof(entry), "%.*s", (int)n, cur);
+			printf("%s", first ? "" : ",");
+			json_string(stdout, entry);
+			cur += n;
+			cur += strspn(cur, " ");
+		}
+		printf("]}");
 	}
 	if (ctx->json)
 		printf("]\n");
@@ -233,6 +248,33 @@ allow_remove(admin_ctx *ctx, const char *text)
 	return ADMIN_EXIT_OK;
 }
 
+enum { OPT_CALLBACK = 256 };
+
+/* Append one --callback value, canonical, to list (cap bytes, blank-separated). */
+static int
+add_callback(const char *text, char *list, size_t cap)
+{
+	char host[STORE_CALLBACK_HOST_MAX];
+	size_t off = strlen(list);
+	uint16_t port = 0;
+	int n;
+
+	if (store_callback_parse(text, host, &port) != LETHE_OK) {
+		admin_err("allow --callback: '%s' is not a numeric address with an optional "
+		    "port (192.0.2.7, 192.0.2.7:8888, [2001:db8::7]:8888); the KDC never "
+		    "resolves a callback's name", text);
+		return ADMIN_EXIT_USAGE;
+	}
+	n = port != 0 ? snprintf(list + off, cap - off, "%s%s:%u", off ? " " : "", host,
+	    (unsigned)port) : snprintf(list + off, cap - off, "%s%s", off ? " " : "", host);
+	if (n < 0 || (size_t)n >= cap - off) {
+		admin_err("allow --callback: at most %u callback hosts per rule",
+		    STORE_MAX_RULE_CALLBACKS);
+		return ADMIN_EXIT_USAGE;
+	}
+	return ADMIN_EXIT_OK;
+}
+
 static int
 allow_add(admin_ctx *ctx, int argc, char **argv)
 {
@@ -240,30 +282,50 @@ allow_add(admin_ctx *ctx, int argc, char **argv)
 		{ "subject", required_argument, NULL, STORE_ID_SUBJECT },
 		{ "san", required_argument, NULL, STORE_ID_SAN },
 		{ "spki", required_argument, NULL, STORE_ID_SPKI },
+		{ "callback", required_argument, NULL, OPT_CALLBACK },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char use[] = "allow --subject DN | --san TYPE:VALUE | --spki HEX "
+	    "[--callback HOST[:PORT]]... PATTERN (one identity)";
+	char callbacks[STORE_MAX_RULE_CALLBACKS_LEN];
 	enum store_identity_kind kind = 0;
 	const char *identity = NULL;
 	int64_t id = 0;
 	lethe_status rc;
 	int c, ex;
 
+	callbacks[0] = '\0';
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == OPT_CALLBACK) {
+			if ((ex = add_callback(optarg, callbacks, sizeof(callbacks))) !=
+			    ADMIN_EXIT_OK)
+				return ex;
+			continue;
+		}
 		if (c < STORE_ID_SUBJECT || c > STORE_ID_SPKI || identity != NULL)
-			return usage_err("allow --subject DN | --san TEXT | "
-			    "--spki HEX PATTERN (one identity)");
+			return usage_err(use);
 		kind = (enum store_identity_kind)c;
 		identity = optarg;
 	}
 	if (identity == NULL || optind + 1 != argc)
-		return usage_err("allow --subject DN | --san TEXT | --spki HEX PATTERN");
+		return usage_err(use);
+	if (kind == STORE_ID_SAN && !reg_san_identity_typed(identity)) {
+		admin_err("allow --san: write the SAN's type and value, TYPE:VALUE "
+		    "(dns:host.example, principal:svc/host@REALM, email:, uri:, ip:), "
+		    "not '%s'", identity);
+		return ADMIN_EXIT_USAGE;
+	}
 	if ((ex = admin_open_store(ctx)) != ADMIN_EXIT_OK)
 		return ex;
-	rc = store_reg_rule_add(ctx->st, kind, identity, argv[optind], &id);
+	rc = store_reg_rule_add_callbacks(ctx->st, kind, identity, argv[optind],
+	    callbacks, &id);
 	if (rc != LETHE_OK)
 		return admin_store_fail(ctx, rc, "allow");
 	if (ctx->json)
 		printf("{\"id\":%lld}\n", (long long)id);
+	else if (callbacks[0] != '\0')
+		printf("rule %lld: %s may register for %s, callbacks to %s\n",
+		    (long long)id, identity, argv[optind], callbacks);
 	else
 		printf("rule %lld: %s may register for %s\n", (long long)id,
 		    identity, argv[optind]);

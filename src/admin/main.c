@@ -22,7 +22,7 @@ static const char usage_text[] =
     "  disable NAME | enable NAME | delete NAME | show NAME | list\n"
     "  export-keytab NAME -k FILE\n"
     "  trust add NAME PEMFILE | trust list | trust remove NAME\n"
-    "  allow --subject DN | --san TEXT | --spki HEX PATTERN\n"
+    "  allow --subject DN | --san TYPE:VALUE | --spki HEX [--callback HOST[:PORT]]... PATTERN\n"
     "  allow list | allow remove ID\n"
     "  reg-policy [--auto-enrol on|off] [--dns-services \"host HTTP\"]\n"
     "       [--max-use-window DUR] [--enctypes LIST]   (no flag: show)\n"

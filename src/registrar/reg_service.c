@@ -481,9 +481,28 @@ san_matches(const char *identity, const char *san)
 	return strcmp(value, san + tlen + 1) == 0;
 }
 
-/* Does an explicit rule let the signer register for the principal? */
+bool
+reg_san_identity_typed(const char *identity)
+{
+	const char *value;
+
+	return identity != NULL && strchr(identity, ':') != NULL &&
+	    san_rule_type(identity, &value) != NULL && *value != '\0';
+}
+
+/* A callback a rule must name: canonical host (store_callback_parse) and port. */
+typedef struct callback_want {
+	char host[STORE_CALLBACK_HOST_MAX];
+	uint16_t port;
+} callback_want;
+
+/*
+ * Does an explicit rule (of kind only, 0: any) let the signer register for
+ * the principal, and, when cb is not NULL, name that callback host?
+ */
 static lethe_status
-rule_allows(reg_check *chk, enum store_identity_kind only, bool *allowed)
+rule_allows(reg_check *chk, enum store_identity_kind only, const callback_want *cb,
+    bool *allowed)
 {
 	const store_reg_rules *rules = chk->svc->cache.rules;
 	char *subject = NULL, **sans = NULL;
@@ -497,7 +516,8 @@ rule_allows(reg_check *chk, enum store_identity_kind only, bool *allowed)
 		const store_reg_rule *r = &rules->entries[i];
 		bool id_ok = false;
 		if ((only != 0 && r->kind != only) ||
-		    !store_pattern_match(r->pattern, chk->req.principal))
+		    !store_pattern_match(r->pattern, chk->req.principal) ||
+		    (cb != NULL && !store_callbacks_permit(r->callbacks, cb->host, cb->port)))
 			continue;
 		if (r->kind == STORE_ID_SPKI)
 			id_ok = strcmp(r->identity, chk->v.signer_spki) == 0;
@@ -528,7 +548,7 @@ check_pin(reg_check *chk)
 
 	if (!chk->v.pinned)
 		return REG_OK;
-	if (rule_allows(chk, STORE_ID_SPKI, &pinned_here) != LETHE_OK)
+	if (rule_allows(chk, STORE_ID_SPKI, NULL, &pinned_here) != LETHE_OK)
 		return fail(chk, REG_INTERNAL, "the KDC could not read the signer's certificate");
 	if (pinned_here)
 		return REG_OK;
@@ -621,7 +641,7 @@ check_identity(reg_check *chk)
 	    &match) != LETHE_OK)
 		return fail(chk, REG_MALFORMED, "principal %s cannot be parsed",
 		    chk->req.principal);
-	if (rule_allows(chk, 0, &ruled) != LETHE_OK)
+	if (rule_allows(chk, 0, NULL, &ruled) != LETHE_OK)
 		return fail(chk, REG_INTERNAL, "the KDC could not read the signer's certificate");
 	if (ruled)
 		return REG_OK;          /* a pinned key always gets here: check_pin */
@@ -755,28 +775,37 @@ endpoint_host(const lethe_sockaddr *a, uint8_t out[16], size_t *len)
 /*
  * The KDC connects to a callback when anyone asks for a ticket of a
  * service without a key in use, so a callback may only name the host the
- * registration came from (its TCP peer): otherwise a registrant could make
- * the KDC connect anywhere (SSRF). Any port is allowed.
+ * registration came from (its TCP peer; any port), or a host an allow rule
+ * covering this signer and principal names (lethe-admin allow --callback):
+ * otherwise a registrant could make the KDC connect anywhere (SSRF).
  */
 static int
 check_callback(reg_check *chk)
 {
 	lethe_sockaddr cb, from;
+	callback_want want;
 	uint8_t a[16], b[16];
 	size_t alen = 0, blen = 0;
+	bool ruled = false;
 
 	if (!chk->req.has_callback)
 		return REG_OK;
 	if (reg_parse_endpoint(chk->req.callback, &cb) != LETHE_OK ||
-	    !endpoint_host(&cb, a, &alen))
+	    !endpoint_host(&cb, a, &alen) ||
+	    store_callback_parse(chk->req.callback, want.host, &want.port) != LETHE_OK)
 		return fail(chk, REG_POLICY, "callback \"%.100s\" is not a numeric host:port",
 		    chk->req.callback);
-	if (chk->peer == NULL || reg_parse_endpoint(chk->peer, &from) != LETHE_OK ||
-	    !endpoint_host(&from, b, &blen) || alen != blen || memcmp(a, b, alen) != 0)
-		return fail(chk, REG_POLICY, "callback %.100s is not on the address this request "
-		    "came from (%.80s): the KDC calls back only the registering host",
-		    chk->req.callback, chk->peer != NULL ? chk->peer : "unknown");
-	return REG_OK;
+	if (chk->peer != NULL && reg_parse_endpoint(chk->peer, &from) == LETHE_OK &&
+	    endpoint_host(&from, b, &blen) && alen == blen && memcmp(a, b, alen) == 0)
+		return REG_OK;
+	if (rule_allows(chk, 0, &want, &ruled) != LETHE_OK)
+		return fail(chk, REG_INTERNAL, "the KDC could not read the signer's certificate");
+	if (ruled)
+		return REG_OK;
+	return fail(chk, REG_POLICY, "callback %.60s is not on the address this request "
+	    "came from (%.60s): the KDC calls back only the registering host, or a host an "
+	    "allow rule names (lethe-admin allow --callback)",
+	    chk->req.callback, chk->peer != NULL ? chk->peer : "unknown");
 }
 
 static int

@@ -64,10 +64,17 @@ void reg_service_free(reg_service *svc);
 void reg_service_set_max_principals_per_key(reg_service *svc, unsigned n);
 
 /*
+ * True when a rule's SAN identity is written TYPE:VALUE with a SAN type the
+ * registrar matches (DNS, principal or pkinit, email, URI, IP; any case)
+ * and a non-empty value. lethe-admin refuses other identities.
+ */
+bool reg_san_identity_typed(const char *identity);
+
+/*
  * Handle one RegistrationRequest (the DER CMS bytes of one frame) from
- * peer (its TCP peer as "addr:port" / "[v6]:port": logged, and the only
- * host a callback may name; NULL: no callback accepted) at time now
- * (seconds since 1970). On LETHE_OK *reply (malloc'd, caller frees) holds
+ * peer (its TCP peer as "addr:port" / "[v6]:port": logged, and the host a
+ * callback may name besides those an allow rule names; NULL: only those)
+ * at time now (seconds since 1970). On LETHE_OK *reply (malloc'd, caller frees) holds
  * the reply, success or refusal, and *outcome says which: signed and
  * bound to the request when its signer was verified and it decoded, else
  * an unsigned RegistrationError; exactly one log line is written. An error status means no reply could be made at all (the

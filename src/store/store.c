@@ -539,6 +539,7 @@ store_create(const char *path, const store_master_key *mk,
 	GUARD_GOTO(rc, insert_realm(s, &row));
 	GUARD_GOTO(rc, store_schema_add_v2(s, &row.policy));
 	GUARD_GOTO(rc, store_schema_add_v3(s, 0));
+	GUARD_GOTO(rc, store_schema_add_v4(s));
 	store_note_change(s, NULL);
 	GUARD_GOTO(rc, store_txn_commit(s));
 	*out = s;
@@ -557,7 +558,7 @@ cleanup:
 }
 
 /*
- * Read the schema version (1 to 3, into *version) and the realm row;
+ * Read the schema version (1 to STORE_SCHEMA_VERSION, into *version) and the realm row;
  * check the master key.
  */
 static lethe_status

@@ -500,6 +500,10 @@ lethe_status store_credential_get(store *s, const char *name, store_credential *
 #define STORE_NONCE_LEN         16u    /* bytes of a registration nonce */
 #define STORE_SPKI_HEX_LEN      64u    /* lowercase hex of a SPKI SHA-256 */
 #define STORE_MAX_CALLBACK_LEN  300u   /* bytes of "host:port" */
+#define STORE_MAX_RULE_CALLBACKS 8u    /* callback hosts one rule may name */
+#define STORE_CALLBACK_HOST_MAX 48u    /* canonical host text with NUL: "[v6]" */
+#define STORE_CALLBACK_ENTRY_MAX (STORE_CALLBACK_HOST_MAX + 6u) /* + ":port" */
+#define STORE_MAX_RULE_CALLBACKS_LEN (STORE_MAX_RULE_CALLBACKS * STORE_CALLBACK_ENTRY_MAX)
 #define STORE_MAX_REG_KEYS      8u     /* keys in one registration */
 #define STORE_MAX_DNS_SERVICES  255u   /* bytes of "host HTTP ..." */
 #define STORE_DEFAULT_DNS_SERVICES   "host HTTP"
@@ -549,6 +553,9 @@ typedef struct store_reg_rule {
 	enum store_identity_kind kind;
 	char *identity;
 	char *pattern;            /* glob on canonical principal names */
+	char *callbacks;          /* NULL, or canonical "HOST[:PORT]" entries, one
+	                             space apart: other hosts the KDC may call back
+	                             for the principals this rule covers (v4) */
 } store_reg_rule;
 
 typedef struct store_reg_rules {
@@ -565,6 +572,34 @@ typedef struct store_reg_rules {
  */
 lethe_status store_reg_rule_add(store *s, enum store_identity_kind kind,
     const char *identity, const char *pattern, int64_t *id);
+
+/*
+ * store_reg_rule_add with callback hosts: callbacks (NULL or "": none) is
+ * 1..STORE_MAX_RULE_CALLBACKS entries separated by blanks, each a numeric
+ * address with an optional port (store_callback_parse); they are stored
+ * canonical and without duplicates. A bad entry is LETHE_ERR_INVALID_ARG
+ * (STORE_E_INVALID).
+ */
+lethe_status store_reg_rule_add_callbacks(store *s, enum store_identity_kind kind,
+    const char *identity, const char *pattern, const char *callbacks, int64_t *id);
+
+/*
+ * Parse one callback host of a rule or a registration: "192.0.2.7",
+ * "192.0.2.7:8888", "[2001:db8::7]", "[2001:db8::7]:8888" or a bare IPv6
+ * address. Names are refused: the KDC never resolves a callback. host
+ * receives the canonical address text (inet_ntop, so IPv6 in lower case,
+ * in brackets; an IPv4-mapped IPv6 address as IPv4), *port the port or 0
+ * when none is given. LETHE_ERR_FORMAT otherwise.
+ */
+lethe_status store_callback_parse(const char *text,
+    char host[STORE_CALLBACK_HOST_MAX], uint16_t *port);
+
+/*
+ * True when the rule's callbacks list (canonical, as stored; NULL: none)
+ * names host (canonical, from store_callback_parse) with no port or with
+ * port.
+ */
+bool store_callbacks_permit(const char *callbacks, const char *host, uint16_t port);
 
 /* Remove rule id. LETHE_ERR_NOT_FOUND if absent. */
 lethe_status store_reg_rule_remove(store *s, int64_t id);

@@ -14,7 +14,8 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 3   /* 1: no registration tables; 2: no change feed */
+#define STORE_SCHEMA_VERSION 4   /* 1: no registration tables; 2: no change feed;
+                                    3: no callback hosts in rules */
 #define STORE_KDF_SALT_LEN   16u
 #define STORE_SEAL_KEY_LEN   32u
 #define STORE_CHECK_LEN      32u
@@ -255,7 +256,13 @@ lethe_status store_schema_add_v2(store *s, const store_realm_policy *realm);
  */
 lethe_status store_schema_add_v3(store *s, int64_t floor_gen);
 
-/* Upgrade an open v1 or v2 store to v3 in one write transaction (store_reg.c). */
+/*
+ * Schema v4 (store_reg.c): reg_rules.callbacks, the callback hosts a rule
+ * permits, inside the caller's write transaction.
+ */
+lethe_status store_schema_add_v4(store *s);
+
+/* Upgrade an open v1, v2 or v3 store to v4 in one write transaction (store_reg.c). */
 lethe_status store_schema_upgrade(store *s);
 
 /*

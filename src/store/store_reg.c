@@ -1,11 +1,13 @@
 /*
  * Schema v2 of the store: trust anchors, registration rules and policy,
- * per-service policy; schema v3's feed tables; and the upgrade of a v1 or
- * v2 store. The registration transaction and the agents table are in
- * store_register.c, the change feed in store_feed.c.
+ * per-service policy; schema v3's feed tables; schema v4's callback hosts
+ * of rules; and the upgrade of a v1, v2 or v3 store. The registration
+ * transaction and the agents table are in store_register.c, the change
+ * feed in store_feed.c.
  */
 #include "store/store_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -218,6 +220,14 @@ store_schema_add_v3(store *s, int64_t floor_gen)
 	return s->ops->exec(s, floor_sql, &param, 1, NULL, NULL, NULL);
 }
 
+lethe_status
+store_schema_add_v4(store *s)
+{
+	static const char sql[] = "ALTER TABLE reg_rules ADD COLUMN callbacks TEXT";
+
+	return s->ops->exec(s, sql, NULL, 0, NULL, NULL, NULL);
+}
+
 /*
  * v3's security defaults on existing principals: users are no ticket's
  * server, and every other kind requires pre-authentication.
@@ -256,24 +266,28 @@ store_schema_upgrade(store *s)
 		rc = store_txn_end(s);
 		goto cleanup;
 	}
-	ENSURE_GOTO(rc, version == 1 || version == 2, store_fail(s,
+	ENSURE_GOTO(rc, version >= 1 && version < STORE_SCHEMA_VERSION, store_fail(s,
 	    LETHE_ERR_FORMAT, STORE_E_DATABASE, "cannot upgrade schema version "
 	    "%lld", (long long)version));
 	if (version == 1)
 		GUARD_GOTO(rc, store_schema_add_v2(s, &s->policy));
-	GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, store_int_cb, &gen, NULL));
-	ENSURE_GOTO(rc, gen >= 0, store_fail(s, LETHE_ERR_FORMAT,
-	    STORE_E_DATABASE, "the generation row is missing"));
-	/* The feed starts empty: complete from this generation on. */
-	GUARD_GOTO(rc, store_schema_add_v3(s, gen));
-	GUARD_GOTO(rc, migrate_attributes_v3(s));
+	if (version <= 2) {
+		GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, store_int_cb, &gen,
+		    NULL));
+		ENSURE_GOTO(rc, gen >= 0, store_fail(s, LETHE_ERR_FORMAT,
+		    STORE_E_DATABASE, "the generation row is missing"));
+		/* The feed starts empty: complete from this generation on. */
+		GUARD_GOTO(rc, store_schema_add_v3(s, gen));
+		GUARD_GOTO(rc, migrate_attributes_v3(s));
+	}
+	GUARD_GOTO(rc, store_schema_add_v4(s));
 	GUARD_GOTO(rc, s->ops->exec(s, update_sql, &param, 1, NULL, NULL, NULL));
 	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
 	if (rc != LETHE_OK)
-		rc = store_fail_status(s, rc, "upgrading the store to schema v3");
+		rc = store_fail_status(s, rc, "upgrading the store to schema v4");
 	return rc;
 }
 
@@ -491,16 +505,180 @@ spki_hex_normalise(const char *text, char out[STORE_SPKI_HEX_LEN + 1])
 	return true;
 }
 
+/* Decimal 1..65535, digits only. */
+static bool
+port_parse(const char *text, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t n = strlen(text);
+
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(text[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+lethe_status
+store_callback_parse(const char *text, char host[STORE_CALLBACK_HOST_MAX],
+    uint16_t *port)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char addr[STORE_CALLBACK_HOST_MAX];
+	const char *port_text = NULL, *close;
+	uint8_t a[16];
+	size_t n;
+
+	ENSURE(text != NULL && host != NULL && port != NULL, LETHE_ERR_INVALID_ARG);
+	*port = 0;
+	host[0] = '\0';
+	n = strnlen(text, STORE_CALLBACK_ENTRY_MAX);
+	ENSURE(n > 0 && n < STORE_CALLBACK_ENTRY_MAX, LETHE_ERR_FORMAT);
+	if (text[0] == '[') {
+		close = strchr(text, ']');
+		ENSURE(close != NULL && (size_t)(close - text - 1) < sizeof(addr),
+		    LETHE_ERR_FORMAT);
+		memcpy(addr, text + 1, (size_t)(close - text - 1));
+		addr[close - text - 1] = '\0';
+		ENSURE(close[1] == '\0' || close[1] == ':', LETHE_ERR_FORMAT);
+		port_text = close[1] == ':' ? close + 2 : NULL;
+		ENSURE(inet_pton(AF_INET6, addr, a) == 1, LETHE_ERR_FORMAT);
+	} else if (strchr(text, ':') != strrchr(text, ':')) {
+		/* Two colons or more: a bare IPv6 address, no port. */
+		ENSURE(inet_pton(AF_INET6, text, a) == 1, LETHE_ERR_FORMAT);
+	} else {
+		const char *colon = strchr(text, ':');
+		size_t alen = colon != NULL ? (size_t)(colon - text) : n;
+
+		ENSURE(alen < sizeof(addr), LETHE_ERR_FORMAT);
+		memcpy(addr, text, alen);
+		addr[alen] = '\0';
+		port_text = colon != NULL ? colon + 1 : NULL;
+		ENSURE(inet_pton(AF_INET, addr, a + 12) == 1, LETHE_ERR_FORMAT);
+		memcpy(a, mapped, sizeof(mapped));
+	}
+	if (port_text != NULL)
+		ENSURE(port_parse(port_text, port), LETHE_ERR_FORMAT);
+	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+		ENSURE(inet_ntop(AF_INET, a + 12, host, STORE_CALLBACK_HOST_MAX) != NULL,
+		    LETHE_ERR_FORMAT);
+		return LETHE_OK;
+	}
+	host[0] = '[';
+	ENSURE(inet_ntop(AF_INET6, a, host + 1, STORE_CALLBACK_HOST_MAX - 2) != NULL,
+	    LETHE_ERR_FORMAT);
+	n = strlen(host);
+	host[n] = ']';
+	host[n + 1] = '\0';
+	return LETHE_OK;
+}
+
+bool
+store_callbacks_permit(const char *callbacks, const char *host, uint16_t port)
+{
+	char entry[STORE_CALLBACK_ENTRY_MAX], ehost[STORE_CALLBACK_HOST_MAX];
+	const char *cur = callbacks;
+	uint16_t eport;
+
+	while (cur != NULL && *cur != '\0') {
+		size_t n = strcspn(cur, " ");
+
+		if (n > 0 && n < sizeof(entry)) {
+			memcpy(entry, cur, n);
+			entry[n] = '\0';
+			if (store_callback_parse(entry, ehost, &eport) == LETHE_OK &&
+			    strcmp(ehost, host) == 0 && (eport == 0 || eport == port))
+				return true;
+		}
+		cur += n;
+		cur += strspn(cur, " ");
+	}
+	return false;
+}
+
+/* True when the blank-separated list holds word. */
+static bool
+list_has(const char *list, const char *word)
+{
+	size_t wlen = strlen(word);
+
+	for (const char *cur = list; *cur != '\0'; cur += strspn(cur, " ")) {
+		size_t n = strcspn(cur, " ");
+
+		if (n == wlen && memcmp(cur, word, n) == 0)
+			return true;
+		cur += n;
+	}
+	return false;
+}
+
+/*
+ * The canonical list of a rule's callbacks (blank-separated entries) into
+ * out (cap bytes): each entry canonical, duplicates dropped; "" for none.
+ */
+static bool
+callbacks_canonical(const char *text, char *out, size_t cap)
+{
+	char entry[STORE_CALLBACK_ENTRY_MAX], host[STORE_CALLBACK_HOST_MAX];
+	char canon[STORE_CALLBACK_ENTRY_MAX + 2];
+	const char *cur = text;
+	size_t off = 0, count = 0;
+	uint16_t port;
+
+	out[0] = '\0';
+	while (cur != NULL && *cur != '\0') {
+		size_t n;
+
+		cur += strspn(cur, " \t");
+		n = strcspn(cur, " \t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(entry))
+			return false;
+		memcpy(entry, cur, n);
+		entry[n] = '\0';
+		cur += n;
+		if (store_callback_parse(entry, host, &port) != LETHE_OK)
+			return false;
+		if (port != 0)
+			snprintf(canon, sizeof(canon), "%s:%u", host, (unsigned)port);
+		else
+			snprintf(canon, sizeof(canon), "%s", host);
+		if (list_has(out, canon))
+			continue;       /* the same entry again */
+		if (++count > STORE_MAX_RULE_CALLBACKS ||
+		    off + strlen(canon) + 2 > cap)
+			return false;
+		off += (size_t)snprintf(out + off, cap - off, "%s%s", off ? " " : "",
+		    canon);
+	}
+	return true;
+}
+
 lethe_status
 store_reg_rule_add(store *s, enum store_identity_kind kind, const char *identity,
     const char *pattern, int64_t *id)
 {
+	return store_reg_rule_add_callbacks(s, kind, identity, pattern, NULL, id);
+}
+
+lethe_status
+store_reg_rule_add_callbacks(store *s, enum store_identity_kind kind,
+    const char *identity, const char *pattern, const char *callbacks, int64_t *id)
+{
 	static const char sql[] =
-	    "INSERT INTO reg_rules (identity_kind, identity, pattern) "
-	    "VALUES ($1, $2, $3) RETURNING id";
+	    "INSERT INTO reg_rules (identity_kind, identity, pattern, callbacks) "
+	    "VALUES ($1, $2, $3, $4) RETURNING id";
 	char spki[STORE_SPKI_HEX_LEN + 1];
+	char cbs[STORE_MAX_RULE_CALLBACKS_LEN];
 	const char *kind_name = store_identity_kind_name(kind);
-	db_value params[3];
+	db_value params[4];
 	int64_t new_id = 0;
 	lethe_status rc;
 
@@ -511,13 +689,18 @@ store_reg_rule_add(store *s, enum store_identity_kind kind, const char *identity
 	    (kind == STORE_ID_SPKI && !spki_hex_normalise(identity, spki)))
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "invalid rule: identity kind, identity or pattern");
+	if (!callbacks_canonical(callbacks, cbs, sizeof(cbs)))
+		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
+		    "invalid rule: callbacks must be at most %u numeric addresses, "
+		    "each with an optional port", STORE_MAX_RULE_CALLBACKS);
 	if (kind == STORE_ID_SPKI)
 		identity = spki;
 	params[0] = db_text(kind_name, strlen(kind_name));
 	params[1] = db_text(identity, strlen(identity));
 	params[2] = db_text(pattern, strlen(pattern));
+	params[3] = cbs[0] != '\0' ? db_text(cbs, strlen(cbs)) : db_null();
 	GUARD_GOTO(rc, store_txn_begin(s, true));
-	rc = s->ops->exec(s, sql, params, 3, store_int_cb, &new_id, NULL);
+	rc = s->ops->exec(s, sql, params, 4, store_int_cb, &new_id, NULL);
 	if (rc != LETHE_OK && s->err_kind == STORE_E_EXISTS)
 		rc = store_fail(s, rc, STORE_E_EXISTS, "the same rule exists");
 	GUARD_GOTO(rc, rc);
@@ -555,6 +738,7 @@ store_reg_rules_free(store_reg_rules *list)
 	for (size_t i = 0; i < list->count; i++) {
 		free(list->entries[i].identity);
 		free(list->entries[i].pattern);
+		free(list->entries[i].callbacks);
 	}
 	free(list->entries);
 	free(list);
@@ -583,21 +767,24 @@ rule_row(void *ctx, const db_value *c, size_t n)
 	rule_builder *b = ctx;
 	store_reg_rule *r;
 
-	ENSURE(n == 4 && c[0].type == DB_INT && c[0].i > 0, LETHE_ERR_FORMAT);
+	ENSURE(n == 5 && c[0].type == DB_INT && c[0].i > 0, LETHE_ERR_FORMAT);
 	GUARD(grow((void **)&b->list->entries, &b->cap, b->list->count,
 	    sizeof(*r)));
 	r = &b->list->entries[b->list->count++];
 	r->id = c[0].i;
 	GUARD(identity_kind_from_column(&c[1], &r->kind));
 	GUARD(store_text_dup(&c[2], STORE_MAX_IDENTITY_LEN, &r->identity));
-	return store_text_dup(&c[3], STORE_MAX_PATTERN_LEN, &r->pattern);
+	GUARD(store_text_dup(&c[3], STORE_MAX_PATTERN_LEN, &r->pattern));
+	if (c[4].type == DB_NULL)
+		return LETHE_OK;
+	return store_text_dup(&c[4], STORE_MAX_RULE_CALLBACKS_LEN, &r->callbacks);
 }
 
 lethe_status
 store_reg_rule_list(store *s, store_reg_rules **out)
 {
 	static const char sql[] =
-	    "SELECT id, identity_kind, identity, pattern FROM reg_rules "
+	    "SELECT id, identity_kind, identity, pattern, callbacks FROM reg_rules "
 	    "ORDER BY id";
 	rule_builder b = { 0 };
 	lethe_status rc;

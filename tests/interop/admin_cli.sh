@@ -448,14 +448,23 @@ SPKI=00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF
 adm_ok --json allow --spki "$SPKI" 'HTTP/*@'"$REALM"
 json_check 'j["id"] == 1'
 adm_ok allow --subject "CN=www.lethe.test,O=Example" 'HTTP/www.lethe.test@'"$REALM"
-adm_ok allow --san www.lethe.test 'host/www.lethe.test@'"$REALM"
-adm_exit 4 allow --san www.lethe.test 'host/www.lethe.test@'"$REALM"
+adm_exit 2 allow --san www.lethe.test 'host/www.lethe.test@'"$REALM"
+grep -q 'TYPE:VALUE' "$S/err" || lethe_die "a bare --san value: $(cat "$S/err")"
+adm_ok allow --san dns:www.lethe.test --callback 192.0.2.7 --callback '[2001:DB8::7]:8888' \
+	'host/www.lethe.test@'"$REALM"
+adm_exit 4 allow --san dns:www.lethe.test --callback 192.0.2.7 --callback '[2001:DB8::7]:8888' \
+	'host/www.lethe.test@'"$REALM"
+adm_exit 2 allow --san dns:www.lethe.test --callback www.lethe.test 'host/*'
 adm_exit 2 allow --spki 0011 '*'
 adm_exit 2 allow --san a --spki "$SPKI" '*'
 adm_exit 2 allow --san a
 adm_ok allow list --json
 json_check '[(r["id"], r["kind"]) for r in j] == [(1, "spki"), (2, "subject"), (3, "san")] and
- j[0]["identity"] == "'"${SPKI,,}"'" and j[2]["pattern"] == "host/www.lethe.test@'"$REALM"'"'
+ j[0]["identity"] == "'"${SPKI,,}"'" and j[2]["pattern"] == "host/www.lethe.test@'"$REALM"'" and
+ j[0]["callbacks"] == [] and j[2]["callbacks"] == ["192.0.2.7", "[2001:db8::7]:8888"]'
+adm_ok allow list
+grep -q "	callbacks 192.0.2.7 \\[2001:db8::7\\]:8888$" "$S/out" ||
+	lethe_die "allow list shows no callbacks: $(cat "$S/out")"
 adm_ok allow remove 2
 adm_exit 3 allow remove 2
 adm_exit 2 allow remove two
@@ -543,8 +552,8 @@ adm_ok --json trust list
 json_check 'j == []'
 [ "$(python3 -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT version FROM schema_version").fetchone()[0])' \
-	"$DB")" = 3 ] || lethe_die "the v1 store was not upgraded to schema 3"
+	"$DB")" = 4 ] || lethe_die "the v1 store was not upgraded to schema 4"
 adm_ok audit
-echo "ok: a v1 store is upgraded to schema 3 at open"
+echo "ok: a v1 store is upgraded to schema 4 at open"
 
 echo "admin_cli: every check passed"

@@ -38,11 +38,14 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-kmp)
 endif()
 
 # A kmp server whose agent stopped past use_until: public-key tickets from
-# the KDC, refused without --cert/--key, opened with the agent's identity.
+# the KDC, refused without --cert/--key, opened with the agent's identity;
+# acc_cms_tool's ticket sealed with a padded key wrap refused unopened.
+add_executable(acc_cms_tool acc_cms_tool.c cms_wrap_pad.c)
+target_link_libraries(acc_cms_tool PRIVATE lethe)
 if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent AND TARGET lethe-kmp)
   lethe_interop_test(kmp_pubkey kmp_pubkey.sh
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>
-    $<TARGET_FILE:lethe-kmp>)
+    $<TARGET_FILE:lethe-kmp> $<TARGET_FILE:acc_cms_tool>)
   set_tests_properties(interop.kmp_pubkey PROPERTIES TIMEOUT 120)
 endif()
 

@@ -10,6 +10,10 @@
 #  - a server with the agent's certificate and key (--cert/--key) opens it:
 #    the exchange completes (kvno=0 logged) and pings cross the SA, both
 #    server-initiated and client-initiated
+#  - an attack from outside on that server's CMS path (acc_cms_tool): a
+#    public-key ticket whose CMS wraps its key with id-aes256-wrap-pad
+#    (OpenSSL 3.0 writes past a heap buffer there) is refused unopened, the
+#    allow-list's reason logged; the server keeps serving a real exchange
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
@@ -19,11 +23,12 @@ HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=lib/kmp.sh
 . "$HERE/lib/kmp.sh"
 
-USAGE="usage: kmp_pubkey.sh LETHE_KDC LETHE_ADMIN LETHE_AGENT LETHE_KMP"
+USAGE="usage: kmp_pubkey.sh LETHE_KDC LETHE_ADMIN LETHE_AGENT LETHE_KMP ACC_CMS_TOOL"
 KDC=${1:?$USAGE}
 ADMIN=${2:?$USAGE}
 AGENT=${3:?$USAGE}
 KMP=${4:?$USAGE}
+CMS_TOOL=${5:?$USAGE}
 REALM=LETHE.TEST
 HOST=cms.lethe.test
 SERVICE=kmp/$HOST@$REALM
@@ -34,6 +39,7 @@ RUN_TIMEOUT=30
 lethe_require_tools timeout grep sed kill
 [ -x "$AGENT" ] || lethe_die "lethe-agent not found at $AGENT"
 [ -x "$KMP" ] || lethe_die "lethe-kmp not found at $KMP"
+[ -x "$CMS_TOOL" ] || lethe_die "acc_cms_tool not found at $CMS_TOOL"
 export LC_ALL=C TZ=UTC
 
 lethe_scratch_dir
@@ -112,6 +118,32 @@ kmp_stop_one "$SERVER_PID"
 kmp_expect_counter "$S/srv1.log" sa_recovered 2
 kmp_expect_counter "$S/srv1.log" sa_messages_ok 6
 echo "ok: lethe-kmp server opened public-key tickets with the agent's key; SAs and pings"
+
+# ---- an attack on the CMS path: a padded key wrap ---------------------------------
+lethe_log "server with --cert/--key: a ticket sealed with id-aes256-wrap-pad"
+# -v: the acceptor's CMS allow-list logs why it refused at debug level.
+server_start "$S/srv3.log" --cert "$S/srv/server.pem" --key "$S/srv/server.key" -v
+out=$(timeout "$RUN_TIMEOUT" "$CMS_TOOL" "127.0.0.1:$SERVER_PORT" "$S/srv/server.pem" \
+	"$SERVICE") || lethe_die "acc_cms_tool failed: $out"
+lethe_wait_until 10 "the server's refusal" grep -q 'event=kmp_ap_req_refused' "$S/srv3.log"
+grep -q 'event=kmp_ap_req_refused .*detail=malformed' "$S/srv3.log" ||
+	lethe_die "the padded key wrap was not refused as malformed: $(cat "$S/srv3.log")"
+grep -q 'sealed CMS refused before decryption: key agreement is not dhSinglePass-stdDH-sha256kdf with id-aes256-wrap' \
+	"$S/srv3.log" || lethe_die "no allow-list refusal logged: $(cat "$S/srv3.log")"
+[ "$out" = "NO REPLY" ] || lethe_die "the attack got an answer: $out"
+echo "ok: a public-key ticket with a padded key wrap is refused unopened, no answer"
+# The same server then serves a real client.
+client_run "$S/cli3.log" "$(lethe_free_port)" --initiate --run-for 25
+[ "$CLIENT_RC" -eq 0 ] || lethe_die "after the attack: client exited $CLIENT_RC: $(cat "$S/cli3.log")"
+kmp_expect_counter "$S/cli3.log" sa_messages_ok 3
+kill -0 "$SERVER_PID" 2>/dev/null || lethe_die "the server died: $(cat "$S/srv3.log")"
+kmp_stop_one "$SERVER_PID"
+kmp_expect_counter "$S/srv3.log" ap_requests_accepted 1
+kmp_expect_counter "$S/srv3.log" dropped_other 1
+kmp_expect_counter "$S/srv3.log" error_replies 0
+[ "$(grep -c 'event=kmp_ap_req_refused' "$S/srv3.log")" -eq 1 ] ||
+	lethe_die "want one refusal: $(cat "$S/srv3.log")"
+echo "ok: the server refused the attack and then completed a real exchange"
 
 lethe_kdc_stop
 lethe_log "kmp_pubkey: all checks passed"

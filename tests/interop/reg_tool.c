@@ -38,12 +38,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "keytab/keytab.h"
 #include "registrar/registrar.h"
+
+#include "cms_wrap_pad.h"
 
 #define TIMEOUT_MS 10000u
 
@@ -172,50 +173,17 @@ typedef struct reg_opts {
 	char **args;            /* HOST:PORT CERT KEY KDC_CERT CA_CERT PRINCIPAL KVNO */
 } reg_opts;
 
-/*
- * keys sealed to kdc as reg_seal_keys does (AES-256-GCM, ECDH X9.63
- * SHA-256) but wrapped with id-aes256-wrap-pad: the CMS OpenSSL 3.0
- * mishandles on its error path, which the registrar must refuse unopened.
- */
+/* keys sealed to kdc as reg_seal_keys does, but with a padded key wrap (cms_wrap_pad.h). */
 static lethe_status
 seal_wrap_pad(X509 *kdc, const reg_sealed_keys *keys, uint8_t **out, size_t *out_len)
 {
-	CMS_ContentInfo *cms = CMS_AuthEnvelopedData_create(EVP_aes_256_gcm());
-	ASN1_OBJECT *oid = OBJ_txt2obj(reg_content_type_oid(REG_CT_SEALED_KEYS), 1);
-	CMS_RecipientInfo *ri = NULL;
-	EVP_CIPHER_CTX *wctx;
 	uint8_t *plain = NULL;
-	unsigned char *der = NULL;
 	size_t plain_len = 0;
-	BIO *bio = NULL;
-	int n = 0;
-	lethe_status rc = LETHE_ERR_CRYPTO;
+	lethe_status rc;
 
-	if (cms == NULL || oid == NULL || CMS_set_detached(cms, 0) != 1 ||
-	    reg_sealed_keys_encode(keys, &plain, &plain_len) != LETHE_OK)
-		goto cleanup;
-	ri = CMS_add1_recipient_cert(cms, kdc, CMS_KEY_PARAM);
-	wctx = ri != NULL ? CMS_RecipientInfo_kari_get0_ctx(ri) : NULL;
-	if (wctx == NULL || EVP_PKEY_CTX_set_ecdh_kdf_md(CMS_RecipientInfo_get0_pkey_ctx(ri),
-	    EVP_sha256()) <= 0)
-		goto cleanup;
-	/* A wrap cipher already set on the kari context is the one OpenSSL uses. */
-	EVP_CIPHER_CTX_set_flags(wctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	bio = BIO_new_mem_buf(plain, (int)plain_len);
-	if (EVP_EncryptInit_ex(wctx, EVP_aes_256_wrap_pad(), NULL, NULL, NULL) != 1 ||
-	    CMS_set1_eContentType(cms, oid) != 1 || bio == NULL ||
-	    CMS_final(cms, bio, NULL, CMS_BINARY) != 1 ||
-	    (n = i2d_CMS_ContentInfo(cms, &der)) <= 0 || (*out = malloc((size_t)n)) == NULL)
-		goto cleanup;
-	memcpy(*out, der, (size_t)n);
-	*out_len = (size_t)n;
-	rc = LETHE_OK;
-cleanup:
-	OPENSSL_free(der);
-	BIO_free(bio);
+	GUARD(reg_sealed_keys_encode(keys, &plain, &plain_len));
+	rc = cms_seal_wrap_pad(kdc, REG_CT_SEALED_KEYS, plain, plain_len, out, out_len);
 	reg_free_secret(plain, plain_len);
-	ASN1_OBJECT_free(oid);
-	CMS_ContentInfo_free(cms);
 	return rc;
 }
 

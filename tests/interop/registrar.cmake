@@ -1,6 +1,6 @@
 # The registrar of lethe-kdc end to end: reg_tool registers a temporary key
 # with certificates from lethe-admin, MIT kvno gets a ticket under it.
-add_executable(reg_tool reg_tool.c)
+add_executable(reg_tool reg_tool.c cms_wrap_pad.c)
 target_link_libraries(reg_tool PRIVATE lethe)
 
 if(TARGET lethe-kdc AND TARGET lethe-admin)

@@ -8,9 +8,13 @@
 #  - a garbage frame gets a short unsigned error, no SignedData
 #  - a callback naming another host (127.0.0.2) is refused, and nothing
 #    connects there when the key runs out and tickets are asked for
+#  - with an allow rule naming that host and port (lethe-admin allow
+#    --callback), the same callback is accepted (another port still is not),
+#    and the KDC's key request reaches a listener there
 #  - case variants of a host name create no principal; one key registers
 #    for at most max_principals_per_key principals
-#  - a SAN rule written as the bare value of another SAN type matches nothing
+#  - lethe-admin refuses a SAN rule without its type; a typed one matches its
+#    type only
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
@@ -152,6 +156,92 @@ lethe_wait_until 10 "the KDC's key request decision" \
 [ ! -e "$S/cb.connected" ] || lethe_die "the KDC connected to 127.0.0.2"
 echo "ok: a callback on another host is refused and never called"
 
+# ---- a callback on another host, named by an allow rule ------------------------------
+CBOK=host/cbok.lethe.test@$REALM
+CB2_PORT=$(lethe_free_port)
+python3 - "$CB2_PORT" "$S/cb2" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.2", int(sys.argv[1])))
+s.listen(4)
+open(sys.argv[2] + ".ready", "w").close()
+s.settimeout(120)
+try:
+    c, peer = s.accept()
+    c.settimeout(30)
+    data = b""
+    while True:
+        x = c.recv(65536)
+        if not x:
+            break
+        data += x
+    with open(sys.argv[2] + ".tmp", "w") as f:
+        f.write("%s %d %s\n" % (peer[0], len(data), data[:4].hex()))
+    import os
+    os.rename(sys.argv[2] + ".tmp", sys.argv[2] + ".got")
+except socket.timeout:
+    pass
+PY
+CB2_PID=$!
+lethe_at_exit "kill $CB2_PID 2>/dev/null || true"
+lethe_wait_until 10 "the second listener on 127.0.0.2" test -e "$S/cb2.ready"
+lethe_realm_admin issue-cert --principal "$CBOK" --key-out "$S/cbok.key" --cert-out "$S/cbok.pem"
+out=$(register "$S/cbok.pem" "$S/cbok.key" "$CBOK" 1 -u 2 -c "127.0.0.2:$CB2_PORT") ||
+	lethe_die "reg_tool: $out"
+case "$out" in
+"RESULT POLICY nonce=echoed callback 127.0.0.2:$CB2_PORT is not on the address"*) ;;
+*) lethe_die "a callback on another host, before the rule: $out" ;;
+esac
+echo "ok: without a rule, a callback on 127.0.0.2 is refused"
+lethe_realm_admin allow --san "pkinit:$CBOK" --callback "127.0.0.2:$CB2_PORT" \
+	--callback 127.0.0.2:$CB2_PORT "$CBOK" >/dev/null
+timeout 60 "$ADMIN" -d "$LETHE_REALM_DIR/realm.db" allow list --json >"$S/rules.json" 2>&1 ||
+	lethe_die "allow list: $(cat "$S/rules.json")"
+grep -q "\"pattern\":\"$CBOK\",\"callbacks\":\[\"127.0.0.2:$CB2_PORT\"\]" "$S/rules.json" ||
+	lethe_die "allow list --json does not show the callback once: $(cat "$S/rules.json")"
+timeout 60 "$ADMIN" -d "$LETHE_REALM_DIR/realm.db" allow list >"$S/rules.txt" 2>&1 ||
+	lethe_die "allow list: $(cat "$S/rules.txt")"
+grep -q "$CBOK	callbacks 127.0.0.2:$CB2_PORT\$" "$S/rules.txt" ||
+	lethe_die "allow list does not show the callback: $(cat "$S/rules.txt")"
+for bad in cb.example.com 127.0.0.2:0 127.0.0.2:99999 '[::1' 300.0.0.1; do
+	if timeout 60 "$ADMIN" -d "$LETHE_REALM_DIR/realm.db" allow --san "pkinit:$CBOK" \
+		--callback "$bad" "$CBOK" >"$S/badcb.out" 2>&1; then
+		lethe_die "lethe-admin took --callback $bad"
+	fi
+	grep -q "numeric address" "$S/badcb.out" || lethe_die "--callback $bad: $(cat "$S/badcb.out")"
+done
+echo "ok: lethe-admin stores a rule's callback canonical and once, refuses names and bad ports"
+lethe_wait_until 10 "the callback rule to be served" sh -c "
+	timeout $TOOL_TIMEOUT '$TOOL' register -u 2 -c 127.0.0.2:$CB2_PORT 127.0.0.1:$REG_PORT \
+	'$S/cbok.pem' '$S/cbok.key' '$KDC_CERT' '$CA' '$CBOK' 1 | grep -q '^RESULT OK '"
+registered=$SECONDS
+OTHER_PORT=$(lethe_free_port)
+out=$(register "$S/cbok.pem" "$S/cbok.key" "$CBOK" 5 -c "127.0.0.2:$OTHER_PORT") ||
+	lethe_die "reg_tool: $out"
+case "$out" in
+"RESULT POLICY nonce=echoed callback 127.0.0.2:$OTHER_PORT is not on the address"*) ;;
+*) lethe_die "a port the rule does not name: $out" ;;
+esac
+# Another principal the rule does not cover, same host: refused.
+out=$(register "$S/cb.pem" "$S/cb.key" "host/cb.lethe.test@$REALM" 5 -c "127.0.0.2:$CB2_PORT") ||
+	lethe_die "reg_tool: $out"
+case "$out" in
+"RESULT POLICY nonce=echoed callback 127.0.0.2:$CB2_PORT is not on the address"*) ;;
+*) lethe_die "a principal the rule does not cover: $out" ;;
+esac
+echo "ok: with the rule, the callback is accepted; another port or principal is not"
+# Past use_until, a ticket asked for: the KDC's key request goes to 127.0.0.2.
+sleep $((3 - (SECONDS - registered) > 0 ? 3 - (SECONDS - registered) : 0))
+! mit_kvno "host/cbok.lethe.test" >"$S/kvno2.out" 2>&1 || lethe_die "kvno worked without a key"
+lethe_wait_until 30 "the key request at 127.0.0.2:$CB2_PORT" test -e "$S/cb2.got"
+read -r cb_from cb_len cb_head <"$S/cb2.got"
+[ "$cb_len" -gt 4 ] || lethe_die "the callback listener got $cb_len bytes"
+[ "$((16#$cb_head))" -eq $((cb_len - 4)) ] ||
+	lethe_die "not one length-prefixed frame: $cb_len bytes, prefix $cb_head"
+lethe_wait_until 10 "the KDC's key request log" \
+	grep -q "event=reg_keyreq principal=$CBOK callback=127.0.0.2:$CB2_PORT result=sent" "$LOG"
+echo "ok: the KDC's key request reached the allowed callback ($cb_len bytes from $cb_from)"
+
 # ---- host name spellings and the cap per key ---------------------------------------
 for spelling in host/VICTIM.lethe.test host/victim.lethe.test. host/Victim.Lethe.Test; do
 	out=$(register "$S/srv/server.pem" "$S/srv/server.key" "$spelling@$REALM" 3) ||
@@ -183,18 +273,23 @@ echo "ok: one key registers for at most 3 principals (max_principals_per_key)"
 # ---- a SAN rule of the wrong type ----------------------------------------------------
 lethe_realm_admin issue-cert --principal "host/san.lethe.test@$REALM" --key-out "$S/san.key" \
 	--cert-out "$S/san.pem"
-# The value of its id-pkinit-san, bare: not a DNS name, so no SAN type; it matches nothing.
-lethe_realm_admin allow --san "host/san.lethe.test@$REALM" "host/other-san.lethe.test@$REALM" \
-	>/dev/null
+# A bare value (no SAN type) is refused by lethe-admin; nothing is stored.
+for bare in "host/san.lethe.test@$REALM" san.lethe.test "dns:" "fax:san.lethe.test"; do
+	if timeout 60 "$ADMIN" -d "$LETHE_REALM_DIR/realm.db" allow --san "$bare" \
+		"host/other-san.lethe.test@$REALM" >"$S/bare.out" 2>&1; then
+		lethe_die "lethe-admin took --san $bare"
+	fi
+	grep -q "TYPE:VALUE" "$S/bare.out" || lethe_die "--san $bare: $(cat "$S/bare.out")"
+done
 out=$(register "$S/san.pem" "$S/san.key" "host/other-san.lethe.test@$REALM" 1) ||
 	lethe_die "reg_tool: $out"
-case "$out" in "RESULT WRONG_PRINCIPAL "*) ;; *) lethe_die "bare SAN value rule: $out" ;; esac
+case "$out" in "RESULT WRONG_PRINCIPAL "*) ;; *) lethe_die "no rule yet: $out" ;; esac
 lethe_realm_admin allow --san "pkinit:host/san.lethe.test@$REALM" \
 	"host/other-san.lethe.test@$REALM" >/dev/null
 lethe_wait_until 10 "the typed rule to be served" sh -c "
 	timeout $TOOL_TIMEOUT '$TOOL' register 127.0.0.1:$REG_PORT '$S/san.pem' '$S/san.key' \
 	'$KDC_CERT' '$CA' 'host/other-san.lethe.test@$REALM' 2 | grep -q '^RESULT OK '"
-echo "ok: a SAN rule matches its type only (pkinit: matches, the bare value does not)"
+echo "ok: lethe-admin refuses a SAN rule without its type; the typed rule matches"
 
 lethe_kdc_stop
 echo "ok: lethe-kdc stopped cleanly"

@@ -970,6 +970,43 @@ test_callback_peer_only(void **state)
 	store_agent_free(a);
 }
 
+/*
+ * A callback on another host needs a rule covering the signer and the
+ * principal that names that host (and port, when the rule gives one).
+ */
+static void
+test_callback_by_rule(void **state)
+{
+	fx *f = *state;
+	store_agent *a = NULL;
+	spec s;
+
+	/* A rule for other principals names the host: not enough. */
+	assert_int_equal(store_reg_rule_add_callbacks(f->st, STORE_ID_SAN, "pkinit:" SERVER,
+	    "host/else*", "127.0.0.2", NULL), LETHE_OK);
+	spec_default(f, &s);
+	s.callback = "127.0.0.2:9";
+	expect_spec_refusal(f, &s, REG_POLICY);
+	assert_int_equal(store_reg_rule_add_callbacks(f->st, STORE_ID_SAN, "pkinit:" SERVER, "*",
+	    "127.0.0.2:9 [::1]", NULL), LETHE_OK);
+	spec_default(f, &s);
+	s.callback = "127.0.0.2:10";            /* the rule names port 9 only */
+	expect_spec_refusal(f, &s, REG_POLICY);
+	spec_default(f, &s);
+	s.callback = "127.0.0.3:9";
+	expect_spec_refusal(f, &s, REG_POLICY);
+	spec_default(f, &s);
+	s.callback = "[::ffff:127.0.0.2]:9";    /* the same host, IPv4-mapped */
+	expect_ok(f, &s);
+	spec_default(f, &s);
+	s.keys[0].kvno = s.sealed.keys[0].kvno = 8;
+	s.callback = "[0:0::1]:4444";           /* any port of [::1] */
+	expect_ok(f, &s);
+	assert_int_equal(store_agent_get(f->st, SERVER, &a), LETHE_OK);
+	assert_string_equal(a->callback, "[0:0::1]:4444");
+	store_agent_free(a);
+}
+
 /* A self-signed key pinned for "host" services: only the signature is checked. */
 static void
 test_pinned_key(void **state)
@@ -1516,6 +1553,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_san_rule_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_case_and_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callback_peer_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_callback_by_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pinned_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_realm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_timestamp, setup, teardown),

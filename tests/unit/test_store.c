@@ -1005,7 +1005,7 @@ test_v2_defaults(void **state)
 	store_agents *ag = NULL;
 
 	create_store(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
 	assert_int_equal(store_reg_policy_get(f->s, &rp), LETHE_OK);
 	assert_true(rp.auto_enrol);
 	assert_string_equal(rp.dns_services, "host HTTP");
@@ -1587,8 +1587,23 @@ test_audit(void **state)
 	store_audit_report_free(a);
 }
 
+/* Turn f's v4 store into the v3 file the previous code wrote: no callbacks. */
+static void
+downgrade_to_v3(fixture *f)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "BEGIN; ALTER TABLE reg_rules DROP COLUMN callbacks; "
+	    "UPDATE schema_version SET version = 3; COMMIT;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /*
- * Turn f's v3 store into the v2 file the previous code wrote: no feed,
+ * Turn f's v3 store into the v2 file the code before that wrote: no feed,
  * and the v2 attribute defaults (users without no_service, other kinds
  * without requires_preauth).
  */
@@ -1597,6 +1612,7 @@ downgrade_to_v2(fixture *f)
 {
 	sqlite3 *db = NULL;
 
+	downgrade_to_v3(f);
 	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -1654,7 +1670,7 @@ test_upgrade_from_v1(void **state)
 	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
 
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
 	assert_int_equal(generation(f->s), g + 1);
 	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
 	    "WHERE name IN ('trust_anchors', 'reg_rules', 'reg_policy', "
@@ -1678,9 +1694,95 @@ test_upgrade_from_v1(void **state)
 	/* A version from the future is refused. */
 	store_close(f->s);
 	f->s = NULL;
-	raw_sql(f->db, "UPDATE schema_version SET version = 4");
+	raw_sql(f->db, "UPDATE schema_version SET version = 5");
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL),
 	    LETHE_ERR_FORMAT);
+}
+
+/* A v3 store's rules survive the upgrade to v4 without callbacks; new ones take them. */
+static void
+test_upgrade_from_v3(void **state)
+{
+	fixture *f = *state;
+	store_reg_rules *rl = NULL;
+	int64_t id = 0;
+	uint64_t g;
+
+	create_store(f);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SAN, "DNS:a.example",
+	    "host/a.example@" REALM, NULL), LETHE_OK);
+	store_close(f->s);
+	f->s = NULL;
+	downgrade_to_v3(f);
+	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
+	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(generation(f->s), g + 1);
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:a.example",
+	    "HTTP/a.example@" REALM, "192.0.2.7:8888", &id), LETHE_OK);
+	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
+	assert_int_equal(rl->count, 2);
+	assert_null(rl->entries[0].callbacks);
+	assert_string_equal(rl->entries[1].callbacks, "192.0.2.7:8888");
+	store_reg_rules_free(rl);
+}
+
+/* Callback hosts of rules: parsed, stored canonical and once, matched by host and port. */
+static void
+test_rule_callbacks(void **state)
+{
+	static const char *const bad[] = {
+		"cb.example.com", "192.0.2.7:", "192.0.2.7:0", "192.0.2.7:65536",
+		"192.0.2.7:+80", "192.0.2.300", "[2001:db8::1", "[2001:db8::1]x",
+		"2001:db8::1:80x", "[192.0.2.7]", " 192.0.2.7", "",
+	};
+	fixture *f = *state;
+	char host[STORE_CALLBACK_HOST_MAX];
+	store_reg_rules *rl = NULL;
+	uint16_t port = 1;
+	int64_t id = 0;
+
+	assert_int_equal(store_callback_parse("192.0.2.7", host, &port), LETHE_OK);
+	assert_string_equal(host, "192.0.2.7");
+	assert_int_equal(port, 0);
+	assert_int_equal(store_callback_parse("[2001:DB8:0::7]:8888", host, &port), LETHE_OK);
+	assert_string_equal(host, "[2001:db8::7]");
+	assert_int_equal(port, 8888);
+	assert_int_equal(store_callback_parse("2001:db8::7", host, &port), LETHE_OK);
+	assert_string_equal(host, "[2001:db8::7]");
+	assert_int_equal(port, 0);
+	assert_int_equal(store_callback_parse("[::ffff:192.0.2.7]:9", host, &port), LETHE_OK);
+	assert_string_equal(host, "192.0.2.7");
+	assert_int_equal(port, 9);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(store_callback_parse(bad[i], host, &port), LETHE_ERR_FORMAT);
+
+	assert_true(store_callbacks_permit("192.0.2.7 [2001:db8::7]:8888", "192.0.2.7", 1));
+	assert_true(store_callbacks_permit("192.0.2.7 [2001:db8::7]:8888", "[2001:db8::7]",
+	    8888));
+	assert_false(store_callbacks_permit("192.0.2.7 [2001:db8::7]:8888", "[2001:db8::7]",
+	    8889));
+	assert_false(store_callbacks_permit("192.0.2.70", "192.0.2.7", 1));
+	assert_false(store_callbacks_permit(NULL, "192.0.2.7", 1));
+
+	create_store(f);
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:a.example",
+	    "host/a.example@" REALM, "[2001:DB8::7]:8888  192.0.2.7 [2001:db8:0::7]:8888",
+	    &id), LETHE_OK);
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:b.example",
+	    "*", "cb.example.com", NULL), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_INVALID);
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:b.example",
+	    "*", "192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 192.0.2.6 192.0.2.7 "
+	    "192.0.2.8 192.0.2.9", NULL), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:c.example",
+	    "*", "", NULL), LETHE_OK);
+	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
+	assert_int_equal(rl->count, 2);
+	assert_int_equal(rl->entries[0].id, id);
+	assert_string_equal(rl->entries[0].callbacks, "[2001:db8::7]:8888 192.0.2.7");
+	assert_null(rl->entries[1].callbacks);
+	store_reg_rules_free(rl);
 }
 
 /* ------------------------------------------------------------ v3: change feed */
@@ -1875,7 +1977,7 @@ test_upgrade_from_v2(void **state)
 	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
 
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
 	assert_int_equal(generation(f->s), g + 1);
 	assert_int_equal(raw_int(f->db, "SELECT floor_generation FROM feed"), g);
 	/* The migration: users no_service, every other kind requires_preauth. */
@@ -2210,7 +2312,7 @@ static void
 bulk_list(store_principal *p, store_key (*keys)[2], char (*names)[48], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		snprintf(names[i], sizeof(names[i]), "bulk%zu@" REALM, i);
+		snprintf(names[i], sizeof(names[i]), "bulk%u@" REALM, (unsigned)(i % 1000));
 		keys[i][0] = make_key(1, 18, (uint8_t)i, 32);
 		keys[i][1] = make_key(1, 17, (uint8_t)(i + 7), 16);
 		memset(&p[i], 0, sizeof(p[i]));
@@ -2401,6 +2503,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_feed_names_each_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_many_names_realm_wide, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_skips_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_too_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_removes_expired_bytes, setup, teardown),

@@ -367,6 +367,50 @@ test_maintain(void **state)
 	assert_int_equal(rep.keys_deleted, 0);
 }
 
+/*
+ * Schema v4 on PostgreSQL: a rule's callback hosts round-trip, and a v3
+ * store (no reg_rules.callbacks) is upgraded at open, its rules kept.
+ */
+static void
+test_rule_callbacks_v4(void **state)
+{
+	fixture *f = *state;
+	store_reg_rules *rl = NULL;
+
+	NEED_SERVER(f);
+	create_store(f);
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:a.example",
+	    "host/a.example@" REALM, "[2001:DB8::7]:8888 192.0.2.7", NULL), LETHE_OK);
+	assert_int_equal(store_reg_rule_add(f->s, STORE_ID_SAN, "DNS:b.example",
+	    "host/b.example@" REALM, NULL), LETHE_OK);
+	store_close(f->s);
+	f->s = NULL;
+	assert_true(admin_sql(f->uri, "BEGIN; UPDATE reg_rules SET callbacks = NULL; "
+	    "ALTER TABLE reg_rules DROP COLUMN callbacks; "
+	    "UPDATE schema_version SET version = 3; COMMIT"));
+	assert_int_equal(store_open(f->uri, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+	assert_true(admin_sql(f->uri, "DO $$ BEGIN IF (SELECT version FROM schema_version) "
+	    "<> 4 THEN RAISE EXCEPTION 'not v4'; END IF; END $$"));
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:c.example",
+	    "host/c.example@" REALM, "198.51.100.1:9", NULL), LETHE_OK);
+	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
+	assert_int_equal(rl->count, 3);
+	assert_null(rl->entries[0].callbacks);
+	assert_null(rl->entries[1].callbacks);
+	assert_string_equal(rl->entries[2].callbacks, "198.51.100.1:9");
+	store_reg_rules_free(rl);
+	/* A fresh store: created at v4 directly. */
+	store_close(f->s);
+	f->s = NULL;
+	store_remove(f->uri);
+	create_store(f);
+	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:a.example",
+	    "*", "[2001:DB8::7]:8888 192.0.2.7 [2001:db8::7]:8888", NULL), LETHE_OK);
+	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
+	assert_string_equal(rl->entries[0].callbacks, "[2001:db8::7]:8888 192.0.2.7");
+	store_reg_rules_free(rl);
+}
+
 /* store_remove drops the tables: the database holds no store after. */
 static void
 test_remove(void **state)
@@ -397,6 +441,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_callbacks_v4, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
