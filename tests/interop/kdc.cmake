@@ -91,3 +91,8 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
     $<TARGET_FILE:reg_tool>)
   set_tests_properties(interop.store_pg_outage PROPERTIES TIMEOUT 400)
 endif()
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(store_pg_failover store_pg_failover.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:reg_tool>)
+  set_tests_properties(interop.store_pg_failover PROPERTIES TIMEOUT 600)
+endif()
