@@ -151,7 +151,8 @@ wait "$KVNO_LOOP" || true
 # ---- nothing acknowledged was lost ---------------------------------------------------
 awk '$4 == "OK" {print $2}' "$S/reg.stream" | sort -n >"$S/accepted"
 lethe_realm_use k1
-"$ADMIN" $(lethe_realm_store_args) --json show "$HTTP" >"$S/show.json" ||
+mapfile -t store_args < <(lethe_realm_store_args)
+"$ADMIN" "${store_args[@]}" --json show "$HTTP" >"$S/show.json" ||
 	lethe_die "lethe-admin show through the multi-host URI failed"
 jq -r '.keys[].kvno' "$S/show.json" | sort -n >"$S/stored"
 missing=$(comm -23 "$S/accepted" "$S/stored")
