@@ -35,6 +35,7 @@ admin_exit_for(lethe_status rc, enum store_error_kind kind)
 		return ADMIN_EXIT_EXISTS;
 	case STORE_E_MASTER_KEY:
 	case STORE_E_DATABASE:
+	case STORE_E_UNAVAILABLE:
 		return ADMIN_EXIT_STORE;
 	case STORE_E_INVALID:
 		return ADMIN_EXIT_USAGE;

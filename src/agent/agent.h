@@ -330,7 +330,7 @@ int64_t agent_next_wakeup(const agent *a);
 int64_t agent_backoff(uint32_t failures, int64_t cap, uint32_t rnd);
 
 /* Retry caps once a registration is urgent (seconds). */
-#define AGENT_URGENT_RETRY          2   /* no reply (KDC down), or INTERNAL */
+#define AGENT_URGENT_RETRY          2   /* no reply (KDC down), INTERNAL, TRY_LATER */
 #define AGENT_URGENT_RETRY_REFUSED  30  /* any other refusal */
 
 /*
@@ -343,7 +343,7 @@ int64_t agent_urgent_from(const agent_config *cfg, const agent_key_rec *accepted
 /*
  * When to retry after failure number failures (result: its outcome) at t:
  * the backoff with cap rotation before urgent, and AGENT_URGENT_RETRY (no
- * reply, INTERNAL) or AGENT_URGENT_RETRY_REFUSED (other refusals) from
+ * reply, INTERNAL, TRY_LATER) or AGENT_URGENT_RETRY_REFUSED (other refusals) from
  * urgent on; a backoff begun before urgent ends at urgent at the latest.
  */
 int64_t agent_retry_at(const agent_config *cfg, uint32_t failures, int result, int64_t t,

@@ -10,11 +10,13 @@
 
 #define RESULT_KVNO_EXISTS 10   /* reg_result REG_RESULT_KVNO_EXISTS */
 #define RESULT_INTERNAL 14      /* reg_result REG_INTERNAL: the KDC's store failed */
+#define RESULT_TRY_LATER 15     /* reg_result REG_TRY_LATER: its store is unreachable */
 
 static const char *const result_names[] = {
 	"OK", "MALFORMED", "TOO_BIG", "BAD_SIGNATURE", "UNTRUSTED",
 	"CERT_EXPIRED", "WRONG_PRINCIPAL", "NOT_ALLOWED", "SKEW", "REPLAY",
 	"KVNO_EXISTS", "POLICY", "SEALED_KEYS", "WRONG_REALM", "INTERNAL",
+	"TRY_LATER",
 };
 
 const char *
@@ -379,8 +381,9 @@ agent_retry_at(const agent_config *cfg, uint32_t failures, int result, int64_t t
 	int64_t cap = cfg->rotation, at;
 
 	if (t >= urgent)
-		cap = result == AGENT_RESULT_NO_REPLY || result == RESULT_INTERNAL ?
-		    AGENT_URGENT_RETRY : AGENT_URGENT_RETRY_REFUSED;
+		cap = result == AGENT_RESULT_NO_REPLY || result == RESULT_INTERNAL ||
+		    result == RESULT_TRY_LATER ? AGENT_URGENT_RETRY :
+		    AGENT_URGENT_RETRY_REFUSED;
 	if (cap > cfg->rotation)
 		cap = cfg->rotation;
 	at = t + agent_backoff(failures, cap, rnd);

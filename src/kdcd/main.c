@@ -63,6 +63,7 @@ typedef struct kdcd {
 	reg_keyreq *keyreq;
 	reg_listener *reg;
 	uint64_t generation;        /* of the snapshot in use */
+	uint64_t store_lost_us;     /* refresher: when the store became unreachable, or 0 */
 	char realm[STORE_MAX_REALM_LEN + 1];
 	bool pid_written;
 } kdcd;
@@ -217,10 +218,26 @@ apply_changes(kdcd *d)
 
 	rc = kdc_snapshot_apply(d->st, kdc_current_snapshot(d->k), APPLY_MAX_CHANGES, &snap,
 	    &st);
+	if (rc != LETHE_OK && store_error_kind(d->st) == STORE_E_UNAVAILABLE) {
+		/* Said once: the store reconnects with a backoff, requests go on. */
+		if (d->store_lost_us == 0) {
+			d->store_lost_us = t0;
+			log_warnx("store unavailable (%s): answering from the snapshot of "
+			    "generation %llu; registrations are refused with TRY_LATER; "
+			    "reconnecting", store_errmsg(d->st), (unsigned long long)d->generation);
+		}
+		return false;
+	}
 	if (rc != LETHE_OK) {
 		log_warnx("reading the store's changes: %s (%s); still serving generation %llu",
 		    lethe_status_str(rc), store_errmsg(d->st), (unsigned long long)d->generation);
 		return false;
+	}
+	if (d->store_lost_us != 0) {
+		log_info("store available again after %llu ms: catching up from generation %llu",
+		    (unsigned long long)((t0 - d->store_lost_us) / 1000),
+		    (unsigned long long)d->generation);
+		d->store_lost_us = 0;
 	}
 	if (snap == NULL)
 		return true;

@@ -22,6 +22,7 @@ static const char *const result_names[REG_RESULT_COUNT] = {
 	"OK", "MALFORMED", "TOO_BIG", "BAD_SIGNATURE", "UNTRUSTED",
 	"CERT_EXPIRED", "WRONG_PRINCIPAL", "NOT_ALLOWED", "SKEW", "REPLAY",
 	"KVNO_EXISTS", "POLICY", "SEALED_KEYS", "WRONG_REALM", "INTERNAL",
+	"TRY_LATER",
 };
 
 const char *

@@ -76,6 +76,7 @@ typedef struct reg_check {
 	const uint8_t *der;
 	size_t der_len;
 	bool decoded;                   /* req holds the request, its signer verified */
+	bool already;                   /* the same keys were stored before */
 	reg_request req;
 	reg_verified v;
 	reg_sealed_keys sealed;
@@ -258,7 +259,14 @@ svc_refresh(reg_service *svc)
 	uint64_t gen;
 	lethe_status rc;
 
-	GUARD(store_generation(svc->st, &gen));
+	rc = store_generation(svc->st, &gen);
+	if (rc != LETHE_OK && svc->cache.kdc != NULL) {
+		/* The checks that need the store refuse with TRY_LATER, signed. */
+		log_warnx("registrar: the store is unavailable (%s); registrations are "
+		    "refused with TRY_LATER until it is back", store_errmsg(svc->st));
+		return LETHE_OK;
+	}
+	GUARD(rc);
 	if (gen == svc->generation && svc->cache.kdc != NULL)
 		return LETHE_OK;
 	rc = cache_load(svc->st, &svc->cache, &fresh);
@@ -328,6 +336,19 @@ fail(reg_check *chk, int result, const char *fmt, ...)
 	vsnprintf(chk->text, sizeof(chk->text), fmt, ap);
 	va_end(ap);
 	return result;
+}
+
+/*
+ * Refuse after a failed store call: TRY_LATER when the store is
+ * unreachable (the agent retries), else INTERNAL.
+ */
+static int
+fail_store(reg_check *chk)
+{
+	if (store_error_kind(chk->svc->st) == STORE_E_UNAVAILABLE)
+		return fail(chk, REG_TRY_LATER, "the KDC's store is unavailable for now; "
+		    "try again later");
+	return fail(chk, REG_INTERNAL, "the KDC's store failed; try again later");
 }
 
 static int64_t
@@ -675,7 +696,7 @@ check_realm_and_time(reg_check *chk)
 }
 
 static int
-check_nonce_and_kvnos(reg_check *chk)
+check_nonce_and_principal(reg_check *chk)
 {
 	store_principal *p = NULL;
 	bool seen = false;
@@ -683,7 +704,7 @@ check_nonce_and_kvnos(reg_check *chk)
 	int result = REG_OK;
 
 	if (store_nonce_seen(chk->svc->st, chk->req.nonce, chk->now, &seen) != LETHE_OK)
-		return fail(chk, REG_INTERNAL, "the KDC's store failed; try again later");
+		return fail_store(chk);
 	if (seen)
 		return fail(chk, REG_REPLAY,
 		    "this nonce was seen before: send a new request with a fresh nonce");
@@ -691,21 +712,15 @@ check_nonce_and_kvnos(reg_check *chk)
 	if (rc == LETHE_ERR_NOT_FOUND)
 		return REG_OK;
 	if (rc != LETHE_OK)
-		return fail(chk, REG_INTERNAL, "the KDC's store failed; try again later");
-	if (p->kind == STORE_KIND_USER || p->kind == STORE_KIND_KRBTGT) {
+		return fail_store(chk);
+	/*
+	 * A kvno in use is no refusal yet: the same keys again are a repeat
+	 * (an agent registering with each KDC of a shared store), which the
+	 * store tells apart, with the keys unsealed, in its transaction.
+	 */
+	if (p->kind == STORE_KIND_USER || p->kind == STORE_KIND_KRBTGT)
 		result = fail(chk, REG_NOT_ALLOWED, "%s is a %s principal: it takes no temporary "
 		    "keys", chk->req.principal, store_principal_kind_name(p->kind));
-		goto done;
-	}
-	for (size_t i = 0; i < chk->req.nkeys && result == REG_OK; i++) {
-		for (size_t j = 0; j < p->nkeys && result == REG_OK; j++) {
-			if (p->keys[j].kvno == chk->req.keys[i].kvno)
-				result = fail(chk, REG_KVNO_EXISTS,
-				    "%s already has kvno %u: register under a kvno it never used",
-				    chk->req.principal, (unsigned)chk->req.keys[i].kvno);
-		}
-	}
-done:
 	store_principal_free(p);
 	return result;
 }
@@ -732,11 +747,11 @@ check_principal_cap(reg_check *chk)
 		here = strcmp(mine->spki_sha256, chk->v.signer_spki) == 0;
 	store_agent_free(mine);
 	if (rc != LETHE_OK && rc != LETHE_ERR_NOT_FOUND)
-		return fail(chk, REG_INTERNAL, "the KDC's store failed; try again later");
+		return fail_store(chk);
 	if (here)
 		return REG_OK;
 	if (store_agent_list(chk->svc->st, &all) != LETHE_OK)
-		return fail(chk, REG_INTERNAL, "the KDC's store failed; try again later");
+		return fail_store(chk);
 	for (size_t i = 0; i < all->count; i++) {
 		if (strcmp(all->entries[i].spki_sha256, chk->v.signer_spki) != 0)
 			continue;
@@ -905,6 +920,9 @@ map_store_outcome(reg_check *chk, enum store_reg_outcome o)
 	switch (o) {
 	case STORE_REG_OK:
 		return REG_OK;
+	case STORE_REG_ALREADY:
+		chk->already = true;
+		return REG_OK;
 	case STORE_REG_REPLAY:
 		return fail(chk, REG_REPLAY,
 		    "this nonce was seen before: send a new request with a fresh nonce");
@@ -962,7 +980,7 @@ commit(reg_check *chk)
 	if (rc != LETHE_OK) {
 		log_warnx("registrar: storing keys of %s: %s (%s)", chk->req.principal,
 		    lethe_status_str(rc), store_errmsg(chk->svc->st));
-		return fail(chk, REG_INTERNAL, "the KDC could not store the keys; try again later");
+		return fail_store(chk);
 	}
 	return map_store_outcome(chk, o);
 }
@@ -996,7 +1014,7 @@ static void
 run_checks(reg_check *chk)
 {
 	if (check_signed(chk) != REG_OK || check_identity(chk) != REG_OK ||
-	    check_realm_and_time(chk) != REG_OK || check_nonce_and_kvnos(chk) != REG_OK ||
+	    check_realm_and_time(chk) != REG_OK || check_nonce_and_principal(chk) != REG_OK ||
 	    check_callback(chk) != REG_OK || check_principal_cap(chk) != REG_OK ||
 	    check_windows(chk) != REG_OK || check_sealed(chk) != REG_OK || commit(chk) != REG_OK)
 		return;
@@ -1052,7 +1070,7 @@ fill_outcome(const reg_check *chk, int64_t started, reg_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->result = chk->result;
-	out->stored = chk->result == REG_OK;
+	out->stored = chk->result == REG_OK && !chk->already;
 	if (chk->decoded) {
 		snprintf(out->principal, sizeof(out->principal), "%s", chk->req.principal);
 		for (size_t i = 0; i < chk->req.nkeys && i < STORE_MAX_REG_KEYS; i++)

@@ -54,6 +54,7 @@ enum reg_result {
 	REG_SEALED_KEYS = 12,
 	REG_WRONG_REALM = 13,
 	REG_INTERNAL = 14,
+	REG_TRY_LATER = 15,     /* the store is unreachable for now: retry */
 	REG_RESULT_COUNT
 };
 

@@ -107,6 +107,8 @@ enum store_error_kind {
 	STORE_E_DATABASE,       /* SQLite (or the file system) failed */
 	STORE_E_INVALID,        /* bad argument */
 	STORE_E_OTHER,          /* memory, OpenSSL */
+	STORE_E_UNAVAILABLE,    /* the database server cannot be reached, or
+	                           is a standby (read only): try again later */
 };
 
 /* The realm's policy. Durations in seconds; enctypes in preference order. */
@@ -679,17 +681,23 @@ lethe_status store_service_policy_set(store *s, const char *principal,
 
 /* ---- registration of temporary keys */
 
-/* What store_register_keys() decided; only STORE_REG_OK changed the store. */
+/*
+ * What store_register_keys() decided; only STORE_REG_OK changed the store
+ * (STORE_REG_ALREADY recorded the nonce alone).
+ */
 enum store_reg_outcome {
 	STORE_REG_OK = 0,
+	STORE_REG_ALREADY,        /* the same keys were registered before: a
+	                             success that changes nothing */
 	STORE_REG_REPLAY,         /* the nonce is in seen_nonces */
-	STORE_REG_KVNO_EXISTS,    /* the principal already has one of the kvnos */
+	STORE_REG_KVNO_EXISTS,    /* the principal already has one of the kvnos,
+	                             with other keys */
 	STORE_REG_NOT_ALLOWED,    /* the principal is a user or krbtgt */
 	STORE_REG_TOO_MANY_KEYS,  /* its live keys and the new ones exceed
 	                             STORE_MAX_KEYS */
 };
 
-/* "ok", "replay", "kvno-exists", "not-allowed", "too-many-keys". */
+/* "ok", "already", "replay", "kvno-exists", "not-allowed", "too-many-keys". */
 const char *store_reg_outcome_name(enum store_reg_outcome outcome);
 
 typedef struct store_registration {
@@ -715,9 +723,14 @@ typedef struct store_registration {
  * Register temporary keys in ONE write transaction: purge expired nonces;
  * record the nonce (seen -> STORE_REG_REPLAY); refuse a user or krbtgt
  * principal (STORE_REG_NOT_ALLOWED); create the principal as
- * STORE_KIND_AGENT with STORE_ATTR_DEFAULT_SERVICE if absent; refuse if
- * any of the kvnos is used by the principal, whatever the enctype or key
- * kind (STORE_REG_KVNO_EXISTS); delete the principal's temporary keys
+ * STORE_KIND_AGENT with STORE_ATTR_DEFAULT_SERVICE if absent; when the
+ * principal's key rows under r's kvnos are exactly r's keys (temporary,
+ * same enctypes, same key bytes compared in constant time after
+ * unsealing, same use_until and accept_until) keep the nonce, change
+ * nothing else and answer STORE_REG_ALREADY (an agent registering with
+ * each KDC of a realm sharing this store); refuse if any of the kvnos is
+ * otherwise used by the principal, whatever the enctype or key kind
+ * (STORE_REG_KVNO_EXISTS); delete the principal's temporary keys
  * whose accept_until <= now; refuse if its remaining keys and the new ones
  * exceed STORE_MAX_KEYS (STORE_REG_TOO_MANY_KEYS); insert the keys as
  * STORE_KEY_TEMPORARY (encrypted at rest, registered_at = now,

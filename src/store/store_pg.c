@@ -24,12 +24,17 @@
 
 #include <libpq-fe.h>
 
+#include "base/wait.h"
+
 #define MAX_COLUMNS   24
 #define MAX_PARAMS    16
 #define DDL_MAX       4096u
 #define WRITE_LOCK_ID "7310593858"  /* the advisory lock every writer takes */
 #define NOTIFY_CHANNEL "lethe_changes"
 #define RECONNECT_SECONDS 1         /* a lost LISTEN connection is retried this often */
+#define BACKOFF_FIRST_MS  250       /* a lost connection: first wait before reconnecting */
+#define BACKOFF_MAX_MS    4000      /* ... doubling up to this */
+#define CONNECT_TIMEOUT   "5"       /* seconds per host, unless the URI says otherwise */
 
 /* PostgreSQL type OIDs (pg_type.h, stable across versions). */
 #define OID_BOOL  16
@@ -54,6 +59,8 @@ typedef struct pg_backend {
 	bool listening;          /* store_notify_listen() was called */
 	time_t listen_retry;     /* no reconnect before this */
 	char *conninfo;
+	uint64_t retry_at_ms;    /* lost: no reconnect attempt before this */
+	unsigned backoff_ms;     /* lost: the next wait; 0 while connected */
 } pg_backend;
 
 static pg_backend *
@@ -88,6 +95,24 @@ conn_msg(const PGconn *conn, char *buf, size_t cap)
 	return buf;
 }
 
+/*
+ * Is a failure with SQLSTATE state (may be "") one of the server's
+ * availability, not of the statement? The connection is gone, or the
+ * server refuses connections or writes for now: class 08 (connection
+ * exception), 57P01..57P03 (shut down, starting up), 25006 (a read-only
+ * transaction: a standby not yet promoted).
+ */
+static bool
+unavailable(store *s, const char *state)
+{
+	pg_backend *b = pg_of(s);
+
+	return b == NULL || b->conn == NULL || PQstatus(b->conn) != CONNECTION_OK ||
+	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	    strcmp(state, "25006") == 0;
+}
+
 /* Record a failed result (or connection) for what; map SQLSTATE to a status. */
 static lethe_status
 pg_fail(store *s, const PGresult *res, const char *what)
@@ -103,6 +128,9 @@ pg_fail(store *s, const PGresult *res, const char *what)
 		    sizeof(buf));
 	if (state == NULL)
 		state = "";
+	if (unavailable(s, state))
+		return store_fail(s, LETHE_ERR_IO, STORE_E_UNAVAILABLE,
+		    "%s: PostgreSQL unavailable (%s)", what, msg);
 	if (strcmp(state, "23505") == 0 || strcmp(state, "42P07") == 0)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_EXISTS,
 		    "%s: already exists (%s)", what, msg);
@@ -129,15 +157,21 @@ run_simple(store *s, const char *sql, const char *what)
 	return rc;
 }
 
-/* A new connection to conninfo, or NULL with a message in s. */
+/*
+ * A new connection to conninfo, or NULL with a message in s. A host that
+ * does not answer is given up after CONNECT_TIMEOUT seconds unless
+ * conninfo sets connect_timeout (it is expanded after the default).
+ */
 static PGconn *
 connect_to(store *s, const char *conninfo)
 {
-	PGconn *conn = PQconnectdb(conninfo);
+	const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char *const values[] = { CONNECT_TIMEOUT, conninfo, NULL };
+	PGconn *conn = PQconnectdbParams(keys, values, 1);
 	char buf[256];
 
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		(void)store_fail(s, LETHE_ERR_IO, STORE_E_DATABASE,
+		(void)store_fail(s, LETHE_ERR_IO, STORE_E_UNAVAILABLE,
 		    "PostgreSQL: cannot connect (%s)", conn_msg(conn, buf,
 		    sizeof(buf)));
 		PQfinish(conn);
@@ -280,17 +314,36 @@ pg_remove_files(const char *path)
 	PQfinish(conn);
 }
 
-/* A lost connection is opened again before the next transaction. */
+/*
+ * A lost connection is opened again before the next statement, with a
+ * backoff between attempts (BACKOFF_FIRST_MS doubling to BACKOFF_MAX_MS):
+ * meanwhile every call fails at once with STORE_E_UNAVAILABLE. libpq's
+ * reset tries every host of a multi-host URI in turn, so a failover to a
+ * promoted standby is followed.
+ */
 static lethe_status
 ensure_connected(store *s)
 {
 	pg_backend *b = pg_of(s);
+	uint64_t now = lethe_now_us() / 1000;
 
-	if (PQstatus(b->conn) == CONNECTION_OK)
+	if (PQstatus(b->conn) == CONNECTION_OK) {
+		b->backoff_ms = 0;
 		return LETHE_OK;
+	}
+	if (b->backoff_ms != 0 && now < b->retry_at_ms)
+		return store_fail(s, LETHE_ERR_IO, STORE_E_UNAVAILABLE,
+		    "PostgreSQL unavailable; next connection attempt in %llu ms",
+		    (unsigned long long)(b->retry_at_ms - now));
 	PQreset(b->conn);
-	if (PQstatus(b->conn) != CONNECTION_OK)
-		return pg_fail(s, NULL, "PostgreSQL unreachable");
+	if (PQstatus(b->conn) != CONNECTION_OK) {
+		b->backoff_ms = b->backoff_ms == 0 ? BACKOFF_FIRST_MS :
+		    b->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS :
+		    b->backoff_ms * 2;
+		b->retry_at_ms = lethe_now_us() / 1000 + b->backoff_ms;
+		return pg_fail(s, NULL, "reconnecting");
+	}
+	b->backoff_ms = 0;
 	PQsetNoticeProcessor(b->conn, quiet_notice, NULL);
 	return PQsetClientEncoding(b->conn, "UTF8") == 0 ? LETHE_OK :
 	    pg_fail(s, NULL, "setting the client encoding");
@@ -430,6 +483,9 @@ pg_exec(store *s, const char *sql, const db_value *params, size_t nparams,
 
 	if (changes != NULL)
 		*changes = 0;
+	/* Inside a transaction a lost connection fails the transaction. */
+	if (!s->in_txn)
+		GUARD(ensure_connected(s));
 	if (strncmp(sql, "CREATE ", 7) == 0) {
 		ENSURE(ddl_translate(sql, ddl, sizeof(ddl)) == LETHE_OK,
 		    store_fail(s, LETHE_ERR_TOO_BIG, STORE_E_OTHER,

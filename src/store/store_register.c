@@ -17,6 +17,8 @@ store_reg_outcome_name(enum store_reg_outcome outcome)
 	switch (outcome) {
 	case STORE_REG_OK:
 		return "ok";
+	case STORE_REG_ALREADY:
+		return "already";
 	case STORE_REG_REPLAY:
 		return "replay";
 	case STORE_REG_KVNO_EXISTS:
@@ -152,22 +154,101 @@ principal_for_registration(store *s, const store_registration *r,
 	return LETHE_OK;
 }
 
-/* *used = whether principal pid has any key of one of r's kvnos. */
+/* How the keys principal pid holds under r's kvnos meet r's keys. */
+enum kvnos_state {
+	KVNOS_NEW,      /* no key under any of them */
+	KVNOS_SAME,     /* exactly r's keys: a repeated registration */
+	KVNOS_TAKEN,    /* anything else */
+};
+
+/* The rows under one kvno, compared with r's keys as they are read. */
+typedef struct kvno_compare {
+	store *s;
+	const store_registration *r;
+	uint32_t kvno;
+	size_t rows;            /* rows read */
+	size_t same;            /* rows equal to one of r's keys */
+} kvno_compare;
+
+/*
+ * Row callback (enctype, kind, key_blob, use_until, accept_until): does
+ * the row equal r's key of the same kvno and enctype? The stored key is
+ * unsealed into a buffer that is wiped before returning, and compared in
+ * constant time.
+ */
 static lethe_status
-kvnos_used(store *s, int64_t pid, const store_registration *r, bool *used)
+kvno_compare_row(void *ctx, const db_value *c, size_t n)
+{
+	kvno_compare *cmp = ctx;
+	const store_key *want = NULL;
+	enum store_key_kind kind;
+	uint8_t aad[STORE_AAD_MAX], key[STORE_MAX_KEY_LEN];
+	size_t aad_len = 0, key_len = 0;
+	lethe_status rc;
+
+	ENSURE(n == 5 && c[0].type == DB_INT && c[0].i >= INT32_MIN &&
+	    c[0].i <= INT32_MAX && c[2].type == DB_BLOB && c[3].type == DB_INT &&
+	    c[4].type == DB_INT, LETHE_ERR_FORMAT);
+	GUARD(store_key_kind_parse(&c[1], &kind));
+	cmp->rows++;
+	for (size_t i = 0; i < cmp->r->nkeys && want == NULL; i++)
+		if (cmp->r->keys[i].kvno == cmp->kvno &&
+		    cmp->r->keys[i].enctype == (int32_t)c[0].i)
+			want = &cmp->r->keys[i];
+	if (want == NULL || kind != STORE_KEY_TEMPORARY ||
+	    c[3].i != want->use_until || c[4].i != want->accept_until)
+		return LETHE_OK;
+	GUARD(store_key_aad(cmp->r->principal, cmp->kvno, want->enctype, aad,
+	    sizeof(aad), &aad_len));
+	rc = store_unseal(cmp->s->seal_key, lbytes_make(aad, aad_len),
+	    lbytes_make(c[2].data, c[2].len), key, sizeof(key), &key_len);
+	if (rc != LETHE_OK) {
+		rc = store_fail(cmp->s, rc == LETHE_ERR_TOO_BIG ? LETHE_ERR_FORMAT :
+		    rc, STORE_E_MASTER_KEY, "key kvno %u enctype %d of %s does not "
+		    "decrypt: the row was altered or moved", (unsigned)cmp->kvno,
+		    (int)want->enctype, cmp->r->principal);
+		goto cleanup;
+	}
+	if (key_len == want->key_len &&
+	    CRYPTO_memcmp(key, want->key, key_len) == 0)
+		cmp->same++;
+cleanup:
+	lethe_wipe(key, sizeof(key));
+	return rc;
+}
+
+/* *state = how principal pid's keys under r's kvnos meet r's keys. */
+static lethe_status
+kvnos_check(store *s, int64_t pid, const store_registration *r,
+    enum kvnos_state *state)
 {
 	static const char sql[] =
-	    "SELECT COUNT(*) FROM keys WHERE principal_id = $1 AND kvno = $2";
+	    "SELECT enctype, kind, key_blob, use_until, accept_until FROM keys "
+	    "WHERE principal_id = $1 AND kvno = $2";
+	size_t rows = 0, same = 0;
 
-	*used = false;
-	for (size_t i = 0; i < r->nkeys && !*used; i++) {
+	*state = KVNOS_NEW;
+	for (size_t i = 0; i < r->nkeys; i++) {
+		kvno_compare cmp = { s, r, r->keys[i].kvno, 0, 0 };
 		db_value params[2] = { db_int(pid), db_int(r->keys[i].kvno) };
-		int64_t count = -1;
+		bool earlier = false;
 
-		GUARD(s->ops->exec(s, sql, params, 2, store_int_cb, &count, NULL));
-		ENSURE(count >= 0, LETHE_ERR_FORMAT);
-		*used = count > 0;
+		for (size_t j = 0; j < i && !earlier; j++)
+			earlier = r->keys[j].kvno == r->keys[i].kvno;
+		if (earlier)
+			continue;
+		GUARD(store_collect_status(s, s->ops->exec(s, sql, params, 2,
+		    kvno_compare_row, &cmp, NULL)));
+		rows += cmp.rows;
+		same += cmp.same;
 	}
+	/* Each of r's keys matches one row at most: all matched, none more. */
+	if (rows == 0)
+		*state = KVNOS_NEW;
+	else if (rows == same && same == r->nkeys)
+		*state = KVNOS_SAME;
+	else
+		*state = KVNOS_TAKEN;
 	return LETHE_OK;
 }
 
@@ -242,7 +323,8 @@ register_in_txn(store *s, const store_registration *r,
     enum store_reg_outcome *outcome)
 {
 	principal_row row = { 0 };
-	bool fresh = false, used = false, room = false;
+	enum kvnos_state kvnos = KVNOS_NEW;
+	bool fresh = false, room = false;
 
 	GUARD(record_nonce(s, r, &fresh));
 	if (!fresh) {
@@ -254,8 +336,12 @@ register_in_txn(store *s, const store_registration *r,
 		*outcome = STORE_REG_NOT_ALLOWED;
 		return LETHE_OK;
 	}
-	GUARD(kvnos_used(s, row.id, r, &used));
-	if (used) {
+	GUARD(kvnos_check(s, row.id, r, &kvnos));
+	if (kvnos == KVNOS_SAME) {
+		*outcome = STORE_REG_ALREADY;
+		return LETHE_OK;
+	}
+	if (kvnos == KVNOS_TAKEN) {
 		*outcome = STORE_REG_KVNO_EXISTS;
 		return LETHE_OK;
 	}
@@ -285,6 +371,12 @@ store_register_keys(store *s, const store_registration *r,
 	GUARD(check_registration(s, r));
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, register_in_txn(s, r, &decided));
+	if (decided == STORE_REG_ALREADY) {
+		/* Keep the nonce (no realm data: the generation stays). */
+		GUARD_GOTO(rc, store_txn_end(s));
+		*outcome = decided;
+		goto cleanup;
+	}
 	if (decided != STORE_REG_OK) {
 		store_txn_abort(s);
 		*outcome = decided;

@@ -79,3 +79,20 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
   set_tests_properties(interop.store_pg_kdcs PROPERTIES TIMEOUT 300)
 endif()
+
+# PostgreSQL availability (real servers started by the scripts): an agent
+# registering the same key with two KDCs of one store; the store down
+# (pg_ctl stop -m immediate) while the KDCs answer, TRY_LATER, the agent's
+# retry landing once it is back; kill -9 of a primary with a synchronous
+# standby, promoted, under a stream of registrations (multi-host URI).
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
+  lethe_interop_test(store_pg_outage store_pg_outage.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>
+    $<TARGET_FILE:reg_tool>)
+  set_tests_properties(interop.store_pg_outage PROPERTIES TIMEOUT 400)
+endif()
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(store_pg_failover store_pg_failover.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:reg_tool>)
+  set_tests_properties(interop.store_pg_failover PROPERTIES TIMEOUT 600)
+endif()

@@ -577,6 +577,9 @@ test_retry_at_values(void **state)
 	    T0 + 300, 0), T0 + 300 + AGENT_URGENT_RETRY);
 	assert_int_equal(agent_retry_at(&f->cfg, 40, 14 /* INTERNAL */, T0 + 900, T0 + 300, 0),
 	    T0 + 900 + AGENT_URGENT_RETRY);
+	assert_int_equal(agent_retry_at(&f->cfg, 40, 15 /* TRY_LATER */, T0 + 900, T0 + 300, 0),
+	    T0 + 900 + AGENT_URGENT_RETRY);
+	assert_string_equal(agent_result_name(15), "TRY_LATER");
 	assert_int_equal(agent_retry_at(&f->cfg, 40, 8 /* SKEW */, T0 + 900, T0 + 300, 0),
 	    T0 + 900 + AGENT_URGENT_RETRY_REFUSED);
 	/* jitter still applies: between half the cap and the cap */

@@ -522,9 +522,9 @@ expect_spec_refusal(fx *f, const spec *s, int code)
 	expect_spec_refusal_echo(f, s, code, true);
 }
 
-/* Handle s and expect success; the reply is checked. */
+/* Handle s and expect success; the reply is checked; stored: new keys went in. */
 static void
-expect_ok(fx *f, const spec *s)
+expect_ok_stored(fx *f, const spec *s, bool stored)
 {
 	uint8_t *der, *reply = NULL;
 	size_t len, reply_len = 0;
@@ -537,7 +537,7 @@ expect_ok(fx *f, const spec *s)
 	if (o.result != REG_OK)
 		print_error("expected OK, got %s: %s\n", reg_result_str(o.result), o.text);
 	assert_int_equal(o.result, REG_OK);
-	assert_true(o.stored);
+	assert_int_equal(o.stored, stored);
 	open_reply(f, reply, reply_len, &rep);
 	assert_int_equal(rep.result, REG_OK);
 	assert_memory_equal(rep.nonce, s->nonce, REG_NONCE_LEN);
@@ -551,6 +551,12 @@ expect_ok(fx *f, const spec *s)
 		assert_int_equal(rep.kvnos[i], s->keys[i].kvno);
 	free(der);
 	free(reply);
+}
+
+static void
+expect_ok(fx *f, const spec *s)
+{
+	expect_ok_stored(f, s, true);
 }
 
 /* ------------------------------------------------------------ service tests */
@@ -1095,6 +1101,26 @@ test_kvno_reused(void **state)
 	expect_spec_refusal(f, &s, REG_KVNO_EXISTS);
 }
 
+/*
+ * The same key under the same kvno again (an agent registering with each
+ * KDC of a shared store): OK with the same grant, nothing stored; another
+ * key under it: KVNO_EXISTS.
+ */
+static void
+test_kvno_repeated(void **state)
+{
+	fx *f = *state;
+	spec s;
+
+	spec_default(f, &s);
+	expect_ok(f, &s);
+	spec_default(f, &s);            /* fresh nonce, same kvno 7 and key */
+	expect_ok_stored(f, &s, false);
+	spec_default(f, &s);
+	s.sealed.keys[0].key[31] ^= 0x80;
+	expect_spec_refusal(f, &s, REG_KVNO_EXISTS);
+}
+
 /* A principal whose live keys and the new ones exceed 256: POLICY. */
 static void
 test_too_many_keys(void **state)
@@ -1559,6 +1585,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stale_timestamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kvno_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kvno_repeated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_principal_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_enctype, setup, teardown),

@@ -1435,6 +1435,70 @@ test_register_kvno_clash(void **state)
 	store_principal_free(got);
 }
 
+/*
+ * The same keys under a used kvno (an agent registering with each KDC of
+ * a shared store) are a success that changes nothing but the nonce; any
+ * difference (a key byte, an enctype, a window, a new kvno beside) stays
+ * KVNO_EXISTS.
+ */
+static void
+test_register_repeat(void **state)
+{
+	fixture *f = *state;
+	const char *name = "HTTP/www.example.org@" REALM;
+	store_key keys[3] = { tk(7, 18, 1), tk(7, 17, 50), tk(8, 18, 9) };
+	store_key forged[2];
+	store_registration r = make_reg(name, 0xd1, keys, 2);
+	enum store_reg_outcome out = STORE_REG_REPLAY;
+	store_principal *p = NULL;
+	uint64_t g;
+	bool seen = false;
+
+	create_store(f);
+	assert_int_equal(store_register_keys(f->s, &r, &out), LETHE_OK);
+	assert_int_equal(out, STORE_REG_OK);
+	g = generation(f->s);
+
+	/* Again with a fresh nonce: ALREADY, no new generation, the nonce kept. */
+	r = make_reg(name, 0xd2, keys, 2);
+	r.now = T0 + 5;
+	assert_refused(f, &r, STORE_REG_ALREADY);
+	assert_int_equal(generation(f->s), g);
+	assert_int_equal(store_nonce_seen(f->s, r.nonce, T0 + 5, &seen), LETHE_OK);
+	assert_true(seen);
+	assert_refused(f, &r, STORE_REG_REPLAY);
+	/* Listed in the other order: the same keys. */
+	forged[0] = keys[1];
+	forged[1] = keys[0];
+	r = make_reg(name, 0xd3, forged, 2);
+	assert_refused(f, &r, STORE_REG_ALREADY);
+
+	/* One key byte differs: refused. */
+	forged[0] = keys[0];
+	forged[1] = keys[1];
+	forged[1].key[15] ^= 0x01;
+	r = make_reg(name, 0xd4, forged, 2);
+	assert_refused(f, &r, STORE_REG_KVNO_EXISTS);
+	/* One enctype of the two. */
+	r = make_reg(name, 0xd5, keys, 1);
+	assert_refused(f, &r, STORE_REG_KVNO_EXISTS);
+	/* Another window. */
+	forged[1] = keys[1];
+	forged[1].accept_until += 1;
+	r = make_reg(name, 0xd6, forged, 2);
+	assert_refused(f, &r, STORE_REG_KVNO_EXISTS);
+	/* The same keys and a new kvno beside them. */
+	r = make_reg(name, 0xd7, keys, 3);
+	assert_refused(f, &r, STORE_REG_KVNO_EXISTS);
+
+	assert_int_equal(store_principal_get(f->s, name, &p), LETHE_OK);
+	assert_int_equal(p->nkeys, 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_memory_equal(p->keys[i].key, keys[i].key, keys[i].key_len);
+	store_principal_free(p);
+	assert_string_equal(store_reg_outcome_name(STORE_REG_ALREADY), "already");
+}
+
 static void
 test_register_not_allowed(void **state)
 {
@@ -2496,6 +2560,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_kvno_clash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_repeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_not_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),

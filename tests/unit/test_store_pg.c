@@ -214,7 +214,7 @@ test_open_refusals(void **state)
 	store_master_key_wipe(&other);
 	assert_int_equal(store_open("postgresql:///none?host=/nonexistent&port=1",
 	    &f->mk, &s2, err, sizeof(err), &kind), LETHE_ERR_IO);
-	assert_int_equal(kind, STORE_E_DATABASE);
+	assert_int_equal(kind, STORE_E_UNAVAILABLE);
 	assert_null(s2);
 }
 
@@ -412,6 +412,34 @@ test_rule_callbacks_v4(void **state)
 }
 
 /* store_remove drops the tables: the database holds no store after. */
+/*
+ * A connection the server dropped: the call that meets it fails with
+ * STORE_E_UNAVAILABLE, the next one reconnects (the registrar answers
+ * TRY_LATER in between, the KDC serves its snapshot).
+ */
+static void
+test_reconnect(void **state)
+{
+	fixture *f = *state;
+	const char *base = getenv("LETHE_TEST_PG_URI");
+	char sql[256];
+	uint64_t g = 0;
+
+	NEED_SERVER(f);
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	g = generation(f->s);
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE datname = '%.*s'",
+	    (int)(strchr(f->uri + 14, '?') - (f->uri + 14)), f->uri + 14);
+	assert_true(admin_sql(base, sql));
+	assert_int_not_equal(store_generation(f->s, &g), LETHE_OK);
+	assert_int_equal(store_error_kind(f->s), STORE_E_UNAVAILABLE);
+	assert_int_equal(generation(f->s), g);
+	add_user(f->s, "bob@" REALM, 2);
+	assert_int_equal(generation(f->s), g + 1);
+}
+
 static void
 test_remove(void **state)
 {
@@ -440,6 +468,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_callbacks_v4, setup, teardown),
 	};
