@@ -30,6 +30,7 @@ static const char usage_text[] =
     "  agents | audit [--json] | maintain [--json] | request-key NAME\n"
     "  export-ca -o FILE | export-kdc-cert -o FILE\n"
     "  issue-cert --principal P [--dns HOST] [--days N] --key-out F --cert-out F\n"
+    "  migrate --to postgresql://...   (copy the realm into an empty database)\n"
     "The store defaults to ./" ADMIN_DEFAULT_STORE ", the master key file to\n"
     "STORE" ADMIN_MKEY_SUFFIX "; a configuration file may set them in [store]\n"
     "as path and master_key_file. Exit codes: 0 ok, 1 other error, 2 usage,\n"
@@ -70,6 +71,7 @@ static const command commands[] = {
 	{ "export-ca", cmd_export_ca },
 	{ "export-kdc-cert", cmd_export_kdc_cert },
 	{ "issue-cert", cmd_issue_cert },
+	{ "migrate", cmd_migrate },
 };
 
 /* Copy src into a path buffer. */

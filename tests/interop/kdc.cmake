@@ -78,4 +78,9 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
   lethe_interop_test(store_pg_kdcs store_pg_kdcs.sh
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
   set_tests_properties(interop.store_pg_kdcs PROPERTIES TIMEOUT 300)
+  # lethe-admin migrate: an SQLite realm into an empty PostgreSQL database,
+  # then served from there with the old passwords, keytabs and agent key.
+  lethe_interop_test(store_pg_migrate store_pg_migrate.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+  set_tests_properties(interop.store_pg_migrate PROPERTIES TIMEOUT 300)
 endif()
