@@ -178,6 +178,7 @@ kdcd_watch_attach(kdcd_watch *w, store *st)
 
 	if (rc == LETHE_ERR_UNSUPPORTED) {
 		w->st = NULL;
+		atomic_store(&w->notify_fd, -1);
 		return;
 	}
 	w->st = st;
