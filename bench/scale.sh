@@ -23,9 +23,14 @@
 #   refused by krb5kdc at once and accepted again after +allow_tix.
 # One result line per size and side on stdout, progress on stderr.
 #
+# --store postgresql: the Lethe side on a private PostgreSQL server
+#  (tests/interop/lib/pg.sh: initdb and pg_ctl in the scratch folder, unix
+#  socket, fsync off), one database per size; result lines "lethe-pg N=...".
+#  Give --no-mit with it (the MIT side does not depend on the store).
+#
 # Usage: bench/scale.sh [--build DIR] [--sizes "10 10000 100000"]
 #                       [--changes K] [--registrations R] [--idle S]
-#                       [--no-mit] [--keep]
+#                       [--store sqlite|postgresql] [--no-mit] [--keep]
 # --build defaults to the first of build/*/ (outside any *asan* folder) that
 # holds src/bench/lethe-bench. Needs lethe-admin and lethe-kdc built there,
 # jq, and for MIT krb5kdc, kdb5_util, kadmin.local, kinit (krb5-kdc,
@@ -49,6 +54,7 @@ CHANGES=50
 REGS=200
 IDLE=35
 MIT=1
+STORE=sqlite
 REALM=BENCH.LETHE.TEST
 HOST=reg.bench.lethe.test
 ENCTYPES=aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96
@@ -61,8 +67,9 @@ while [ $# -gt 0 ]; do
 	--registrations) REGS=$2; shift 2 ;;
 	--idle) IDLE=$2; shift 2 ;;
 	--no-mit) MIT=0; shift ;;
+	--store) STORE=$2; shift 2 ;;
 	--keep) LETHE_KEEP_SCRATCH=1; shift ;;
-	-h | --help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '2,37p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) lethe_die "unknown argument: $1" ;;
 	esac
 done
@@ -79,6 +86,16 @@ ADMIN=$BUILD/src/admin/lethe-admin
 KDC=$BUILD/src/kdcd/lethe-kdc
 lethe_require_tools jq timeout awk
 [ "$MIT" = 0 ] || lethe_require_tools krb5kdc kdb5_util kadmin.local kinit
+case $STORE in
+sqlite) SIDE=lethe ;;
+postgresql)
+	SIDE=lethe-pg
+	# shellcheck source=../tests/interop/lib/pg.sh
+	. "$root/tests/interop/lib/pg.sh"
+	[ "$(id -u)" -ne 0 ] || lethe_require_tools runuser
+	;;
+*) lethe_die "--store: sqlite or postgresql" ;;
+esac
 
 # ---- measuring helpers ------------------------------------------------------
 
@@ -190,21 +207,29 @@ machine() {
 
 # ---- Lethe ------------------------------------------------------------------
 
-# One size: prints "lethe N=... key=value ..." on stdout.
+# One size: prints "lethe N=... key=value ..." (lethe-pg N=... on PostgreSQL) on stdout.
 lethe_size() {
 	local n=$1 svc users pop i j ns0 ns1 t0 t1 idle_rate idle_s ref_idle g0 l0 cpu ref a b
 	local start load rss hwm out
 	svc=$((n / 10 > 0 ? n / 10 : 1))
 	users=$((n - svc))
-	LETHE_REALM_DIR=$S/lethe-$n
-	LETHE_REALM=$REALM
-	LETHE_ADMIN=$ADMIN
-	mkdir -p "$LETHE_REALM_DIR"
+	local store mkey
+	if [ "$STORE" = postgresql ]; then
+		store=$(lethe_pg_createdb "lethe_$n")
+		mkey=$S/lethe-$n.mkey
+		lethe_realm_attach "$S/lethe-$n" "$REALM" "$ADMIN" "$store" "$mkey"
+	else
+		LETHE_REALM_DIR=$S/lethe-$n
+		LETHE_REALM=$REALM
+		LETHE_ADMIN=$ADMIN
+		mkdir -p "$LETHE_REALM_DIR"
+		store=$LETHE_REALM_DIR/realm.db
+		mkey=$store.mkey
+	fi
 	lethe_realm_admin init --realm "$REALM" --enctypes "$ENCTYPES"
-	pop=$("$BENCH" --mode populate --store "$LETHE_REALM_DIR/realm.db" \
-		--master-key-file "$LETHE_REALM_DIR/realm.db.mkey" --count "$n" \
-		--services "$svc" --json)
-	echo "lethe N=$n: populated in $(jq -r .seconds <<<"$pop") s ($(jq -r .transactions <<<"$pop") transactions)" >&2
+	pop=$("$BENCH" --mode populate --store "$store" --master-key-file "$mkey" \
+		--count "$n" --services "$svc" --json)
+	echo "$SIDE N=$n: populated in $(jq -r .seconds <<<"$pop") s ($(jq -r .transactions <<<"$pop") transactions)" >&2
 	lethe_realm_admin issue-cert --principal "bench/$HOST@$REALM" --dns "$HOST" \
 		--key-out "$LETHE_REALM_DIR/server.key" --cert-out "$LETHE_REALM_DIR/server.pem"
 	lethe_realm_admin allow --san "DNS:$HOST" "bench/*@$REALM"
@@ -217,7 +242,7 @@ lethe_size() {
 	load=$LOAD_S
 	rss=$(status_kb "$LETHE_KDC_PID" VmRSS)
 	hwm=$(status_kb "$LETHE_KDC_PID" VmHWM)
-	echo "lethe N=$n: start-up $start s (snapshot loaded at $load s), VmRSS $rss kB, VmHWM $hwm kB" >&2
+	echo "$SIDE N=$n: start-up $start s (snapshot loaded at $load s), VmRSS $rss kB, VmHWM $hwm kB" >&2
 
 	# Idle baseline (the refresher runs the store's maintenance every 30 s).
 	thread_ns "$LETHE_KDC_PID" >"$S/idle0"
@@ -249,8 +274,8 @@ lethe_size() {
 	cpu=$(calc "(($ns1 - $ns0) - $idle_rate * ($t1 - $t0)) / $CHANGES / 1000" 0)
 	ref=$(calc "($(thread_delta "$REFRESHER" "$S/threads0" "$S/threads1") - $ref_idle * ($t1 - $t0)) / $CHANGES / 1000" 0)
 	read -r a b j <<<"$(apply_usecs "$l0" | stats)"
-	echo "lethe N=$n: $CHANGES admin changes in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/change (idle-corrected), refresher thread $ref µs/change (idle-corrected)" >&2
-	out="lethe N=$n start_s=$start load_s=$load rss_kb=$rss hwm_kb=$hwm idle_cpu_us_per_s=$(calc "$idle_rate / 1000" 0) idle_refresher_us_per_s=$(calc "$ref_idle / 1000" 0)"
+	echo "$SIDE N=$n: $CHANGES admin changes in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/change (idle-corrected), refresher thread $ref µs/change (idle-corrected)" >&2
+	out="$SIDE N=$n start_s=$start load_s=$load rss_kb=$rss hwm_kb=$hwm idle_cpu_us_per_s=$(calc "$idle_rate / 1000" 0) idle_refresher_us_per_s=$(calc "$ref_idle / 1000" 0)"
 	out="$out admin_applies=$j admin_apply_usec_median=$a admin_apply_usec_p90=$b admin_kdc_cpu_us=$cpu admin_refresher_cpu_us=$ref"
 
 	# Registrations through the registrar.
@@ -271,13 +296,14 @@ lethe_size() {
 	cpu=$(calc "(($ns1 - $ns0) - $idle_rate * ($t1 - $t0)) / $REGS / 1000" 0)
 	ref=$(calc "($(thread_delta "$REFRESHER" "$S/threads0" "$S/threads1") - $ref_idle * ($t1 - $t0)) / $REGS / 1000" 0)
 	read -r a b j <<<"$(apply_usecs "$l0" | stats)"
-	echo "lethe N=$n: $REGS registrations, $(jq -r '.per_s' <<<"$pop") /s, in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/registration, refresher thread $ref µs/registration (idle-corrected)" >&2
+	echo "$SIDE N=$n: $REGS registrations, $(jq -r '.per_s' <<<"$pop") /s, in $j applies: apply usec median $a p90 $b, KDC CPU $cpu µs/registration, refresher thread $ref µs/registration (idle-corrected)" >&2
 	out="$out reg_per_s=$(jq -r '.per_s' <<<"$pop") reg_applies=$j reg_apply_usec_median=$a reg_apply_usec_p90=$b reg_kdc_cpu_us=$cpu reg_refresher_cpu_us=$ref"
 	grep -q 'level=warn\|WARN' "$LETHE_REALM_DIR/kdc.log" &&
-		echo "lethe N=$n: warnings in the KDC log: $(grep -c 'WARN\|level=warn' "$LETHE_REALM_DIR/kdc.log")" >&2
+		echo "$SIDE N=$n: warnings in the KDC log: $(grep -c 'WARN\|level=warn' "$LETHE_REALM_DIR/kdc.log")" >&2
 	lethe_kdc_stop
 	echo "$out"
 	rm -rf "$LETHE_REALM_DIR"
+	[ "$STORE" != postgresql ] || lethe_pg_sql postgres "DROP DATABASE lethe_$n" >/dev/null
 }
 
 # ---- MIT --------------------------------------------------------------------
@@ -347,7 +373,8 @@ mit_size() {
 lethe_scratch_dir
 S=$LETHE_SCRATCH
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(machine)" >&2
-echo "# sizes $SIZES, $CHANGES changes, $REGS registrations, build $BUILD" >&2
+echo "# sizes $SIZES, $CHANGES changes, $REGS registrations, store $STORE, build $BUILD" >&2
+[ "$STORE" != postgresql ] || lethe_pg_start
 for n in $SIZES; do
 	lethe_size "$n"
 	[ "$MIT" = 0 ] || mit_size "$n"

@@ -117,6 +117,7 @@ int cmd_export_ca(admin_ctx *ctx, int argc, char **argv);
 int cmd_export_kdc_cert(admin_ctx *ctx, int argc, char **argv);
 int cmd_issue_cert(admin_ctx *ctx, int argc, char **argv);
 int cmd_import_mit(admin_ctx *ctx, int argc, char **argv);
+int cmd_migrate(admin_ctx *ctx, int argc, char **argv);
 
 /* X.509 for init (pki.c): a new realm CA and a KDC certificate it signs. */
 typedef struct admin_pki {

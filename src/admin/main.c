@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  export-ca -o FILE | export-kdc-cert -o FILE\n"
     "  issue-cert --principal P [--dns HOST] [--days N] --key-out F --cert-out F\n"
     "  import-mit DUMP --stash FILE [--keep-mit-flags]   (into a fresh realm)\n"
+    "  migrate --to postgresql://...   (copy the realm into an empty database)\n"
     "The store defaults to ./" ADMIN_DEFAULT_STORE ", the master key file to\n"
     "STORE" ADMIN_MKEY_SUFFIX "; a configuration file may set them in [store]\n"
     "as path and master_key_file. Exit codes: 0 ok, 1 other error, 2 usage,\n"
@@ -72,6 +73,7 @@ static const command commands[] = {
 	{ "export-kdc-cert", cmd_export_kdc_cert },
 	{ "issue-cert", cmd_issue_cert },
 	{ "import-mit", cmd_import_mit },
+	{ "migrate", cmd_migrate },
 };
 
 /* Copy src into a path buffer. */

@@ -28,7 +28,7 @@ usage(FILE *f)
 	    "                   [--mode as|tgs] [--service S] [--transport udp|tcp]\n"
 	    "                   [--inflight N] [--requests N | --seconds S] [--threads T]\n"
 	    "                   [--sample K] [--timeout-ms MS] [--json] [--quiet]\n"
-	    "       lethe-bench --mode register|verify|kmp-sa|kmp-forged|populate --help\n"
+	    "       lethe-bench --mode register|verify|kmp-sa|kmp-forged|populate|propagate --help\n"
 	    "  --mode as      AS-REQ with PA-ENC-TIMESTAMP (default)\n"
 	    "  --mode tgs     TGS-REQ for --service (default krbtgt/REALM) with one TGT\n"
 	    "  --inflight N   requests in flight at once (default 16), split over threads\n"
@@ -181,25 +181,6 @@ parse_args(int argc, char **argv, bench_cfg *cfg)
 		cfg->threads = cfg->inflight;
 }
 
-/* Read the first line of path as the password into buf (NUL-terminated). */
-static lethe_status
-read_password(const char *path, char *buf, size_t cap, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	ENSURE(f != NULL, LETHE_ERR_IO);
-	if (fgets(buf, (int)cap, f) == NULL) {
-		fclose(f);
-		return LETHE_ERR_FORMAT;
-	}
-	fclose(f);
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	*len = n;
-	return LETHE_OK;
-}
-
 static void
 fail(const char *what, lethe_status rc, const kcl_error *err)
 {
@@ -232,7 +213,7 @@ setup(const bench_cfg *cfg, bench_shared *sh)
 	sh->tgt = calloc(1, sizeof(*sh->tgt));
 	if (sh->as == NULL || sh->tgt == NULL)
 		fail("set-up", LETHE_ERR_NOMEM, NULL);
-	if ((rc = read_password(cfg->password_file, password, sizeof(password), &pw_len)))
+	if ((rc = bench_read_password(cfg->password_file, password, sizeof(password), &pw_len)))
 		fail("reading --password-file", rc, NULL);
 	p.client = cfg->principal;
 	p.realm = cfg->realm;
@@ -421,6 +402,8 @@ main(int argc, char **argv)
 		return bench_kmp_main(argc, argv);
 	if (mode != NULL && strcmp(mode, "populate") == 0)
 		return bench_populate_main(argc, argv);
+	if (mode != NULL && strcmp(mode, "propagate") == 0)
+		return bench_prop_main(argc, argv);
 	res = calloc(1, sizeof(*res));
 	parse_args(argc, argv, &cfg);
 	if (res == NULL)

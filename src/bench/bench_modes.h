@@ -25,6 +25,7 @@ int bench_reg_main(int argc, char **argv);
 int bench_verify_main(int argc, char **argv);
 int bench_kmp_main(int argc, char **argv);
 int bench_populate_main(int argc, char **argv);
+int bench_prop_main(int argc, char **argv);
 
 /* ------------------------------------------------------------ bench_util.c */
 
@@ -33,6 +34,9 @@ bool bench_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Process CPU time (user + system) in µs. */
 uint64_t bench_cpu_us(void);
+
+/* The first line of path (a password) into buf[0..cap), without its newline. */
+lethe_status bench_read_password(const char *path, char *buf, size_t cap, size_t *len);
 
 /* Monotonic clock in nanoseconds. */
 int64_t bench_mono_ns(void);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <time.h>
 
@@ -80,4 +81,22 @@ bench_mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+lethe_status
+bench_read_password(const char *path, char *buf, size_t cap, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ENSURE(f != NULL, LETHE_ERR_IO);
+	if (fgets(buf, (int)cap, f) == NULL) {
+		fclose(f);
+		return LETHE_ERR_FORMAT;
+	}
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	*len = n;
+	return LETHE_OK;
 }

@@ -296,7 +296,10 @@ wake_refresher(kdcd *d)
 		log_warn("waking the refresher");
 }
 
-/* The freshness hook of every request (kdc_fresh_fn): a few loads when nothing changed. */
+/*
+ * The freshness hook of every request (kdc_fresh_fn): a few loads when
+ * nothing changed (SQLite), one poll() of the LISTEN socket (PostgreSQL).
+ */
 static void
 request_fresh(void *ctx)
 {
@@ -452,7 +455,7 @@ refresher(void *arg)
 		{ .fd = kdcd_watch_fd(d->watch), .events = POLLIN } };
 	uint64_t next_check = lethe_now_us() + d->cfg.refresh_seconds * 1000000ull;
 	uint64_t next_maint = lethe_now_us(), tail_until = 0, now, counter, stamp;
-	bool stop = false, reload, stored, wrote;
+	bool stop = false, reload, stored, wrote, asked;
 	int timeout_ms, tail_ms = TAIL_POLL_MS;
 
 	while (!stop) {
@@ -499,8 +502,12 @@ refresher(void *arg)
 				tail_ms = TAIL_POLL_MS;
 			} else if (tail_ms < TAIL_MS)
 				tail_ms *= 2;
+			/* A worker waits for a check (its stamp moved, and may move back). */
+			pthread_mutex_lock(&d->fresh_mu);
+			asked = d->fresh_wanted != d->fresh_done;
+			pthread_mutex_unlock(&d->fresh_mu);
 			stamp = kdcd_watch_stamp(d->watch);
-			if (stored || now >= next_check || stamp == 0 ||
+			if (stored || asked || now >= next_check || stamp == 0 ||
 			    stamp != atomic_load_explicit(&d->applied_stamp, memory_order_relaxed))
 				check_store(d, false, NULL);
 		}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,9 @@ struct kdcd_watch {
 	int map_fds[OLD_MAPS_MAX + 1];          /* their files, open until then */
 	size_t nmaps;
 	store *st;                              /* a PostgreSQL store, or NULL */
+	bool shared;                            /* the path is a PostgreSQL URI */
+	_Atomic int notify_fd;                  /* its LISTEN socket, or -1 */
+	_Atomic uint64_t notified;              /* drains that read notifications */
 };
 
 /*
@@ -135,7 +139,10 @@ kdcd_watch_open(const char *db_path, kdcd_watch **out)
 	w->inotify_fd = -1;
 	w->wd_db = w->wd_wal = -1;
 	atomic_init(&w->hdr, NULL);
+	atomic_init(&w->notify_fd, -1);
+	atomic_init(&w->notified, 0);
 	if (store_path_is_url(db_path)) {
+		w->shared = true;
 		/* No files: kdcd_watch_attach() follows the store's notifications. */
 		*out = w;
 		return LETHE_OK;
@@ -171,9 +178,11 @@ kdcd_watch_attach(kdcd_watch *w, store *st)
 
 	if (rc == LETHE_ERR_UNSUPPORTED) {
 		w->st = NULL;
+		atomic_store(&w->notify_fd, -1);
 		return;
 	}
 	w->st = st;
+	atomic_store(&w->notify_fd, store_notify_fd(st));
 	if (rc != LETHE_OK)
 		log_warnx("store watch: no notification connection yet (%s); polling the "
 		    "generation every refresh_interval meanwhile", store_errmsg(st));
@@ -194,12 +203,30 @@ kdcd_watch_close(kdcd_watch *w)
 	free(w);
 }
 
+/*
+ * A PostgreSQL store's stamp: 2 + twice the notifications read, plus one
+ * while the LISTEN socket holds unread bytes (a notification on its way
+ * to the refresher). The socket may be closed and its number reused
+ * meanwhile: that costs one needless check, never a missed one.
+ */
+static uint64_t
+notify_stamp(const kdcd_watch *w)
+{
+	struct pollfd p = { .fd = atomic_load(&w->notify_fd), .events = POLLIN };
+	uint64_t n = atomic_load(&w->notified);
+	bool pending = p.fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
+
+	return 2 + 2 * n + (pending ? 1 : 0);
+}
+
 uint64_t
 kdcd_watch_stamp(const kdcd_watch *w)
 {
 	const volatile uint32_t *hdr = atomic_load(&w->hdr);
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
 
+	if (w->shared)
+		return notify_stamp(w);
 	if (hdr == NULL)
 		return 0;
 	for (size_t i = 0; i < WAL_HDR_WORDS; i++) {
@@ -223,7 +250,9 @@ kdcd_watch_drain(kdcd_watch *w)
 	ssize_t n;
 
 	if (w->st != NULL) {
-		(void)store_notify_drain(w->st);
+		if (store_notify_drain(w->st))
+			atomic_fetch_add(&w->notified, 1);
+		atomic_store(&w->notify_fd, store_notify_fd(w->st));
 		return false;
 	}
 	if (w->inotify_fd < 0)

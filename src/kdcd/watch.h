@@ -18,9 +18,12 @@
  * Either may be missing (no "-shm" yet, no inotify): the stamp is then 0
  * and the fd -1, and the KDC falls back on refresh_interval.
  *
- * A PostgreSQL store (a URI) has no files to watch: the stamp is always 0
- * and the fd is the store's LISTEN connection (store_notify_listen), which
- * every commit notifies; refresh_interval polls the generation besides.
+ * A PostgreSQL store (a URI) has no files to watch: the fd is the store's
+ * LISTEN connection (store_notify_listen), which every commit notifies,
+ * and the stamp counts the notifications read, plus one while that
+ * socket holds unread bytes, so a request that comes after a notification
+ * arrived waits for it to be applied; refresh_interval polls the
+ * generation besides.
  */
 #ifndef LETHE_KDCD_WATCH_H
 #define LETHE_KDCD_WATCH_H
@@ -56,9 +59,8 @@ int kdcd_watch_fd(const kdcd_watch *w);
 /*
  * Read the pending events (never blocks). True when one concerned the
  * database's files. Maps the "-shm" file again when it was replaced or has
- * appeared since. For a PostgreSQL store: reads the notifications and
- * returns false (the stamp is 0, so the refresher reads the feed on every
- * wake-up anyway). Refresher thread only.
+ * appeared since. For a PostgreSQL store: reads the notifications (the
+ * stamp moves when there were any) and returns false. Refresher thread only.
  */
 bool kdcd_watch_drain(kdcd_watch *w);
 

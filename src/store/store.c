@@ -435,8 +435,8 @@ insert_realm(store *s, const realm_row *row)
 }
 
 /* Copy the failure of s to the caller's buffer and kind. */
-static void
-report_open_error(const store *s, char *errbuf, size_t errbuf_len,
+void
+store_report_error(const store *s, char *errbuf, size_t errbuf_len,
     enum store_error_kind *kind)
 {
 	if (errbuf != NULL && errbuf_len > 0)
@@ -452,7 +452,7 @@ backend_of(const char *path)
 	return store_path_is_url(path) ? &store_pg_ops : &store_sqlite_ops;
 }
 
-static lethe_status
+lethe_status
 store_alloc(const char *path, store **out)
 {
 	store *s = calloc(1, sizeof(*s));
@@ -465,7 +465,7 @@ store_alloc(const char *path, store **out)
 }
 
 /* Release s without touching files. */
-static void
+void
 store_release(store *s)
 {
 	if (s == NULL)
@@ -548,7 +548,7 @@ cleanup:
 	if (s != NULL) {
 		const store_backend_ops *ops = s->ops;
 
-		report_open_error(s, errbuf, errbuf_len, kind);
+		store_report_error(s, errbuf, errbuf_len, kind);
 		store_release(s);
 		if (made)
 			ops->remove_files(path);
@@ -636,7 +636,7 @@ store_open(const char *path, const store_master_key *mk, store **out,
 	s = NULL;
 cleanup:
 	if (s != NULL) {
-		report_open_error(s, errbuf, errbuf_len, kind);
+		store_report_error(s, errbuf, errbuf_len, kind);
 		store_release(s);
 	}
 	return rc;

@@ -158,6 +158,32 @@ void store_close(store *s);
  */
 void store_remove(const char *path);
 
+#define STORE_MIGRATE_MAX_TABLES 32
+
+/* What store_migrate() copied: rows per table, in copy order. */
+typedef struct store_migrate_report {
+	struct {
+		const char *name;
+		size_t rows;
+	} tables[STORE_MIGRATE_MAX_TABLES];
+	size_t ntables;
+	uint64_t generation;    /* the source's, which the copy keeps */
+} store_migrate_report;
+
+/*
+ * Copy the realm of the open store src (any backend; its master key was
+ * checked when it was opened) into the empty PostgreSQL database at url:
+ * every table, row for row, sealed blobs as they are (the same master key
+ * opens the copy), the generation and the change feed's floor included.
+ * One transaction on the target, one read transaction on the source. A
+ * target holding any table is refused (STORE_E_EXISTS) and left as it
+ * was. After the commit the copy is opened with *mk and its generation
+ * compared with the source's. errbuf and kind as for store_create().
+ */
+lethe_status store_migrate(store *src, const char *url, const store_master_key *mk,
+    store_migrate_report *rep, char *errbuf, size_t errbuf_len,
+    enum store_error_kind *kind);
+
 /* A message about the last failure on s ("" if none); valid until the next call. */
 const char *store_errmsg(const store *s);
 

@@ -206,6 +206,16 @@ void store_notes_clear(store *s);
  */
 lethe_status store_feed_write(store *s, int64_t gen, int64_t now);
 
+/* A store handle on path's backend, not connected (store.c). */
+lethe_status store_alloc(const char *path, store **out);
+
+/* Close s (its transaction rolled back) and free it; files untouched. */
+void store_release(store *s);
+
+/* Copy the failure of s to errbuf (may be NULL) and *kind (may be NULL). */
+void store_report_error(const store *s, char *errbuf, size_t errbuf_len,
+    enum store_error_kind *kind);
+
 /* Forget the last failure. */
 void store_clear_error(store *s);
 

@@ -29,6 +29,11 @@ if(TARGET lethe-kdc AND TARGET lethe-admin)
   lethe_interop_test(kdc_fresh_flood kdc_fresh_flood.sh
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
   set_tests_properties(interop.kdc_fresh_flood PROPERTIES TIMEOUT 300)
+  # The same on a PostgreSQL store shared by two KDCs: lethe-admin writes
+  # through the URI, the client asks the KDC that only NOTIFY tells.
+  lethe_interop_test(kdc_fresh_pg kdc_fresh.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> postgresql)
+  set_tests_properties(interop.kdc_fresh_pg PROPERTIES TIMEOUT 900)
 endif()
 
 # The offline password-cracking attacks (AS-REQ as krbtgt or a service for a
@@ -78,6 +83,11 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
   lethe_interop_test(store_pg_kdcs store_pg_kdcs.sh
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
   set_tests_properties(interop.store_pg_kdcs PROPERTIES TIMEOUT 300)
+  # lethe-admin migrate: an SQLite realm into an empty PostgreSQL database,
+  # then served from there with the old passwords, keytabs and agent key.
+  lethe_interop_test(store_pg_migrate store_pg_migrate.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
+  set_tests_properties(interop.store_pg_migrate PROPERTIES TIMEOUT 300)
 endif()
 
 # PostgreSQL availability (real servers started by the scripts): an agent

@@ -456,6 +456,68 @@ test_remove(void **state)
 	create_store(f);
 }
 
+/*
+ * store_migrate: an SQLite store into the fixture's empty database; the
+ * copy opens with the same master key, at the same generation, with the
+ * same key bytes; new principals get new ids; a second migration into it,
+ * and one to a path that is no URI, are refused and change nothing.
+ */
+static void
+test_migrate(void **state)
+{
+	fixture *f = *state;
+	store_realm_policy pol;
+	store_migrate_report rep;
+	store_principal *p = NULL;
+	store *src = NULL;
+	enum store_error_kind kind = STORE_E_NONE;
+	char dir[] = "/tmp/lethe-migrate.XXXXXX", path[64], err[256] = "";
+	uint64_t gen;
+
+	NEED_SERVER(f);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/realm.db", dir);
+	assert_int_equal(store_realm_policy_default(&pol, REALM), LETHE_OK);
+	if (store_create(path, &f->mk, &pol, &src, err, sizeof(err), NULL) != LETHE_OK)
+		fail_msg("store_create (SQLite): %s", err);
+	add_user(src, "alice@" REALM, 7);
+	add_user(src, "bob@" REALM, 9);
+	gen = generation(src);
+	assert_int_equal(store_migrate(src, f->uri, &f->mk, &rep, err, sizeof(err), &kind),
+	    LETHE_OK);
+	assert_int_equal(rep.generation, gen);
+	assert_true(rep.ntables >= 14);
+	assert_string_equal(rep.tables[0].name, "schema_version");
+
+	assert_int_equal(store_open(f->uri, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
+	assert_int_equal(generation(f->s), gen);
+	assert_int_equal(store_principal_get(f->s, "bob@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->nkeys, 1);
+	assert_int_equal(p->keys[0].key[0], 9);
+	assert_int_equal(p->keys[0].key[31], 9 + 31);
+	store_principal_free(p);
+	add_user(f->s, "carol@" REALM, 11);   /* the id sequence continues */
+	assert_int_equal(generation(f->s), gen + 1);
+
+	/* Not empty now: refused, told so, nothing changed. */
+	kind = STORE_E_NONE;
+	assert_int_not_equal(store_migrate(src, f->uri, &f->mk, &rep, err, sizeof(err),
+	    &kind), LETHE_OK);
+	assert_int_equal(kind, STORE_E_EXISTS);
+	assert_non_null(strstr(err, "not empty"));
+	assert_int_equal(generation(f->s), gen + 1);
+	assert_int_equal(store_principal_get(f->s, "carol@" REALM, &p), LETHE_OK);
+	store_principal_free(p);
+	/* A path that is no URI. */
+	assert_int_not_equal(store_migrate(src, "/tmp/elsewhere.db", &f->mk, &rep, err,
+	    sizeof(err), &kind), LETHE_OK);
+	assert_int_equal(kind, STORE_E_INVALID);
+
+	store_close(src);
+	store_remove(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -471,6 +533,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_callbacks_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
