@@ -537,9 +537,7 @@ store_create(const char *path, const store_master_key *mk,
 	made = true;
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, insert_realm(s, &row));
-	GUARD_GOTO(rc, store_schema_add_v2(s, &row.policy));
-	GUARD_GOTO(rc, store_schema_add_v3(s, 0));
-	GUARD_GOTO(rc, store_schema_add_v4(s));
+	GUARD_GOTO(rc, store_schema_add_since_v1(s, &row.policy));
 	store_note_change(s, NULL);
 	GUARD_GOTO(rc, store_txn_commit(s));
 	*out = s;

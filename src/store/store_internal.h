@@ -272,6 +272,14 @@ lethe_status store_schema_add_v3(store *s, int64_t floor_gen);
  */
 lethe_status store_schema_add_v4(store *s);
 
+/*
+ * Every table and row a new store has after the v1 tables, up to
+ * STORE_SCHEMA_VERSION, inside the caller's write transaction: the one
+ * list store_create() and store_migrate() both follow, so a new step is
+ * added here once.
+ */
+lethe_status store_schema_add_since_v1(store *s, const store_realm_policy *realm);
+
 /* Upgrade an open v1, v2 or v3 store to v4 in one write transaction (store_reg.c). */
 lethe_status store_schema_upgrade(store *s);
 

@@ -247,8 +247,7 @@ store_migrate(store *src, const char *url, const store_master_key *mk,
 	for (size_t i = 0; i < store_v1_ntables; i++)
 		GUARD_GOTO(rc, dst->ops->exec(dst, store_v1_tables[i], NULL, 0, NULL,
 		    NULL, NULL));
-	GUARD_GOTO(rc, store_schema_add_v2(dst, &src->policy));
-	GUARD_GOTO(rc, store_schema_add_v3(dst, 0));
+	GUARD_GOTO(rc, store_schema_add_since_v1(dst, &src->policy));
 	/* One read transaction on the source: every table from one moment. */
 	rc = store_txn_begin(src, false);
 	if (rc != LETHE_OK) {

@@ -228,6 +228,14 @@ store_schema_add_v4(store *s)
 	return s->ops->exec(s, sql, NULL, 0, NULL, NULL, NULL);
 }
 
+lethe_status
+store_schema_add_since_v1(store *s, const store_realm_policy *realm)
+{
+	GUARD(store_schema_add_v2(s, realm));
+	GUARD(store_schema_add_v3(s, 0));
+	return store_schema_add_v4(s);
+}
+
 /*
  * v3's security defaults on existing principals: users are no ticket's
  * server, and every other kind requires pre-authentication.

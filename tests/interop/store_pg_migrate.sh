@@ -62,7 +62,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
 	-addext keyUsage=critical,keyCertSign -keyout "$S/other-ca.key" \
 	-out "$S/other-ca.pem" >/dev/null 2>&1 || lethe_die "openssl: no CA certificate"
 lethe_realm_admin trust add other-ca "$S/other-ca.pem"
-lethe_realm_admin allow --san app.mig.test "HTTP/app.mig.test@$REALM"
+lethe_realm_admin allow --san dns:app.mig.test "HTTP/app.mig.test@$REALM"
 lethe_realm_admin reg-policy --max-use-window 2h
 lethe_realm_admin service-policy "$SVC" --classic-key on
 lethe_agent_identity "$S/srv" "$HTTP" www.mig.test

@@ -12,6 +12,7 @@ LETHE_INTEROP_COMMON_SH=1
 # Print a failure line to stderr and exit 1.
 lethe_die() {
 	echo "FAIL: $*" >&2
+	trap - ERR
 	exit 1
 }
 
