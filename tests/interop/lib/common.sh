@@ -12,14 +12,19 @@ LETHE_INTEROP_COMMON_SH=1
 # Print a failure line to stderr and exit 1.
 lethe_die() {
 	echo "FAIL: $*" >&2
-	trap - ERR
+	LETHE_DIED=1
 	exit 1
 }
 
 # Say where `set -e` stopped a script: without it a failing command inside a
 # function or a command substitution ends the test with no word of why.
+# The ERR trap only notes the place (a failure the caller handles also
+# fires it); the EXIT trap prints it when the script ends in failure without
+# lethe_die having said why.
+LETHE_LAST_ERR=
+LETHE_DIED=
 lethe_on_err() {
-	echo "FAIL: exit $1 at ${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]} in ${FUNCNAME[1]:-main}: $2" >&2
+	LETHE_LAST_ERR="exit $1 at ${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]} in ${FUNCNAME[1]:-main}: $2"
 }
 trap 'lethe_on_err $? "$BASH_COMMAND"' ERR
 set -o errtrace
@@ -56,6 +61,9 @@ lethe_at_exit() {
 lethe_run_exit_hooks() {
 	local rc=$? i
 	set +e
+	if [ "$rc" -ne 0 ] && [ -z "$LETHE_DIED" ] && [ -n "$LETHE_LAST_ERR" ]; then
+		echo "FAIL: set -e stopped the script: $LETHE_LAST_ERR" >&2
+	fi
 	for ((i = ${#LETHE_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
 		eval "${LETHE_EXIT_HOOKS[$i]}"
 	done
