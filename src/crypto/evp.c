@@ -18,6 +18,7 @@
 typedef struct kc_thread_ctx {
 	EVP_CIPHER_CTX *cts[KC_CIPHER_COUNT];
 	EVP_MAC_CTX *hmac[KC_MD_COUNT];
+	EVP_KDF_CTX *krb5kdf[KC_CIPHER_COUNT];
 	struct kc_thread_ctx *prev;
 	struct kc_thread_ctx *next;
 } kc_thread_ctx;
@@ -141,6 +142,8 @@ thread_ctx_destroy(void *p)
 		EVP_CIPHER_CTX_free(t->cts[i]);   /* wipes the key schedule */
 	for (int i = 0; i < KC_MD_COUNT; i++)
 		EVP_MAC_CTX_free(t->hmac[i]);
+	for (int i = 0; i < KC_CIPHER_COUNT; i++)
+		EVP_KDF_CTX_free(t->krb5kdf[i]);  /* wipes the last key */
 	free(t);
 }
 
@@ -231,5 +234,35 @@ kc_thread_hmac(enum kc_md_id md, EVP_MAC_CTX **out)
 		t->hmac[md] = ctx;
 	}
 	*out = t->hmac[md];
+	return LETHE_OK;
+}
+
+/*
+ * This thread's KRB5KDF context for cipher, its CBC cipher set on first
+ * use: OpenSSL fetches the cipher by name whenever the parameter is given,
+ * so it is given once here, not per derivation.
+ */
+lethe_status
+kc_thread_krb5kdf(enum kc_cipher_id cipher, EVP_KDF_CTX **out)
+{
+	const kc_algs *a;
+	kc_thread_ctx *t;
+	EVP_KDF_CTX *ctx;
+	OSSL_PARAM params[2];
+
+	GUARD(thread_ctx_get(&a, &t));
+	if (t->krb5kdf[cipher] == NULL) {
+		ctx = EVP_KDF_CTX_new(a->krb5kdf);
+		ENSURE(ctx != NULL, LETHE_ERR_NOMEM);
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CIPHER,
+		    (char *)cbc_names[cipher], 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (EVP_KDF_CTX_set_params(ctx, params) != 1) {
+			EVP_KDF_CTX_free(ctx);
+			return LETHE_ERR_CRYPTO;
+		}
+		t->krb5kdf[cipher] = ctx;
+	}
+	*out = t->krb5kdf[cipher];
 	return LETHE_OK;
 }
