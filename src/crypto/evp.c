@@ -7,15 +7,31 @@
  * reachable (no false leak reports for threads that never exit, such as
  * the main thread).
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#define KC_HMAC_SLOTS   32      /* keyed HMAC contexts kept per thread */
+#define KC_HMAC_KEY_MAX 48      /* longer keys are not kept (none in Kerberos) */
+
+/* An HMAC context keyed with key (a copy, to check a lookup against). */
+typedef struct kc_hmac_slot {
+	EVP_MAC_CTX *ctx;       /* digest md set; keyed when key_len > 0 */
+	enum kc_md_id md;
+	size_t key_len;
+	uint8_t key[KC_HMAC_KEY_MAX];
+} kc_hmac_slot;
+
 typedef struct kc_thread_ctx {
+	kc_hmac_slot keyed[KC_HMAC_SLOTS];
 	EVP_CIPHER_CTX *cts[KC_CIPHER_COUNT];
 	EVP_MAC_CTX *hmac[KC_MD_COUNT];
 	EVP_KDF_CTX *krb5kdf[KC_CIPHER_COUNT];
@@ -144,6 +160,9 @@ thread_ctx_destroy(void *p)
 		EVP_MAC_CTX_free(t->hmac[i]);
 	for (int i = 0; i < KC_CIPHER_COUNT; i++)
 		EVP_KDF_CTX_free(t->krb5kdf[i]);  /* wipes the last key */
+	for (int i = 0; i < KC_HMAC_SLOTS; i++)
+		EVP_MAC_CTX_free(t->keyed[i].ctx);
+	lethe_wipe(t->keyed, sizeof(t->keyed));
 	free(t);
 }
 
@@ -211,29 +230,73 @@ kc_thread_cts(enum kc_cipher_id cipher, EVP_CIPHER_CTX **out)
 	return LETHE_OK;
 }
 
+/* A new HMAC context with md's digest set. */
+static lethe_status
+new_hmac_ctx(const kc_algs *a, enum kc_md_id md, EVP_MAC_CTX **out)
+{
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(a->hmac);
+	OSSL_PARAM params[2];
+
+	ENSURE(ctx != NULL, LETHE_ERR_NOMEM);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)md_names[md], 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return LETHE_ERR_CRYPTO;
+	}
+	*out = ctx;
+	return LETHE_OK;
+}
+
 /* This thread's HMAC context for md, with its digest set on first use. */
 lethe_status
 kc_thread_hmac(enum kc_md_id md, EVP_MAC_CTX **out)
 {
 	const kc_algs *a;
 	kc_thread_ctx *t;
-	EVP_MAC_CTX *ctx;
-	OSSL_PARAM params[2];
 
 	GUARD(thread_ctx_get(&a, &t));
-	if (t->hmac[md] == NULL) {
-		ctx = EVP_MAC_CTX_new(a->hmac);
-		ENSURE(ctx != NULL, LETHE_ERR_NOMEM);
-		params[0] = OSSL_PARAM_construct_utf8_string(
-		    OSSL_MAC_PARAM_DIGEST, (char *)md_names[md], 0);
-		params[1] = OSSL_PARAM_construct_end();
-		if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
-			EVP_MAC_CTX_free(ctx);
-			return LETHE_ERR_CRYPTO;
-		}
-		t->hmac[md] = ctx;
-	}
+	if (t->hmac[md] == NULL)
+		GUARD(new_hmac_ctx(a, md, &t->hmac[md]));
 	*out = t->hmac[md];
+	return LETHE_OK;
+}
+
+lethe_status
+kc_thread_hmac_keyed(enum kc_md_id md, const uint8_t *key, size_t key_len,
+    EVP_MAC_CTX **out)
+{
+	const kc_algs *a;
+	kc_thread_ctx *t;
+	kc_hmac_slot *s;
+	uintptr_t addr = (uintptr_t)key;
+
+	if (key_len == 0 || key_len > KC_HMAC_KEY_MAX) {
+		GUARD(kc_thread_hmac(md, out));
+		return EVP_MAC_init(*out, key, key_len, NULL) == 1 ? LETHE_OK : LETHE_ERR_CRYPTO;
+	}
+	GUARD(thread_ctx_get(&a, &t));
+	s = &t->keyed[((addr >> 3) ^ (addr >> 11) ^ (uintptr_t)md) % KC_HMAC_SLOTS];
+	if (s->ctx != NULL && s->md == md && s->key_len == key_len &&
+	    CRYPTO_memcmp(s->key, key, key_len) == 0) {
+		/* the same key: restart without hashing the key pads again */
+		ENSURE(EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1, LETHE_ERR_CRYPTO);
+		*out = s->ctx;
+		return LETHE_OK;
+	}
+	s->key_len = 0;                 /* matches nothing until keyed below */
+	lethe_wipe(s->key, sizeof(s->key));
+	if (s->ctx == NULL || s->md != md) {
+		EVP_MAC_CTX_free(s->ctx);
+		s->ctx = NULL;
+		GUARD(new_hmac_ctx(a, md, &s->ctx));
+		s->md = md;
+	}
+	ENSURE(EVP_MAC_init(s->ctx, key, key_len, NULL) == 1, LETHE_ERR_CRYPTO);
+	memcpy(s->key, key, key_len);
+	s->key_len = key_len;
+	*out = s->ctx;
 	return LETHE_OK;
 }
 
