@@ -56,9 +56,9 @@ lethe_status kc_algs_get(const kc_algs **out);
 lethe_status kc_thread_cts(enum kc_cipher_id cipher, EVP_CIPHER_CTX **out);
 lethe_status kc_thread_hmac(enum kc_md_id md, EVP_MAC_CTX **out);
 /*
- * This thread's HMAC context for md keyed with key, ready for updates. A
- * few dozen keyed contexts are kept per thread (found by the key's address,
- * checked against a copy of its bytes in constant time): a key used again
+ * This thread's HMAC context for md keyed with key, ready for updates. 64
+ * keyed contexts are kept per thread (in 2-way sets picked by the key's
+ * address, checked against a copy of its bytes in constant time): a key used again
  * restarts its context instead of hashing its pads again. The copies are
  * wiped when a slot is reused and at thread exit.
  */

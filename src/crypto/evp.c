@@ -19,7 +19,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#define KC_HMAC_SLOTS   32      /* keyed HMAC contexts kept per thread */
+#define KC_HMAC_SETS    32      /* keyed HMAC contexts per thread: 32 sets of 2 */
+#define KC_HMAC_WAYS    2       /* (the code below assumes 2) */
 #define KC_HMAC_KEY_MAX 48      /* longer keys are not kept (none in Kerberos) */
 
 /* An HMAC context keyed with key (a copy, to check a lookup against). */
@@ -31,7 +32,8 @@ typedef struct kc_hmac_slot {
 } kc_hmac_slot;
 
 typedef struct kc_thread_ctx {
-	kc_hmac_slot keyed[KC_HMAC_SLOTS];
+	kc_hmac_slot keyed[KC_HMAC_SETS][KC_HMAC_WAYS];
+	uint8_t victim[KC_HMAC_SETS];   /* the way a miss replaces next */
 	EVP_CIPHER_CTX *cts[KC_CIPHER_COUNT];
 	EVP_MAC_CTX *hmac[KC_MD_COUNT];
 	EVP_KDF_CTX *krb5kdf[KC_CIPHER_COUNT];
@@ -160,8 +162,9 @@ thread_ctx_destroy(void *p)
 		EVP_MAC_CTX_free(t->hmac[i]);
 	for (int i = 0; i < KC_CIPHER_COUNT; i++)
 		EVP_KDF_CTX_free(t->krb5kdf[i]);  /* wipes the last key */
-	for (int i = 0; i < KC_HMAC_SLOTS; i++)
-		EVP_MAC_CTX_free(t->keyed[i].ctx);
+	for (int i = 0; i < KC_HMAC_SETS; i++)
+		for (int w = 0; w < KC_HMAC_WAYS; w++)
+			EVP_MAC_CTX_free(t->keyed[i][w].ctx);
 	lethe_wipe(t->keyed, sizeof(t->keyed));
 	free(t);
 }
@@ -271,20 +274,28 @@ kc_thread_hmac_keyed(enum kc_md_id md, const uint8_t *key, size_t key_len,
 	kc_thread_ctx *t;
 	kc_hmac_slot *s;
 	uintptr_t addr = (uintptr_t)key;
+	size_t set;
 
 	if (key_len == 0 || key_len > KC_HMAC_KEY_MAX) {
 		GUARD(kc_thread_hmac(md, out));
 		return EVP_MAC_init(*out, key, key_len, NULL) == 1 ? LETHE_OK : LETHE_ERR_CRYPTO;
 	}
 	GUARD(thread_ctx_get(&a, &t));
-	s = &t->keyed[((addr >> 3) ^ (addr >> 11) ^ (uintptr_t)md) % KC_HMAC_SLOTS];
-	if (s->ctx != NULL && s->md == md && s->key_len == key_len &&
-	    CRYPTO_memcmp(s->key, key, key_len) == 0) {
-		/* the same key: restart without hashing the key pads again */
-		ENSURE(EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1, LETHE_ERR_CRYPTO);
-		*out = s->ctx;
-		return LETHE_OK;
+	/* Fibonacci hashing of the address picks the set */
+	set = (size_t)(((uint64_t)addr * UINT64_C(0x9E3779B97F4A7C15)) >> 59);
+	for (size_t w = 0; w < KC_HMAC_WAYS; w++) {
+		s = &t->keyed[set][w];
+		if (s->ctx != NULL && s->md == md && s->key_len == key_len &&
+		    CRYPTO_memcmp(s->key, key, key_len) == 0) {
+			/* the same key: restart without hashing the key pads again */
+			ENSURE(EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1, LETHE_ERR_CRYPTO);
+			t->victim[set] = (uint8_t)(w ^ 1);
+			*out = s->ctx;
+			return LETHE_OK;
+		}
 	}
+	s = &t->keyed[set][t->victim[set]];
+	t->victim[set] ^= 1;
 	s->key_len = 0;                 /* matches nothing until keyed below */
 	lethe_wipe(s->key, sizeof(s->key));
 	if (s->ctx == NULL || s->md != md) {
