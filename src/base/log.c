@@ -432,7 +432,13 @@ event_value(log_event *ev, const unsigned char *v, size_t len)
 
 	for (i = 0; i < len && !quote; i++)
 		quote = !is_bare_char(v[i]);
-	keep = quote ? 1 : 0;   /* one byte back for the closing quote */
+	if (!quote) {           /* bare: copied at once, cut short if need be */
+		room = EVENT_LIMIT - ev->len;
+		event_copy(ev, v, len <= room ? len : room);
+		ev->truncated |= len > room;
+		return;
+	}
+	keep = 1;               /* one byte back for the closing quote */
 	if (quote)
 		(void)event_put(ev, "\"", 1);  /* event_key kept room */
 	for (i = 0; i < len;) {
