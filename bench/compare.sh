@@ -12,9 +12,11 @@
 # Usage: bench/compare.sh [--build DIR] [--seconds S] [--runs N]
 #                         [--inflight N] [--threads T] [--sample K]
 #                         [--enctype aes256-cts-hmac-sha1-96|aes256-cts-hmac-sha384-192]
-#                         [--workers W] [--keep]
+#                         [--workers W] [--shape lethe|mit] [--lethe-kdc PATH] [--keep]
 # --build defaults to the first of build/*/ (outside any *asan* folder) that
-# holds src/bench/lethe-bench. Needs krb5kdc, kdb5_util, kadmin.local.
+# holds src/bench/lethe-bench. --shape is lethe-bench's (mit: the requests
+# MIT kinit/kvno send). --lethe-kdc runs another lethe-kdc binary (an older
+# build, say) against the same realm. Needs krb5kdc, kdb5_util, kadmin.local.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +34,8 @@ SAMPLE=16
 ENCTYPE=aes256-cts-hmac-sha1-96
 WORKERS=$(nproc)
 KEEP=0
+SHAPE=lethe
+LKDC_ARG=
 REALM=BENCH.LETHE.TEST
 SERVICE=host/bench.lethe.test
 
@@ -51,7 +55,9 @@ while [ $# -gt 0 ]; do
 	--enctype) ENCTYPE=$2; shift 2 ;;
 	--workers) WORKERS=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
-	-h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	--shape) SHAPE=$2; shift 2 ;;
+	--lethe-kdc) LKDC_ARG=$2; shift 2 ;;
+	-h | --help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 done
@@ -66,7 +72,7 @@ esac
 BENCH=$BUILD/src/bench/lethe-bench
 CLIENT=$BUILD/src/client/lethe-client
 ADMIN=$BUILD/src/admin/lethe-admin
-LKDC=$BUILD/src/kdcd/lethe-kdc
+LKDC=${LKDC_ARG:-$BUILD/src/kdcd/lethe-kdc}
 for tool in krb5kdc kdb5_util kadmin.local timeout; do
 	command -v "$tool" >/dev/null || die "required tool missing: $tool"
 done
@@ -220,6 +226,8 @@ path = $store
 realm = $REALM
 listen = 127.0.0.1:$LETHE_PORT
 workers = $WORKERS
+[registrar]
+listen =
 [logging]
 destination = stderr
 level = info
@@ -237,7 +245,8 @@ measure() {
 	local port=$1 pid=$2 mode=$3 out c0 c1 ok tck
 	local args=(--kdc "127.0.0.1:$port" --realm "$REALM" --principal alice
 		--password-file "$scratch/alice.pw" --mode "$mode" --inflight "$INFLIGHT"
-		--threads "$THREADS" --sample "$SAMPLE" --seconds "$SECONDS_PER_RUN" --json --quiet)
+		--threads "$THREADS" --sample "$SAMPLE" --seconds "$SECONDS_PER_RUN" --shape "$SHAPE"
+		--json --quiet)
 	[ "$mode" = tgs ] && args+=(--service "$SERVICE")
 	tck=$(getconf CLK_TCK)
 	c0=$(cpu_ticks "$pid")
@@ -276,7 +285,7 @@ summarize() {
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >&2
 echo "settings: $ENCTYPE, UDP, ${SECONDS_PER_RUN}s x $RUNS runs, $INFLIGHT in flight," \
-	"$THREADS bench thread(s), verify 1/$SAMPLE, $WORKERS KDC workers" >&2
+	"$THREADS bench thread(s), verify 1/$SAMPLE, $WORKERS KDC workers, $SHAPE shape" >&2
 start_mit
 KDCS=(mit)
 LETHE_WHY=

@@ -1,6 +1,7 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,15 +19,42 @@ static const char truncated_field[] = " truncated=yes";
 /* Event fields stop this many bytes early so truncated_field always fits. */
 #define EVENT_LIMIT (LETHE_LOG_LINE_MAX - 1 - sizeof(truncated_field))
 
+#define LOG_LINE_CAP (LOG_PREFIX_MAX + LETHE_LOG_LINE_MAX)   /* longest line, with its \n */
+#define LOG_BATCH_SIZE (64 * 1024)      /* a batching thread's buffer */
+#define LOG_BATCH_MAX_AGE_NS (100 * 1000000LL)  /* oldest waiting line, at most */
+
 static char log_name[LOG_NAME_MAX] = "lethe";
+static size_t log_name_len = 5;
 static enum lethe_log_dest log_dest = LETHE_LOG_STDERR;
 static atomic_int log_verbosity = LETHE_LOG_INFO;
+/* Held for every write to stderr, so a batch and a line never interleave. */
+static pthread_mutex_t log_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* strftime's "%Y-%m-%dT%H:%M:" of the minute this thread logged in last. */
+typedef struct log_clock {
+	time_t minute;          /* seconds at the start of the cached minute */
+	bool valid;
+	size_t len;             /* of the text, without the seconds */
+	char text[48];          /* the text, then two digits of seconds */
+} log_clock;
+
+/* A thread's lines waiting to be written together (log_batch_begin). */
+typedef struct log_batch {
+	char buf[LOG_BATCH_SIZE];
+	size_t len;
+	int64_t first_ns;       /* CLOCK_REALTIME of the oldest waiting line */
+} log_batch;
+
+static _Thread_local log_clock thread_clock;
+static _Thread_local log_batch *thread_batch;
 
 void
 log_init(const char *progname, enum lethe_log_dest dest, int verbosity)
 {
-	if (progname != NULL)
+	if (progname != NULL) {
 		snprintf(log_name, sizeof(log_name), "%s", progname);
+		log_name_len = strlen(log_name);
+	}
 	log_dest = dest;
 	atomic_store(&log_verbosity, verbosity);
 	if (dest == LETHE_LOG_SYSLOG)
@@ -74,15 +102,121 @@ syslog_priority(int level)
 	}
 }
 
+/* Write len bytes to stderr in one piece with respect to other log writes. */
+static void
+write_stderr(const char *buf, size_t len)
+{
+	pthread_mutex_lock(&log_write_lock);
+	write_all(STDERR_FILENO, buf, len);
+	pthread_mutex_unlock(&log_write_lock);
+}
+
+static char *
+put_2digits(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/* Set thread_clock to the minute of sec (strftime once a minute, not per line). */
+static void
+clock_set_minute(time_t sec)
+{
+	log_clock *c = &thread_clock;
+	struct tm tm;
+	time_t minute = sec - ((sec % 60) + 60) % 60;
+
+	gmtime_r(&minute, &tm);
+	c->len = strftime(c->text, sizeof(c->text) - 2, "%Y-%m-%dT%H:%M:", &tm);
+	c->minute = minute;
+	c->valid = true;
+}
+
+size_t
+log_format_line(char *out, size_t cap, const struct timespec *ts, const char *msg)
+{
+	char line[LOG_LINE_CAP];
+	log_clock *c = &thread_clock;
+	size_t n, msg_len = strlen(msg), ms = (size_t)(ts->tv_nsec / 1000000);
+	int sec_of_min;
+
+	if (!c->valid || ts->tv_sec < c->minute || ts->tv_sec - c->minute >= 60)
+		clock_set_minute(ts->tv_sec);
+	sec_of_min = (int)(ts->tv_sec - c->minute);
+	memcpy(line, c->text, c->len);
+	n = (size_t)(put_2digits(line + c->len, sec_of_min) - line);
+	line[n++] = '.';
+	line[n++] = (char)('0' + ms / 100);
+	line[n++] = (char)('0' + ms / 10 % 10);
+	line[n++] = (char)('0' + ms % 10);
+	line[n++] = 'Z';
+	line[n++] = ' ';
+	memcpy(line + n, log_name, log_name_len);
+	n += log_name_len;
+	line[n++] = ':';
+	line[n++] = ' ';
+	/* as snprintf into LOG_LINE_CAP + 1 bytes did: cut short, the last byte is \n */
+	if (msg_len > LOG_LINE_CAP - 1 - n)
+		msg_len = LOG_LINE_CAP - 1 - n;
+	memcpy(line + n, msg, msg_len);
+	n += msg_len;
+	line[n++] = '\n';
+	if (n > cap)
+		return 0;
+	memcpy(out, line, n);
+	return n;
+}
+
+/* Write the calling thread's waiting lines, if any. */
+void
+log_batch_flush(void)
+{
+	log_batch *b = thread_batch;
+
+	if (b == NULL || b->len == 0)
+		return;
+	write_stderr(b->buf, b->len);
+	b->len = 0;
+}
+
+bool
+log_batch_pending(void)
+{
+	return thread_batch != NULL && thread_batch->len > 0;
+}
+
+bool
+log_batch_begin(void)
+{
+	if (thread_batch != NULL)
+		return true;
+	if (log_dest != LETHE_LOG_STDERR)
+		return false;
+	thread_batch = malloc(sizeof(*thread_batch));
+	if (thread_batch == NULL)
+		return false;
+	thread_batch->len = 0;
+	thread_batch->first_ns = 0;
+	return true;
+}
+
+void
+log_batch_end(void)
+{
+	log_batch_flush();
+	free(thread_batch);
+	thread_batch = NULL;
+}
+
 /* Write one finished, already escaped message as one line. */
 static void
 log_line(int level, const char *msg)
 {
-	char line[LOG_PREFIX_MAX + LETHE_LOG_LINE_MAX + 1];
 	struct timespec ts;
-	struct tm tm;
-	size_t n;
 	int saved_errno = errno;
+	log_batch *b = thread_batch;
+	int64_t now_ns;
 
 	if (log_dest == LETHE_LOG_SYSLOG) {
 		syslog(syslog_priority(level), "%s", msg);
@@ -90,14 +224,19 @@ log_line(int level, const char *msg)
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(line + n, sizeof(line) - n, ".%03ldZ %s: %s\n",
-	    ts.tv_nsec / 1000000, log_name, msg);
-	n = strlen(line);
-	if (line[n - 1] != '\n')        /* cut short: keep the line a line */
-		line[n - 1] = '\n';
-	write_all(STDERR_FILENO, line, n);
+	now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (b == NULL) {
+		char line[LOG_LINE_CAP];
+		write_stderr(line, log_format_line(line, sizeof(line), &ts, msg));
+		errno = saved_errno;
+		return;
+	}
+	if (b->len > 0 && (sizeof(b->buf) - b->len < LOG_LINE_CAP ||
+	    now_ns - b->first_ns >= LOG_BATCH_MAX_AGE_NS || now_ns < b->first_ns))
+		log_batch_flush();
+	if (b->len == 0)
+		b->first_ns = now_ns;
+	b->len += log_format_line(b->buf + b->len, sizeof(b->buf) - b->len, &ts, msg);
 	errno = saved_errno;
 }
 
@@ -202,6 +341,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_FATAL_LEVEL, "fatal: ", errnum, fmt, ap);
 	va_end(ap);
+	log_batch_flush();
 	exit(1);
 }
 
@@ -213,6 +353,7 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_FATAL_LEVEL, "fatal: ", 0, fmt, ap);
 	va_end(ap);
+	log_batch_flush();
 	exit(1);
 }
 
@@ -265,47 +406,108 @@ event_key(log_event *ev, const char *key)
 	return true;
 }
 
+/* Written as itself inside quotes. */
+static bool
+is_plain_char(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* Append n bytes of s, known to fit. */
+static void
+event_copy(log_event *ev, const void *s, size_t n)
+{
+	memcpy(ev->buf + ev->len, s, n);
+	ev->len += n;
+	ev->buf[ev->len] = '\0';
+}
+
 /* Append value, quoted and escaped as documented in log.h. */
 static void
 event_value(log_event *ev, const unsigned char *v, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	bool quote = len == 0;
-	size_t i;
+	size_t i, run, room, keep;
 
 	for (i = 0; i < len && !quote; i++)
 		quote = !is_bare_char(v[i]);
+	if (!quote) {           /* bare: copied at once, cut short if need be */
+		room = EVENT_LIMIT - ev->len;
+		event_copy(ev, v, len <= room ? len : room);
+		ev->truncated |= len > room;
+		return;
+	}
+	keep = 1;               /* one byte back for the closing quote */
 	if (quote)
 		(void)event_put(ev, "\"", 1);  /* event_key kept room */
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len;) {
 		char unit[4];
 		size_t n = 0;
 		unsigned char c = v[i];
+
+		/* a run of bytes written as they are, copied at once */
+		for (run = i; run < len && is_plain_char(v[run]); run++)
+			continue;
+		if (run > i) {
+			room = EVENT_LIMIT - keep - ev->len;
+			if (run - i > room) {
+				event_copy(ev, v + i, room);
+				ev->truncated = true;
+				break;
+			}
+			event_copy(ev, v + i, run - i);
+			i = run;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			unit[n++] = '\\';
 			unit[n++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
+		} else {
 			unit[n++] = '\\';
 			unit[n++] = 'x';
 			unit[n++] = hex[c >> 4];
 			unit[n++] = hex[c & 0xf];
-		} else {
-			unit[n++] = (char)c;
 		}
-		/* keep one byte back for the closing quote */
-		if (quote && ev->len + n + 1 > EVENT_LIMIT) {
+		if (ev->len + n + keep > EVENT_LIMIT) {
 			ev->truncated = true;
 			break;
 		}
-		if (!event_put(ev, unit, n)) {
-			ev->truncated = true;
-			break;
-		}
+		event_copy(ev, unit, n);
+		i++;
 	}
 	if (quote) {
 		ev->buf[ev->len++] = '"';       /* space was kept back above */
 		ev->buf[ev->len] = '\0';
 	}
+}
+
+size_t
+log_fmt_int(char out[LOG_INT_MAX], long long value)
+{
+	unsigned long long u = value < 0 ? 0ULL - (unsigned long long)value :
+	    (unsigned long long)value;
+	size_t n = 0;
+
+	if (value < 0)
+		out[n++] = '-';
+	return n + log_fmt_uint(out + n, u);
+}
+
+size_t
+log_fmt_uint(char out[LOG_INT_MAX], unsigned long long value)
+{
+	char tmp[LOG_INT_MAX];
+	size_t n = 0, len;
+
+	do {
+		tmp[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value != 0);
+	for (len = 0; len < n; len++)
+		out[len] = tmp[n - 1 - len];
+	out[len] = '\0';
+	return len;
 }
 
 void
@@ -335,19 +537,17 @@ log_event_str(log_event *ev, const char *key, const char *value)
 void
 log_event_int(log_event *ev, const char *key, long long value)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", value);
+	char tmp[LOG_INT_MAX];
 
-	log_event_mem(ev, key, tmp, (size_t)n);
+	log_event_mem(ev, key, tmp, log_fmt_int(tmp, value));
 }
 
 void
 log_event_uint(log_event *ev, const char *key, unsigned long long value)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", value);
+	char tmp[LOG_INT_MAX];
 
-	log_event_mem(ev, key, tmp, (size_t)n);
+	log_event_mem(ev, key, tmp, log_fmt_uint(tmp, value));
 }
 
 const char *

@@ -3,7 +3,9 @@
  *
  * Every line is formatted in a buffer on the caller's stack and written
  * with one write(2) (or one syslog(3) call), so threads may log at the
- * same time without interleaving. Control characters in a message are
+ * same time without interleaving. A thread that calls log_batch_begin
+ * (a request loop) keeps its stderr lines in a buffer instead and writes
+ * many at once; see there. Control characters in a message are
  * escaped as \xHH, so no value can start a forged line.
  *
  * Structured events are one line of key=value fields:
@@ -22,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 enum lethe_log_dest {
 	LETHE_LOG_STDERR,       /* "<UTC time> <program>: <message>" lines */
@@ -100,5 +103,34 @@ const char *log_event_text(const log_event *ev);
 
 /* Write the line at level (if enabled). ev may be reused after log_event_begin. */
 void log_event_emit(log_event *ev, enum lethe_log_level level);
+
+#define LOG_INT_MAX 21      /* a decimal long long: sign, 19 digits, NUL */
+
+/* Write value in decimal (as "%lld" / "%llu") into out with a NUL; its length. */
+size_t log_fmt_int(char out[LOG_INT_MAX], long long value);
+size_t log_fmt_uint(char out[LOG_INT_MAX], unsigned long long value);
+
+/*
+ * Per-thread batching of stderr lines, for a loop that logs per request.
+ * After log_batch_begin (false: not batching, e.g. with syslog or no
+ * memory) the calling thread's lines go to a 64 KiB buffer, written with
+ * one write(2) when the next line would not fit, when the oldest line
+ * waiting is 100 ms old (checked as lines come), on log_batch_flush (call
+ * it before the loop blocks: log_batch_pending says whether to), on
+ * log_batch_end, and on fatal/fatalx in this thread. Lines keep the
+ * format and order they would have had unbatched.
+ */
+bool log_batch_begin(void);
+void log_batch_flush(void);
+bool log_batch_pending(void);
+void log_batch_end(void);
+
+/*
+ * Format one stderr line, "<UTC time with ms>Z <program>: <msg>\n" (cut
+ * short at LETHE_LOG_LINE_MAX + 128 bytes, still ending in \n), for the
+ * time ts into out; its length, or 0 if it does not fit in cap. The date
+ * is formatted once per minute per thread. For tests and log.c.
+ */
+size_t log_format_line(char *out, size_t cap, const struct timespec *ts, const char *msg);
 
 #endif

@@ -11,6 +11,19 @@
 
 enum bench_mode { BENCH_AS, BENCH_TGS };
 
+/*
+ * What the requests look like. LETHE: AS-REQ with PA-ENC-TIMESTAMP only,
+ * etypes 18 17 20 19, forwardable + renewable-ok; TGS-REQ without subkey.
+ * MIT: what MIT kinit and kvno 1.20 send (see bench_mit_etypes and
+ * kcl_as_build): PA-FX-COOKIE, PA-ENC-TIMESTAMP, empty PA-AS-FRESHNESS and
+ * PA-REQ-ENC-PA-REP, renewable-ok; TGS-REQ with a fresh subkey and
+ * canonicalize; etypes 18 17 20 19 16 23 25 26 in both.
+ */
+enum bench_shape { BENCH_SHAPE_LETHE, BENCH_SHAPE_MIT };
+
+/* MIT's default permitted_enctypes, in its order. */
+extern const int32_t bench_mit_etypes[8];
+
 #define BENCH_MAX_INFLIGHT 4096u
 #define BENCH_MAX_THREADS  64u
 #define BENCH_ERR_CODES    128      /* KRB-ERROR codes counted one by one */
@@ -18,6 +31,7 @@ enum bench_mode { BENCH_AS, BENCH_TGS };
 typedef struct bench_cfg {
 	kcl_kdc kdc;
 	enum bench_mode mode;
+	enum bench_shape shape;
 	const char *realm;
 	const char *principal;
 	const char *password_file;

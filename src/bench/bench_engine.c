@@ -12,6 +12,8 @@
 
 #define NONCE_POOL 1024u   /* random bytes fetched at once */
 
+const int32_t bench_mit_etypes[8] = { 18, 17, 20, 19, 16, 23, 25, 26 };
+
 struct bench_engine {
 	const bench_shared *sh;
 	enum bench_mode mode;
@@ -37,6 +39,12 @@ bench_engine_new(const bench_shared *sh, bench_engine **out)
 	der_writer_init(&e->w, KCL_MAX_MESSAGE);
 	kcl_tgs_ctx_init(&e->tgs);
 	e->tgs_params.server = &sh->service;
+	if (sh->cfg->shape == BENCH_SHAPE_MIT) {
+		e->tgs_params.etypes = bench_mit_etypes;
+		e->tgs_params.n_etypes = sizeof(bench_mit_etypes) / sizeof(bench_mit_etypes[0]);
+		e->tgs_params.kdc_options = KRB_KDC_OPT_CANONICALIZE;
+		e->tgs_params.use_subkey = true;
+	}
 	GUARD_GOTO(rc, kcl_as_clone(&e->as, sh->as));
 	*out = e;
 	e = NULL;

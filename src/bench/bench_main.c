@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #define PASSWORD_MAX 1024
+#define MIT_TICKET_LIFETIME 86400   /* kinit's default: ticket_lifetime 1 day */
 
 static void
 usage(FILE *f)
@@ -27,7 +28,8 @@ usage(FILE *f)
 	    "usage: lethe-bench --kdc HOST:PORT --realm R --principal P --password-file F\n"
 	    "                   [--mode as|tgs] [--service S] [--transport udp|tcp]\n"
 	    "                   [--inflight N] [--requests N | --seconds S] [--threads T]\n"
-	    "                   [--sample K] [--timeout-ms MS] [--json] [--quiet]\n"
+	    "                   [--sample K] [--timeout-ms MS] [--shape lethe|mit]\n"
+	    "                   [--json] [--quiet]\n"
 	    "       lethe-bench --mode register|verify|kmp-sa|kmp-forged|populate|propagate --help\n"
 	    "  --mode as      AS-REQ with PA-ENC-TIMESTAMP (default)\n"
 	    "  --mode tgs     TGS-REQ for --service (default krbtgt/REALM) with one TGT\n"
@@ -37,6 +39,9 @@ usage(FILE *f)
 	    "                 are not counted\n"
 	    "  --requests N   send N requests (retries after a loss count), then stop\n"
 	    "  --timeout-ms   a request unanswered this long counts as lost (default 2000)\n"
+	    "  --shape mit    send what MIT kinit/kvno send (PA-FX-COOKIE, PA-AS-FRESHNESS,\n"
+	    "                 PA-REQ-ENC-PA-REP, 8 etypes; TGS subkey, canonicalize);\n"
+	    "                 default lethe: PA-ENC-TIMESTAMP alone, 4 etypes, no subkey\n"
 	    "  --json         print one JSON line with the results\n");
 }
 
@@ -58,7 +63,7 @@ parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 enum opt_id {
 	OPT_KDC = 256, OPT_REALM, OPT_PRINCIPAL, OPT_PWFILE, OPT_MODE, OPT_SERVICE,
 	OPT_TRANSPORT, OPT_INFLIGHT, OPT_REQUESTS, OPT_SECONDS, OPT_THREADS,
-	OPT_SAMPLE, OPT_TIMEOUT, OPT_JSON, OPT_QUIET, OPT_HELP,
+	OPT_SAMPLE, OPT_TIMEOUT, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_SHAPE,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +83,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "shape", required_argument, NULL, OPT_SHAPE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -101,6 +107,14 @@ apply_opt(bench_cfg *cfg, int id, const char *arg, const char **kdc, const char 
 			cfg->mode = BENCH_AS;
 		else if (strcmp(arg, "tgs") == 0)
 			cfg->mode = BENCH_TGS;
+		else
+			return false;
+		return true;
+	case OPT_SHAPE:
+		if (strcmp(arg, "lethe") == 0)
+			cfg->shape = BENCH_SHAPE_LETHE;
+		else if (strcmp(arg, "mit") == 0)
+			cfg->shape = BENCH_SHAPE_MIT;
 		else
 			return false;
 		return true;
@@ -217,6 +231,13 @@ setup(const bench_cfg *cfg, bench_shared *sh)
 		fail("reading --password-file", rc, NULL);
 	p.client = cfg->principal;
 	p.realm = cfg->realm;
+	if (cfg->shape == BENCH_SHAPE_MIT) {
+		p.etypes = bench_mit_etypes;
+		p.n_etypes = sizeof(bench_mit_etypes) / sizeof(bench_mit_etypes[0]);
+		p.kdc_options = KRB_KDC_OPT_RENEWABLE_OK;
+		p.lifetime = MIT_TICKET_LIFETIME;
+		p.mit_padata = true;
+	}
 	if ((rc = kcl_as_init(sh->as, &p)))
 		fail("principal", rc, NULL);
 	rc = kcl_as_set_password(sh->as, lbytes_make(password, pw_len));

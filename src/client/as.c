@@ -43,12 +43,30 @@ kcl_as_init(kcl_as_ctx *ctx, const kcl_as_params *p)
 			   KRB_KDC_OPT_FORWARDABLE | KRB_KDC_OPT_RENEWABLE_OK;
 	ctx->lifetime = p->lifetime > 0 ? p->lifetime : KCL_DEFAULT_LIFETIME;
 	ctx->renew_life = p->renew_life > 0 ? p->renew_life : 0;
+	ctx->mit_padata = p->mit_padata;
 	if (ctx->renew_life > 0)
 		ctx->kdc_options |= KRB_KDC_OPT_RENEWABLE;
 cleanup:
 	if (rc != LETHE_OK)
 		kcl_as_free(ctx);
 	return rc;
+}
+
+/* Keep a copy of a PA-FX-COOKIE value to echo (an empty one is kept too). */
+static lethe_status
+set_cookie(kcl_as_ctx *ctx, lbytes value)
+{
+	uint8_t *copy;
+
+	ENSURE(value.len <= KCL_MAX_MESSAGE, LETHE_ERR_TOO_BIG);
+	copy = malloc(value.len ? value.len : 1);
+	ENSURE(copy != NULL, LETHE_ERR_NOMEM);
+	if (value.len)
+		memcpy(copy, value.data, value.len);
+	free(ctx->cookie);
+	ctx->cookie = copy;
+	ctx->cookie_len = value.len;
+	return LETHE_OK;
 }
 
 lethe_status
@@ -68,6 +86,9 @@ kcl_as_clone(kcl_as_ctx *dst, const kcl_as_ctx *src)
 	dst->kdc_options = src->kdc_options;
 	dst->lifetime = src->lifetime;
 	dst->renew_life = src->renew_life;
+	dst->mit_padata = src->mit_padata;
+	if (src->cookie != NULL)
+		GUARD_GOTO(rc, set_cookie(dst, lbytes_make(src->cookie, src->cookie_len)));
 	if (src->key != NULL)
 		GUARD_GOTO(rc, kcl_key_dup(src->key, &dst->key));
 	if (src->password != NULL)
@@ -130,6 +151,7 @@ kcl_as_free(kcl_as_ctx *ctx)
 	der_writer_free(&ctx->ts_writer);
 	der_writer_free(&ctx->pa_writer);
 	free(ctx->ts_cipher);
+	free(ctx->cookie);
 	lethe_arena_free(&ctx->arena);
 	memset(ctx, 0, sizeof(*ctx));
 }
@@ -154,7 +176,8 @@ kcl_as_build(kcl_as_ctx *ctx, uint32_t nonce, der_writer *w)
 {
 	krb_kdc_req req = { .msg_type = KRB_MSG_AS_REQ };
 	krb_kdc_req_body *b = &req.body;
-	krb_pa_data pa = { .padata_type = KRB_PA_ENC_TIMESTAMP };
+	krb_pa_data pa[4];
+	size_t n_pa = 0;
 	int64_t now;
 	int32_t usec;
 
@@ -176,9 +199,17 @@ kcl_as_build(kcl_as_ctx *ctx, uint32_t nonce, der_writer *w)
 	if (ctx->key != NULL) {
 		der_writer_reset(&ctx->pa_writer);
 		GUARD(put_enc_timestamp(ctx, &ctx->pa_writer));
-		pa.padata_value = der_written(&ctx->pa_writer);
-		req.padata.items = &pa;
-		req.padata.count = 1;
+		if (ctx->mit_padata && ctx->cookie != NULL)
+			pa[n_pa++] = (krb_pa_data){ .padata_type = KRB_PA_FX_COOKIE,
+				.padata_value = lbytes_make(ctx->cookie, ctx->cookie_len) };
+		pa[n_pa++] = (krb_pa_data){ .padata_type = KRB_PA_ENC_TIMESTAMP,
+					    .padata_value = der_written(&ctx->pa_writer) };
+		if (ctx->mit_padata) {
+			pa[n_pa++] = (krb_pa_data){ .padata_type = KRB_PA_AS_FRESHNESS };
+			pa[n_pa++] = (krb_pa_data){ .padata_type = KRB_PA_REQ_ENC_PA_REP };
+		}
+		req.padata.items = pa;
+		req.padata.count = n_pa;
 	}
 	return krb_encode_as_req(w, &req);
 }
@@ -279,6 +310,7 @@ as_error(kcl_as_ctx *ctx, const uint8_t *rep, size_t len, bool *again, kcl_error
 {
 	krb_error e;
 	krb_method_data md;
+	const krb_pa_data *cookie;
 
 	GUARD(krb_decode_krb_error(&ctx->arena, rep, len, &e));
 	kcl_error_set(err, &e);
@@ -287,6 +319,9 @@ as_error(kcl_as_ctx *ctx, const uint8_t *rep, size_t len, bool *again, kcl_error
 	ENSURE(e.has_e_data, LETHE_ERR_FORMAT);
 	GUARD(krb_decode_method_data(&ctx->arena, e.e_data.data, e.e_data.len, &md));
 	GUARD(derive_key(ctx, &md, 0));
+	cookie = krb_find_padata(&md, KRB_PA_FX_COOKIE);
+	if (cookie != NULL)
+		GUARD(set_cookie(ctx, cookie->padata_value));
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
 	*again = true;

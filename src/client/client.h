@@ -180,6 +180,7 @@ typedef struct kcl_as_params {
 	uint32_t kdc_options;       /* 0: forwardable + renewable-ok */
 	int64_t lifetime;           /* seconds; 0: KCL_DEFAULT_LIFETIME */
 	int64_t renew_life;         /* seconds; 0: no renewable ticket asked */
+	bool mit_padata;            /* send the padata MIT kinit sends (see kcl_as_build) */
 } kcl_as_params;
 
 /*
@@ -199,6 +200,9 @@ typedef struct kcl_as_ctx {
 	uint8_t *password;          /* until the key is derived */
 	size_t password_len;
 	kc_key *key;                /* the client's long-term key, once known */
+	bool mit_padata;
+	uint8_t *cookie;            /* PA-FX-COOKIE of the last PREAUTH_REQUIRED, echoed */
+	size_t cookie_len;
 	der_writer ts_writer;       /* PA-ENC-TS-ENC plaintext */
 	der_writer pa_writer;       /* its EncryptedData */
 	uint8_t *ts_cipher;         /* encrypted timestamp of the last request */
@@ -224,7 +228,10 @@ void kcl_as_free(kcl_as_ctx *ctx);
 /*
  * Prepend one AS-REQ with nonce to w (reset w first to send it alone):
  * with PA-ENC-TIMESTAMP (usage 1, current time and µs) when the client's
- * key is known, without padata otherwise.
+ * key is known, without padata otherwise. With mit_padata, a request with
+ * the key carries what MIT kinit 1.20 sends after PREAUTH_REQUIRED, in its
+ * order: PA-FX-COOKIE (the KDC's, if it sent one), PA-ENC-TIMESTAMP, an
+ * empty PA-AS-FRESHNESS and an empty PA-REQ-ENC-PA-REP.
  */
 lethe_status kcl_as_build(kcl_as_ctx *ctx, uint32_t nonce, der_writer *w);
 

@@ -55,6 +55,17 @@ lethe_status kc_algs_get(const kc_algs **out);
 /* The calling thread's reusable contexts (created on first use). */
 lethe_status kc_thread_cts(enum kc_cipher_id cipher, EVP_CIPHER_CTX **out);
 lethe_status kc_thread_hmac(enum kc_md_id md, EVP_MAC_CTX **out);
+/*
+ * This thread's HMAC context for md keyed with key, ready for updates. 64
+ * keyed contexts are kept per thread (in 2-way sets picked by the key's
+ * address, checked against a copy of its bytes in constant time): a key used again
+ * restarts its context instead of hashing its pads again. The copies are
+ * wiped when a slot is reused and at thread exit.
+ */
+lethe_status kc_thread_hmac_keyed(enum kc_md_id md, const uint8_t *key, size_t key_len,
+    EVP_MAC_CTX **out);
+/* This thread's KRB5KDF context with cipher's CBC set (the key and constant come per call). */
+lethe_status kc_thread_krb5kdf(enum kc_cipher_id cipher, EVP_KDF_CTX **out);
 
 /* OpenSSL names of the ids above. */
 const char *kc_md_name(enum kc_md_id md);

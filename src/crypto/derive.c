@@ -19,27 +19,18 @@ lethe_status
 kc_dk_krb5kdf(enum kc_cipher_id cipher, const uint8_t *key, lbytes constant,
     uint8_t *out, size_t out_len)
 {
-	const kc_algs *a;
 	EVP_KDF_CTX *kctx;
-	OSSL_PARAM params[4];
+	OSSL_PARAM params[3];
 	size_t key_len = cipher == KC_CIPHER_AES128 ? 16 : 32;
-	lethe_status rc;
 
 	ENSURE(out_len == key_len && constant.len > 0, LETHE_ERR_INVALID_ARG);
-	GUARD(kc_algs_get(&a));
-	kctx = EVP_KDF_CTX_new(a->krb5kdf);
-	ENSURE(kctx != NULL, LETHE_ERR_NOMEM);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CIPHER,
-	    (char *)kc_cbc_name(cipher), 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	GUARD(kc_thread_krb5kdf(cipher, &kctx));
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
 	    (void *)key, key_len);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_CONSTANT,
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_CONSTANT,
 	    (void *)constant.data, constant.len);
-	params[3] = OSSL_PARAM_construct_end();
-	rc = EVP_KDF_derive(kctx, out, out_len, params) == 1 ?
-	    LETHE_OK : LETHE_ERR_CRYPTO;
-	EVP_KDF_CTX_free(kctx);
-	return rc;
+	params[2] = OSSL_PARAM_construct_end();
+	return EVP_KDF_derive(kctx, out, out_len, params) == 1 ? LETHE_OK : LETHE_ERR_CRYPTO;
 }
 
 lethe_status

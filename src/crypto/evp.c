@@ -7,17 +7,36 @@
  * reachable (no false leak reports for threads that never exit, such as
  * the main thread).
  */
+#include "base/wipe.h"
 #include "crypto/crypto_int.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#define KC_HMAC_SETS    32      /* keyed HMAC contexts per thread: 32 sets of 2 */
+#define KC_HMAC_WAYS    2       /* (the code below assumes 2) */
+#define KC_HMAC_KEY_MAX 48      /* longer keys are not kept (none in Kerberos) */
+
+/* An HMAC context keyed with key (a copy, to check a lookup against). */
+typedef struct kc_hmac_slot {
+	EVP_MAC_CTX *ctx;       /* digest md set; keyed when key_len > 0 */
+	enum kc_md_id md;
+	size_t key_len;
+	uint8_t key[KC_HMAC_KEY_MAX];
+} kc_hmac_slot;
+
 typedef struct kc_thread_ctx {
+	kc_hmac_slot keyed[KC_HMAC_SETS][KC_HMAC_WAYS];
+	uint8_t victim[KC_HMAC_SETS];   /* the way a miss replaces next */
 	EVP_CIPHER_CTX *cts[KC_CIPHER_COUNT];
 	EVP_MAC_CTX *hmac[KC_MD_COUNT];
+	EVP_KDF_CTX *krb5kdf[KC_CIPHER_COUNT];
 	struct kc_thread_ctx *prev;
 	struct kc_thread_ctx *next;
 } kc_thread_ctx;
@@ -141,6 +160,12 @@ thread_ctx_destroy(void *p)
 		EVP_CIPHER_CTX_free(t->cts[i]);   /* wipes the key schedule */
 	for (int i = 0; i < KC_MD_COUNT; i++)
 		EVP_MAC_CTX_free(t->hmac[i]);
+	for (int i = 0; i < KC_CIPHER_COUNT; i++)
+		EVP_KDF_CTX_free(t->krb5kdf[i]);  /* wipes the last key */
+	for (int i = 0; i < KC_HMAC_SETS; i++)
+		for (int w = 0; w < KC_HMAC_WAYS; w++)
+			EVP_MAC_CTX_free(t->keyed[i][w].ctx);
+	lethe_wipe(t->keyed, sizeof(t->keyed));
 	free(t);
 }
 
@@ -208,28 +233,110 @@ kc_thread_cts(enum kc_cipher_id cipher, EVP_CIPHER_CTX **out)
 	return LETHE_OK;
 }
 
+/* A new HMAC context with md's digest set. */
+static lethe_status
+new_hmac_ctx(const kc_algs *a, enum kc_md_id md, EVP_MAC_CTX **out)
+{
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(a->hmac);
+	OSSL_PARAM params[2];
+
+	ENSURE(ctx != NULL, LETHE_ERR_NOMEM);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)md_names[md], 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return LETHE_ERR_CRYPTO;
+	}
+	*out = ctx;
+	return LETHE_OK;
+}
+
 /* This thread's HMAC context for md, with its digest set on first use. */
 lethe_status
 kc_thread_hmac(enum kc_md_id md, EVP_MAC_CTX **out)
 {
 	const kc_algs *a;
 	kc_thread_ctx *t;
-	EVP_MAC_CTX *ctx;
+
+	GUARD(thread_ctx_get(&a, &t));
+	if (t->hmac[md] == NULL)
+		GUARD(new_hmac_ctx(a, md, &t->hmac[md]));
+	*out = t->hmac[md];
+	return LETHE_OK;
+}
+
+lethe_status
+kc_thread_hmac_keyed(enum kc_md_id md, const uint8_t *key, size_t key_len,
+    EVP_MAC_CTX **out)
+{
+	const kc_algs *a;
+	kc_thread_ctx *t;
+	kc_hmac_slot *s;
+	uintptr_t addr = (uintptr_t)key;
+	size_t set;
+
+	if (key_len == 0 || key_len > KC_HMAC_KEY_MAX) {
+		GUARD(kc_thread_hmac(md, out));
+		return EVP_MAC_init(*out, key, key_len, NULL) == 1 ? LETHE_OK : LETHE_ERR_CRYPTO;
+	}
+	GUARD(thread_ctx_get(&a, &t));
+	/* Fibonacci hashing of the address picks the set */
+	set = (size_t)(((uint64_t)addr * UINT64_C(0x9E3779B97F4A7C15)) >> 59);
+	for (size_t w = 0; w < KC_HMAC_WAYS; w++) {
+		s = &t->keyed[set][w];
+		if (s->ctx != NULL && s->md == md && s->key_len == key_len &&
+		    CRYPTO_memcmp(s->key, key, key_len) == 0) {
+			/* the same key: restart without hashing the key pads again */
+			ENSURE(EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1, LETHE_ERR_CRYPTO);
+			t->victim[set] = (uint8_t)(w ^ 1);
+			*out = s->ctx;
+			return LETHE_OK;
+		}
+	}
+	s = &t->keyed[set][t->victim[set]];
+	t->victim[set] ^= 1;
+	s->key_len = 0;                 /* matches nothing until keyed below */
+	lethe_wipe(s->key, sizeof(s->key));
+	if (s->ctx == NULL || s->md != md) {
+		EVP_MAC_CTX_free(s->ctx);
+		s->ctx = NULL;
+		GUARD(new_hmac_ctx(a, md, &s->ctx));
+		s->md = md;
+	}
+	ENSURE(EVP_MAC_init(s->ctx, key, key_len, NULL) == 1, LETHE_ERR_CRYPTO);
+	memcpy(s->key, key, key_len);
+	s->key_len = key_len;
+	*out = s->ctx;
+	return LETHE_OK;
+}
+
+/*
+ * This thread's KRB5KDF context for cipher, its CBC cipher set on first
+ * use: OpenSSL fetches the cipher by name whenever the parameter is given,
+ * so it is given once here, not per derivation.
+ */
+lethe_status
+kc_thread_krb5kdf(enum kc_cipher_id cipher, EVP_KDF_CTX **out)
+{
+	const kc_algs *a;
+	kc_thread_ctx *t;
+	EVP_KDF_CTX *ctx;
 	OSSL_PARAM params[2];
 
 	GUARD(thread_ctx_get(&a, &t));
-	if (t->hmac[md] == NULL) {
-		ctx = EVP_MAC_CTX_new(a->hmac);
+	if (t->krb5kdf[cipher] == NULL) {
+		ctx = EVP_KDF_CTX_new(a->krb5kdf);
 		ENSURE(ctx != NULL, LETHE_ERR_NOMEM);
-		params[0] = OSSL_PARAM_construct_utf8_string(
-		    OSSL_MAC_PARAM_DIGEST, (char *)md_names[md], 0);
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CIPHER,
+		    (char *)cbc_names[cipher], 0);
 		params[1] = OSSL_PARAM_construct_end();
-		if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
-			EVP_MAC_CTX_free(ctx);
+		if (EVP_KDF_CTX_set_params(ctx, params) != 1) {
+			EVP_KDF_CTX_free(ctx);
 			return LETHE_ERR_CRYPTO;
 		}
-		t->hmac[md] = ctx;
+		t->krb5kdf[cipher] = ctx;
 	}
-	*out = t->hmac[md];
+	*out = t->krb5kdf[cipher];
 	return LETHE_OK;
 }

@@ -9,9 +9,7 @@ kc_hmac(enum kc_md_id md, const uint8_t *key, size_t key_len, lbytes a,
 	size_t want = kc_md_len(md);
 	size_t outl = 0;
 
-	GUARD(kc_thread_hmac(md, &ctx));
-	if (EVP_MAC_init(ctx, key, key_len, NULL) != 1)
-		return LETHE_ERR_CRYPTO;
+	GUARD(kc_thread_hmac_keyed(md, key, key_len, &ctx));
 	if (a.len > 0 && EVP_MAC_update(ctx, a.data, a.len) != 1)
 		return LETHE_ERR_CRYPTO;
 	if (b.len > 0 && EVP_MAC_update(ctx, b.data, b.len) != 1)

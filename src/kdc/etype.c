@@ -79,16 +79,25 @@ void
 kdc_etype_list_str(const krb_kdc_req_body *b, char *buf, size_t cap)
 {
 	size_t used = 0, n = b->n_etypes < KDC_LOG_ETYPES ? b->n_etypes : KDC_LOG_ETYPES;
-	int w;
+	char num[1 + LOG_INT_MAX];
+	size_t w;
 
 	if (cap == 0)
 		return;
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		w = snprintf(buf + used, cap - used, "%s%d", i ? "," : "", (int)b->etypes[i]);
-		if (w < 0 || (size_t)w >= cap - used)
+		w = 0;
+		if (i > 0)
+			num[w++] = ',';
+		w += log_fmt_int(num + w, b->etypes[i]);
+		if (w >= cap - used) {
+			/* cut short, as snprintf did */
+			memcpy(buf + used, num, cap - used - 1);
+			buf[cap - 1] = '\0';
 			return;
-		used += (size_t)w;
+		}
+		memcpy(buf + used, num, w + 1);
+		used += w;
 	}
 	if (b->n_etypes > n)
 		snprintf(buf + used, cap - used, ",...");

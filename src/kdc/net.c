@@ -372,10 +372,17 @@ worker_main(void *arg)
 			return NULL;
 		}
 	}
+	(void)log_batch_begin();        /* unbatched if it cannot */
 	while (!atomic_load(&net->stopping)) {
 		uint64_t now = net_now_ms();
 		int timeout = next_sweep > now ? (int)(next_sweep - now) : 0;
-		int n = epoll_wait(w->epfd, events, NET_EVENTS, timeout);
+		/* Lines waiting: look without blocking; write them before blocking. */
+		bool pending = log_batch_pending();
+		int n = epoll_wait(w->epfd, events, NET_EVENTS, pending ? 0 : timeout);
+		if (n == 0 && pending) {
+			log_batch_flush();
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -395,6 +402,7 @@ worker_main(void *arg)
 	net_tcp_close_all(w);
 	if (cfg->worker_fini != NULL)
 		cfg->worker_fini(cfg->handler_ctx, w->id, w->worker_ctx);
+	log_batch_end();
 	return NULL;
 }
 

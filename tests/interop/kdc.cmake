@@ -106,3 +106,10 @@ if(TARGET lethe-kdc AND TARGET lethe-admin)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:reg_tool>)
   set_tests_properties(interop.store_pg_failover PROPERTIES TIMEOUT 600)
 endif()
+
+# Batched request lines: none lost when lethe-kdc is stopped under load.
+if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-bench)
+  lethe_interop_test(kdc_log_batch kdc_log_batch.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-bench>)
+  set_tests_properties(interop.kdc_log_batch PROPERTIES TIMEOUT 600)
+endif()

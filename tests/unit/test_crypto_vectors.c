@@ -12,11 +12,15 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_int.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 
 #define MAXBUF 256
 
@@ -664,11 +668,61 @@ test_mit_cf2(void **state)
 	kc_key_clear(&out);
 }
 
+/* kc_hmac of msg under key, checked against OpenSSL's one-shot EVP_Q_mac. */
+static void
+check_hmac(enum kc_md_id md, const uint8_t *key, size_t key_len, const char *msg)
+{
+	uint8_t got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+	size_t want_len = 0;
+	char both[256];
+
+	assert_int_equal(kc_hmac(md, key, key_len, lbytes_make(msg, strlen(msg)),
+	    lbytes_make("|b", 2), got), LETHE_OK);
+	snprintf(both, sizeof(both), "%s|b", msg);
+	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, kc_md_name(md), NULL, key, key_len,
+	    (const unsigned char *)both, strlen(both), want, sizeof(want), &want_len));
+	assert_int_equal(want_len, kc_md_len(md));
+	assert_memory_equal(got, want, want_len);
+}
+
+/*
+ * kc_hmac keeps keyed contexts per thread, found by the key's address: a
+ * different key at the same address, the same key again, another digest
+ * with the same key, and more keys than slots all give the right HMAC.
+ */
+static void
+test_hmac_keyed_contexts(void **state)
+{
+	static uint8_t keys[80][32];
+	uint8_t key[32];
+	(void)state;
+
+	memset(key, 0xa5, sizeof(key));
+	check_hmac(KC_MD_SHA1, key, 16, "first");
+	check_hmac(KC_MD_SHA1, key, 16, "again");
+	key[7] ^= 1;                    /* another key at the same address */
+	check_hmac(KC_MD_SHA1, key, 16, "changed");
+	check_hmac(KC_MD_SHA1, key, 32, "longer");
+	check_hmac(KC_MD_SHA256, key, 32, "other digest");
+	check_hmac(KC_MD_SHA384, key, 24, "sha384");
+	key[7] ^= 1;
+	check_hmac(KC_MD_SHA1, key, 16, "back");
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < 80; i++) {
+			memset(keys[i], (int)i, sizeof(keys[i]));
+			keys[i][31] = (uint8_t)round;
+			check_hmac(i % 2 ? KC_MD_SHA256 : KC_MD_SHA1, keys[i], 32, "many");
+		}
+	}
+	check_hmac(KC_MD_SHA1, key, 0, "empty key");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3962_pbkdf2),
+		cmocka_unit_test(test_hmac_keyed_contexts),
 		cmocka_unit_test(test_rfc3962_string_to_key),
 		cmocka_unit_test(test_rfc3962_cts),
 		cmocka_unit_test(test_rfc8009_string_to_key),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -207,11 +208,18 @@ test_verbosity(void **state)
 #define LOG_THREADS 4
 #define LOG_PER_THREAD 300
 
+/* Threads with an odd id batch their lines (log_batch_begin). */
+static bool batch_odd_threads;
+
 static void *
 log_thread(void *arg)
 {
 	int id = (int)(intptr_t)arg;
 	char value[200];
+	bool batch = batch_odd_threads && id % 2 == 1;
+
+	if (batch)
+		assert_true(log_batch_begin());
 
 	memset(value, 'a' + id, sizeof(value) - 1);
 	value[sizeof(value) - 1] = '\0';
@@ -223,6 +231,11 @@ log_thread(void *arg)
 		log_event_int(&ev, "i", i);
 		log_event_str(&ev, "v", value);
 		log_event_emit(&ev, LETHE_LOG_INFO);
+	}
+	if (batch) {
+		assert_true(log_batch_pending());
+		log_batch_end();
+		assert_false(log_batch_pending());
 	}
 	return NULL;
 }
@@ -258,6 +271,164 @@ test_concurrent_lines_intact(void **state)
 		lines++;
 	}
 	assert_int_equal(lines, LOG_THREADS * LOG_PER_THREAD);
+	free(out);
+}
+
+/* The same with half of the threads batching: lines whole, none lost. */
+static void
+test_concurrent_batched_lines_intact(void **state)
+{
+	batch_odd_threads = true;
+	test_concurrent_lines_intact(state);
+	batch_odd_threads = false;
+}
+
+/* What log_line wrote for a message before lines were batched. */
+static size_t
+old_format_line(char *line, size_t cap, const struct timespec *ts, const char *msg)
+{
+	struct tm tm;
+	size_t n;
+
+	assert_true(cap >= 128 + LETHE_LOG_LINE_MAX + 1);
+	cap = 128 + LETHE_LOG_LINE_MAX + 1;
+	gmtime_r(&ts->tv_sec, &tm);
+	n = strftime(line, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(line + n, cap - n, ".%03ldZ %s: %s\n", ts->tv_nsec / 1000000, "test_log", msg);
+	n = strlen(line);
+	if (line[n - 1] != '\n')
+		line[n - 1] = '\n';
+	return n;
+}
+
+static void
+check_format(const struct timespec *ts, const char *msg)
+{
+	char want[4096], got[4096];
+	size_t want_len = old_format_line(want, sizeof(want), ts, msg);
+	size_t got_len = log_format_line(got, sizeof(got), ts, msg);
+
+	want[want_len] = '\0';
+	got[got_len] = '\0';
+	assert_string_equal(got, want);
+	assert_int_equal(got_len, want_len);
+}
+
+/* The cached per-minute date gives the bytes strftime gave for every line. */
+static void
+test_format_matches_strftime(void **state)
+{
+	static char long_msg[LETHE_LOG_LINE_MAX + 200];
+	/* around second, minute, hour, day, month, year and leap-day edges */
+	static const time_t secs[] = {
+		0, 59, 60, 61, 3599, 3600, 86399, 86400, 951782399, 951782400,
+		951868799, 951868800, 1704067199, 1704067200, 1704067201, 1704067259,
+		1704067260, 1709164800, 1709251199, 1709251200, 1798761599, 1798761600,
+		1798761600 - 61, 1798761600 + 3600 * 24 * 365, 253402300799,
+	};
+	static const long nsecs[] = { 0, 999999, 1000000, 123456789, 999999999 };
+	struct timespec ts;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		for (size_t j = 0; j < sizeof(nsecs) / sizeof(nsecs[0]); j++) {
+			ts.tv_sec = secs[i];
+			ts.tv_nsec = nsecs[j];
+			check_format(&ts, "event=kdc_req peer=127.0.0.1:1 result=OK usec=12");
+		}
+	}
+	/* every second of two minutes, forwards and backwards */
+	for (time_t t = 1798761600 - 60; t < 1798761600 + 60; t++) {
+		ts.tv_sec = t;
+		ts.tv_nsec = 500000000;
+		check_format(&ts, "x");
+	}
+	for (time_t t = 1798761600 + 60; t > 1798761600 - 60; t--) {
+		ts.tv_sec = t;
+		check_format(&ts, "");
+	}
+	/* the current time, and a message too long for the line */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	check_format(&ts, "now");
+	memset(long_msg, 'm', sizeof(long_msg) - 1);
+	check_format(&ts, long_msg);
+	long_msg[LETHE_LOG_LINE_MAX - 1] = '\0';
+	check_format(&ts, long_msg);
+}
+
+/* Count the lines of text; fail on a line that is not "... test_log: line <i> <pad>". */
+static int
+count_lines(char *text, int *next_i)
+{
+	int lines = 0;
+	char *line, *next;
+
+	for (line = text; *line != '\0'; line = next) {
+		int i = -1;
+		next = strchr(line, '\n');
+		assert_non_null(next);          /* only whole lines */
+		*next++ = '\0';
+		assert_int_equal(sscanf(after_prefix(line), "line %d", &i), 1);
+		assert_int_equal(i, *next_i);
+		(*next_i)++;
+		lines++;
+	}
+	return lines;
+}
+
+/*
+ * A batching thread: lines wait until flushed; a full buffer is written
+ * without waiting; the end and fatalx write what waits.
+ */
+static void
+test_batch_flushes(void **state)
+{
+	char pad[300];
+	capture cap;
+	char *out;
+	int next_i = 0, status;
+	pid_t pid;
+	(void)state;
+
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	capture_start(&cap);
+	assert_false(log_batch_pending());
+	assert_true(log_batch_begin());
+	log_info("line %d %s", 0, pad);
+	assert_true(log_batch_pending());
+	log_batch_flush();
+	assert_false(log_batch_pending());
+	/* 1000 lines of about 340 bytes: more than the 64 KiB buffer holds */
+	for (int i = 1; i <= 1000; i++)
+		log_info("line %d %s", i, pad);
+	out = capture_end(&cap);
+	/* a full buffer was written, whole lines only, and not all of them */
+	assert_true(count_lines(out, &next_i) > 100);
+	assert_true(next_i < 1001);
+	free(out);
+	capture_start(&cap);
+	log_batch_end();
+	assert_false(log_batch_pending());
+	out = capture_end(&cap);
+	count_lines(out, &next_i);
+	assert_int_equal(next_i, 1001);
+	free(out);
+
+	capture_start(&cap);
+	fflush(stdout);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		log_batch_begin();
+		log_info("waiting line");
+		fatalx("boom %d", 8);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	out = capture_end(&cap);
+	assert_non_null(strstr(out, "test_log: waiting line\n"));
+	assert_non_null(strstr(out, "test_log: fatal: boom 8\n"));
+	assert_true(strstr(out, "waiting line") < strstr(out, "boom 8"));
 	free(out);
 }
 
@@ -302,6 +473,9 @@ main(void)
 		cmocka_unit_test(test_message_escaping_and_errno),
 		cmocka_unit_test(test_verbosity),
 		cmocka_unit_test(test_concurrent_lines_intact),
+		cmocka_unit_test(test_concurrent_batched_lines_intact),
+		cmocka_unit_test(test_format_matches_strftime),
+		cmocka_unit_test(test_batch_flushes),
 		cmocka_unit_test(test_fatal_exits),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
