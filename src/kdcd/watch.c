@@ -38,7 +38,7 @@ struct kdcd_watch {
 	store *st;                              /* a PostgreSQL store, or NULL */
 	bool shared;                            /* the path is a PostgreSQL URI */
 	_Atomic int notify_fd;                  /* its LISTEN socket, or -1 */
-	_Atomic uint64_t notified;              /* drains that read notifications */
+	_Atomic uint64_t notified;              /* drains of a readable LISTEN socket */
 };
 
 /*
@@ -204,17 +204,18 @@ kdcd_watch_close(kdcd_watch *w)
 }
 
 /*
- * A PostgreSQL store's stamp: 2 + twice the notifications read, plus one
- * while the LISTEN socket holds unread bytes (a notification on its way
- * to the refresher). The socket may be closed and its number reused
+ * A PostgreSQL store's stamp: 2 + twice the drains of a readable LISTEN
+ * socket, plus one while that socket holds unread bytes (a notification
+ * on its way to the refresher). The socket may be closed and its number reused
  * meanwhile: that costs one needless check, never a missed one.
  */
 static uint64_t
 notify_stamp(const kdcd_watch *w)
 {
 	struct pollfd p = { .fd = atomic_load(&w->notify_fd), .events = POLLIN };
-	uint64_t n = atomic_load(&w->notified);
 	bool pending = p.fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
+	/* After the poll: kdcd_watch_drain counts before it reads the socket. */
+	uint64_t n = atomic_load(&w->notified);
 
 	return 2 + 2 * n + (pending ? 1 : 0);
 }
@@ -250,8 +251,16 @@ kdcd_watch_drain(kdcd_watch *w)
 	ssize_t n;
 
 	if (w->st != NULL) {
-		if (store_notify_drain(w->st))
+		struct pollfd p = { .fd = store_notify_fd(w->st), .events = POLLIN };
+
+		/*
+		 * Count before the bytes leave the socket: a request that polls
+		 * after they left reads the new count (notify_stamp), never the
+		 * old count with an empty socket.
+		 */
+		if (p.fd >= 0 && poll(&p, 1, 0) > 0)
 			atomic_fetch_add(&w->notified, 1);
+		(void)store_notify_drain(w->st);
 		atomic_store(&w->notify_fd, store_notify_fd(w->st));
 		return false;
 	}

@@ -155,7 +155,8 @@ mapfile -t store_args < <(lethe_realm_store_args)
 "$ADMIN" "${store_args[@]}" --json show "$HTTP" >"$S/show.json" ||
 	lethe_die "lethe-admin show through the multi-host URI failed"
 jq -r '.keys[].kvno' "$S/show.json" | sort -n >"$S/stored"
-missing=$(comm -23 "$S/accepted" "$S/stored")
+# comm wants the order sort gives by default, not sort -n (10 before 9).
+missing=$(comm -23 <(sort "$S/accepted") <(sort "$S/stored"))
 [ -z "$missing" ] || lethe_die "accepted but not on the new primary: kvno $missing"
 [ "$(lethe_pg_standby_sql lethe_realm "SELECT pg_is_in_recovery()")" = f ] ||
 	lethe_die "the standby was not promoted"
