@@ -1,7 +1,7 @@
 /*
  * Schema v2 of the store: trust anchors, registration rules and policy,
- * per-service policy; schema v3's feed tables; and the upgrade of a v1 or
- * v2 store. The registration transaction and the agents table are in
+ * per-service policy; schema v3's feed tables; and the upgrade of a v1,
+ * v2 or v3 store (v4's tables are in store_policy.c). The registration transaction and the agents table are in
  * store_register.c, the change feed in store_feed.c.
  */
 #include "store/store_internal.h"
@@ -256,24 +256,27 @@ store_schema_upgrade(store *s)
 		rc = store_txn_end(s);
 		goto cleanup;
 	}
-	ENSURE_GOTO(rc, version == 1 || version == 2, store_fail(s,
+	ENSURE_GOTO(rc, version >= 1 && version <= 3, store_fail(s,
 	    LETHE_ERR_FORMAT, STORE_E_DATABASE, "cannot upgrade schema version "
 	    "%lld", (long long)version));
 	if (version == 1)
 		GUARD_GOTO(rc, store_schema_add_v2(s, &s->policy));
-	GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, store_int_cb, &gen, NULL));
-	ENSURE_GOTO(rc, gen >= 0, store_fail(s, LETHE_ERR_FORMAT,
-	    STORE_E_DATABASE, "the generation row is missing"));
-	/* The feed starts empty: complete from this generation on. */
-	GUARD_GOTO(rc, store_schema_add_v3(s, gen));
-	GUARD_GOTO(rc, migrate_attributes_v3(s));
+	if (version <= 2) {
+		GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, store_int_cb, &gen, NULL));
+		ENSURE_GOTO(rc, gen >= 0, store_fail(s, LETHE_ERR_FORMAT,
+		    STORE_E_DATABASE, "the generation row is missing"));
+		/* The feed starts empty: complete from this generation on. */
+		GUARD_GOTO(rc, store_schema_add_v3(s, gen));
+		GUARD_GOTO(rc, migrate_attributes_v3(s));
+	}
+	GUARD_GOTO(rc, store_schema_add_v4(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, update_sql, &param, 1, NULL, NULL, NULL));
 	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
 	if (rc != LETHE_OK)
-		rc = store_fail_status(s, rc, "upgrading the store to schema v3");
+		rc = store_fail_status(s, rc, "upgrading the store to schema v4");
 	return rc;
 }
 

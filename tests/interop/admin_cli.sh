@@ -165,6 +165,7 @@ json_check '"requires_preauth" not in j["attributes"]'
 adm_ok --json list
 json_check 'j == [{"name": "alice@LETHE.TEST", "kind": "user"},
  {"name": "bob@LETHE.TEST", "kind": "user"},
+ {"name": "kadmin/changepw@LETHE.TEST", "kind": "service"},
  {"name": "krbtgt/LETHE.TEST@LETHE.TEST", "kind": "krbtgt"}]'
 echo "ok: add-user, show (text and JSON) and list --json"
 
@@ -532,7 +533,12 @@ echo "ok: maintain deletes expired temporary keys; audit shows none after"
 python3 - "$DB" <<'PYEOF' || lethe_die "cannot make a v1 store"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.executescript("""BEGIN; DROP TABLE changes; DROP TABLE feed; DROP INDEX keys_temporary_end;
+db.execute("PRAGMA foreign_keys = ON")
+db.executescript("""BEGIN; DROP TABLE password_history; DROP TABLE password_policies;
+DELETE FROM principals WHERE name = 'kadmin/changepw@LETHE.TEST';
+ALTER TABLE principals DROP COLUMN policy;
+ALTER TABLE principals DROP COLUMN password_expires_at;
+DROP TABLE changes; DROP TABLE feed; DROP INDEX keys_temporary_end;
 DROP TABLE agents; DROP TABLE seen_nonces;
 DROP TABLE service_policy; DROP TABLE reg_policy; DROP TABLE reg_rules;
 DROP TABLE trust_anchors; UPDATE schema_version SET version = 1; COMMIT;""")
@@ -543,8 +549,10 @@ adm_ok --json trust list
 json_check 'j == []'
 [ "$(python3 -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT version FROM schema_version").fetchone()[0])' \
-	"$DB")" = 3 ] || lethe_die "the v1 store was not upgraded to schema 3"
+	"$DB")" = 4 ] || lethe_die "the v1 store was not upgraded to schema 4"
 adm_ok audit
-echo "ok: a v1 store is upgraded to schema 3 at open"
+adm_ok --json show kadmin/changepw
+json_check 'j["kind"] == "service" and len(j["keys"]) == 4'
+echo "ok: a v1 store is upgraded to schema 4 at open, kadmin/changepw made"
 
 echo "admin_cli: every check passed"

@@ -79,3 +79,10 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-agent>)
   set_tests_properties(interop.store_pg_kdcs PROPERTIES TIMEOUT 300)
 endif()
+
+# The kpasswd service and password policy against MIT kpasswd and kinit.
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(kdc_kpasswd kdc_kpasswd.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
+  set_tests_properties(interop.kdc_kpasswd PROPERTIES TIMEOUT 300)
+endif()
