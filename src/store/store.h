@@ -540,6 +540,13 @@ enum store_pw_verdict {
 };
 
 /*
+ * The verdict of policy p on password (length and classes, not the
+ * history); why[0..cap) says why in words a user reads.
+ */
+enum store_pw_verdict store_pw_policy_check(const store_pw_policy *p, const char *password,
+    char *why, size_t cap);
+
+/*
  * Change the password of user name in ONE write transaction: check it
  * against the principal's policy (length, classes, history), make keys
  * with the realm's enctypes and the default salt (store/password.h) under

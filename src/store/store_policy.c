@@ -552,14 +552,9 @@ remember(store *s, const char *name, int64_t pid, uint32_t kvno, const store_key
 	return s->ops->exec(s, prune_sql, params, 2, NULL, NULL, NULL);
 }
 
-/* The policy's verdict on password (not the history); why in words. */
-static enum store_pw_verdict
-judge(const pw_target *t, const char *password, char *why, size_t cap)
+enum store_pw_verdict
+store_pw_policy_check(const store_pw_policy *p, const char *password, char *why, size_t cap)
 {
-	const store_pw_policy *p = &t->policy;
-
-	if (!t->has_policy)
-		return STORE_PW_OK;
 	if (strlen(password) < p->min_length) {
 		snprintf(why, cap, "Password is too short: the policy asks for at least %u "
 		    "characters", (unsigned)p->min_length);
@@ -602,7 +597,8 @@ store_principal_set_password(store *s, const char *name, const char *password,
 	GUARD_GOTO(rc, read_target(s, name, &t));
 	ENSURE_GOTO(rc, t.is_user, store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 	    "%s is not a user: its keys are no password", name));
-	*verdict = judge(&t, password, why, cap);
+	if (t.has_policy)
+		*verdict = store_pw_policy_check(&t.policy, password, why, cap);
 	if (*verdict == STORE_PW_OK) {
 		GUARD_GOTO(rc, check_history(s, name, &kp, &t, password, &reused));
 		if (reused) {

@@ -90,5 +90,50 @@ kv3=$(alice_kvno "$PW3")
 
 lethe_log "kpasswd changes work over UDP and TCP (kvno $kv1 -> $kv2 -> $kv3)"
 
+# ---- policy: a weak password, then the history -----------------------------------
+lethe_realm_admin policy add strict --min-length 12 --min-classes 3 --history 2
+lethe_realm_admin modify alice --policy strict
+! run_kpasswd alice "$PW3" 'short1A!' || lethe_die "kpasswd accepted a password the policy refuses"
+grep -q "Password is too short: the policy asks for at least 12 characters" "$S/kpasswd.out" ||
+	lethe_die "kpasswd did not print the policy's text: $(cat "$S/kpasswd.out")"
+! run_kpasswd alice "$PW3" 'only lower case letters' ||
+	lethe_die "kpasswd accepted too few character classes"
+grep -q "enough character classes" "$S/kpasswd.out" ||
+	lethe_die "kpasswd did not print the classes text: $(cat "$S/kpasswd.out")"
+try_kinit alice "$PW3" || lethe_die "a refused change broke the password: $(cat "$S/kinit.out")"
+PW4='Fourth-Password-4'
+PW5='Fifth-Password-5'
+run_kpasswd alice "$PW3" "$PW4" || lethe_die "kpasswd refused a good password"
+! run_kpasswd alice "$PW4" "$PW4" || lethe_die "kpasswd accepted the current password again"
+grep -q "Cannot reuse password" "$S/kpasswd.out" ||
+	lethe_die "kpasswd did not print the history text: $(cat "$S/kpasswd.out")"
+run_kpasswd alice "$PW4" "$PW5" || lethe_die "kpasswd refused a new password"
+! run_kpasswd alice "$PW5" "$PW4" || lethe_die "kpasswd accepted a password of the history"
+lethe_log "the policy refuses short, one-class and remembered passwords; kpasswd prints why"
+
+# ---- an expired password: kinit changes it through kpasswd --------------------------
+PW6='Sixth-Password-6'
+lethe_realm_admin passwd --expire-now alice
+! try_kinit alice "$PW5" || lethe_die "kinit with an expired password got a TGT without a change"
+lethe_kdc_log_has "type=AS client=alice@$REALM service=krbtgt/$REALM@$REALM .*result=KDC_ERR_KEY_EXPIRED" ||
+	lethe_die "no KDC_ERR_KEY_EXPIRED for the expired password"
+printf '%s\n%s\n%s\n' "$PW5" "$PW6" "$PW6" | mit_kinit alice >"$S/kinit.out" 2>&1 ||
+	lethe_die "kinit did not change the expired password: $(cat "$S/kinit.out"); trace: $(tail -15 "$MIT_CLIENT_TRACE")"
+grep -qi "password expired" "$S/kinit.out" ||
+	lethe_die "kinit did not say the password expired: $(cat "$S/kinit.out")"
+mit_klist >"$S/klist.out" 2>&1 || lethe_die "no TGT after the change: $(cat "$S/klist.out")"
+grep -q "krbtgt/$REALM@$REALM" "$S/klist.out" || lethe_die "no TGT in the cache: $(cat "$S/klist.out")"
+! try_kinit alice "$PW5" || lethe_die "the expired password still works after the change"
+try_kinit alice "$PW6" || lethe_die "the new password does not work: $(cat "$S/kinit.out")"
+lethe_log "an expired password: KDC_ERR_KEY_EXPIRED, kinit changed it through kpasswd and got its TGT"
+
+# ---- max_age: kinit warns before the password expires ---------------------------------
+lethe_realm_admin policy modify strict --max-age 2d
+try_kinit alice "$PW6" || lethe_die "kinit alice: $(cat "$S/kinit.out")"
+grep -q "Warning: Your password will expire" "$S/kinit.out" ||
+	lethe_die "kinit did not warn of the expiry (LastReq, key-expiration): $(cat "$S/kinit.out")"
+lethe_realm_admin policy modify strict --max-age 0
+lethe_log "key-expiration and LastReq make kinit warn before the password expires"
+
 lethe_kdc_stop
 lethe_log "kdc_kpasswd: all checks passed"
