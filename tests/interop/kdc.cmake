@@ -80,9 +80,13 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-agent)
   set_tests_properties(interop.store_pg_kdcs PROPERTIES TIMEOUT 300)
 endif()
 
-# The kpasswd service and password policy against MIT kpasswd and kinit.
+# The kpasswd service and password policy against MIT kpasswd and kinit, and
+# MIT's set-password client (libkrb5 through dlopen).
+add_executable(lethe-kpasswd-mit-tool kpasswd_mit_tool.c)
+target_link_libraries(lethe-kpasswd-mit-tool PRIVATE ${CMAKE_DL_LIBS})
 if(TARGET lethe-kdc AND TARGET lethe-admin)
   lethe_interop_test(kdc_kpasswd kdc_kpasswd.sh
-    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>)
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>
+    $<TARGET_FILE:lethe-kpasswd-mit-tool>)
   set_tests_properties(interop.kdc_kpasswd PROPERTIES TIMEOUT 300)
 endif()

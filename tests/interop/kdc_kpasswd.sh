@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kdc_kpasswd.sh LETHE_KDC LETHE_ADMIN: passwords against MIT's tools.
+# kdc_kpasswd.sh LETHE_KDC LETHE_ADMIN KPW_TOOL: passwords against MIT's tools.
 #  - MIT kpasswd changes alice's password through lethe-kdc's kpasswd service
 #    (UDP, then TCP): the old password stops working, the new one works, the
 #    kvno of her key (kvno alice after allow-svr) moves on
@@ -10,7 +10,7 @@
 #    and gets its TGT; the old password then fails
 #  - a ticket for kadmin/changepw from the TGS (not INITIAL) gets result 7
 #  - set-password (0xff80) by the configured administrator works, and by
-#    anyone else gets result 5
+#    anyone else gets result 5 (KPW_TOOL: MIT's krb5_set_password_using_ccache)
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
@@ -18,8 +18,9 @@ HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=lib/mit_client.sh
 . "$HERE/lib/mit_client.sh"
 
-KDC=${1:?usage: kdc_kpasswd.sh LETHE_KDC LETHE_ADMIN}
-ADMIN=${2:?usage: kdc_kpasswd.sh LETHE_KDC LETHE_ADMIN}
+KDC=${1:?usage: kdc_kpasswd.sh LETHE_KDC LETHE_ADMIN KPW_TOOL}
+ADMIN=${2:?usage: kdc_kpasswd.sh LETHE_KDC LETHE_ADMIN KPW_TOOL}
+KPW_TOOL=${3:?usage: kdc_kpasswd.sh LETHE_KDC LETHE_ADMIN KPW_TOOL}
 REALM=LETHE.TEST
 PW1='alice: first password 1'
 PW2='alice: second password 2'
@@ -134,6 +135,38 @@ grep -q "Warning: Your password will expire" "$S/kinit.out" ||
 	lethe_die "kinit did not warn of the expiry (LastReq, key-expiration): $(cat "$S/kinit.out")"
 lethe_realm_admin policy modify strict --max-age 0
 lethe_log "key-expiration and LastReq make kinit warn before the password expires"
+
+# ---- MIT's set-password client: TGS tickets, administrators --------------------------
+# kpw_tool PRINCIPAL PASSWORD NEWPW TARGET: kinit, then the tool; its line in $S/tool.out.
+kpw_tool() {
+	local who=$1 pw=$2
+	shift 2
+	try_kinit "$who" "$pw" || lethe_die "kinit $who: $(cat "$S/kinit.out")"
+	mit_client_run "$KPW_TOOL" "$MIT_CLIENT_CCACHE" "$@" >"$S/tool.out" 2>&1 ||
+		lethe_die "the MIT set-password client failed: $(cat "$S/tool.out"); trace: $(tail -15 "$MIT_CLIENT_TRACE")"
+	lethe_log "set-password client as $who: $(cat "$S/tool.out")"
+}
+
+PW7='Seventh-Password-7'
+kpw_tool alice "$PW6" "$PW7" "alice@$REALM"
+grep -q "^result 7: Ticket must be derived from a password" "$S/tool.out" ||
+	lethe_die "a TGS ticket for kadmin/changepw was not refused with result 7: $(cat "$S/tool.out")"
+try_kinit alice "$PW6" || lethe_die "a refused request changed alice's password"
+kpw_tool carol 'carol: password' "$PW7" "alice@$REALM"
+grep -q "^result 5:" "$S/tool.out" ||
+	lethe_die "carol set alice's password: $(cat "$S/tool.out")"
+kpw_tool root/admin 'root: admin password' "$PW7" "alice@$REALM"
+grep -q "^result 0:" "$S/tool.out" || lethe_die "the administrator's set-password failed"
+lethe_kdc_log_has "event=kpasswd_req .*version=65408 client=root/admin@$REALM target=alice@$REALM result=0" ||
+	lethe_die "no set-password log line"
+try_kinit alice "$PW7" || lethe_die "the password the administrator set does not work"
+! try_kinit alice "$PW6" || lethe_die "the old password works after set-password"
+kpw_tool root/admin 'root: admin password' 'x' "alice@$REALM"
+grep -q "^result 4: Password is too short" "$S/tool.out" ||
+	lethe_die "an administrator's weak password was not refused by the policy"
+kpw_tool root/admin 'root: admin password' "$PW7" "krbtgt/$REALM@$REALM"
+grep -q "^result 5:" "$S/tool.out" || lethe_die "set-password of krbtgt was not refused"
+lethe_log "non-INITIAL tickets get 7, set-password works for the administrator only (5 else)"
 
 lethe_kdc_stop
 lethe_log "kdc_kpasswd: all checks passed"
