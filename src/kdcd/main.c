@@ -378,6 +378,11 @@ reload_config(kdcd *d)
 		log_warnx("reload: the [registrar] section changes only on restart");
 	if (d->cfg.key_grace != nc.key_grace)
 		log_warnx("reload: [kdc] key_grace changes only on restart");
+	if (d->cfg.kpw_n_udp != nc.kpw_n_udp || d->cfg.kpw_n_tcp != nc.kpw_n_tcp ||
+	    memcmp(d->cfg.kpw_udp, nc.kpw_udp, sizeof(nc.kpw_udp[0]) * nc.kpw_n_udp) != 0 ||
+	    memcmp(d->cfg.kpw_tcp, nc.kpw_tcp, sizeof(nc.kpw_tcp[0]) * nc.kpw_n_tcp) != 0 ||
+	    d->cfg.kpw_workers != nc.kpw_workers || strcmp(d->cfg.kpw_admins, nc.kpw_admins) != 0)
+		log_warnx("reload: the [kpasswd] section changes only on restart");
 	log_set_verbosity(nc.log_level);
 	kdc_set_log_requests(d->k, nc.log_requests);
 	kdc_set_lockout(d->k, &nc.lockout);
