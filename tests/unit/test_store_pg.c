@@ -367,6 +367,45 @@ test_maintain(void **state)
 	assert_int_equal(rep.keys_deleted, 0);
 }
 
+/* Schema v4 on PostgreSQL: policies, a policy-checked change, history, expiry. */
+static void
+test_password_policy(void **state)
+{
+	fixture *f = *state;
+	store_pw_policy pol = { .min_length = 8, .history = 1, .max_age = 600 };
+	enum store_pw_verdict v;
+	store_principal *p = NULL;
+	uint32_t kvno = 0;
+	char why[200];
+
+	NEED_SERVER(f);
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	strcpy(pol.name, "default");
+	assert_int_equal(store_pw_policy_put(f->s, &pol, true), LETHE_OK);
+	assert_int_equal(store_principal_set_password(f->s, "alice@" REALM, "short", &kvno, &v,
+	    why, sizeof(why)), LETHE_OK);
+	assert_int_equal(v, STORE_PW_TOO_SHORT);
+	assert_int_equal(store_principal_set_password(f->s, "alice@" REALM, "long enough",
+	    &kvno, &v, why, sizeof(why)), LETHE_OK);
+	assert_int_equal(v, STORE_PW_OK);
+	assert_int_equal(kvno, 2);
+	assert_int_equal(store_principal_set_password(f->s, "alice@" REALM, "long enough",
+	    &kvno, &v, why, sizeof(why)), LETHE_OK);
+	assert_int_equal(v, STORE_PW_REUSED);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_null(p->policy);
+	assert_int_equal(p->password_expires_at, p->password_changed_at + 600);
+	store_principal_free(p);
+	assert_int_equal(store_principal_expire_password(f->s, "alice@" REALM, 5), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->password_expires_at, 5);
+	store_principal_free(p);
+	assert_int_equal(store_changepw_add(f->s), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "kadmin/changepw@" REALM, &p), LETHE_OK);
+	store_principal_free(p);
+}
+
 /* store_remove drops the tables: the database holds no store after. */
 static void
 test_remove(void **state)
@@ -396,6 +435,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 	};
 
