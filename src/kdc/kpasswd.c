@@ -542,6 +542,14 @@ kdc_kpasswd_handle(void *ctx, const kdc_req_info *info, const uint8_t *req, size
 	if (rc == LETHE_OK)
 		rc = frame_reply(&st, msg, rep, rep_cap < info->max_reply ? rep_cap :
 		    info->max_reply, rep_len);
+	/*
+	 * No amplifier: an unauthenticated refusal over UDP, from a source that
+	 * may be spoofed, is never larger than the request (a real client's
+	 * AP-REQ is; junk with a frame header is not).
+	 */
+	if (rc == LETHE_OK && !st.authenticated && info->transport == KDC_TRANSPORT_UDP &&
+	    *rep_len > req_len)
+		rc = LETHE_ERR_TOO_BIG;
 	if (atomic_load_explicit(&k->log_requests, memory_order_relaxed))
 		log_kpasswd(&r, &st, lethe_now_us() - t0);
 	kdc_snapshot_release(wk);

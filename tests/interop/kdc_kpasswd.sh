@@ -11,6 +11,8 @@
 #  - a ticket for kadmin/changepw from the TGS (not INITIAL) gets result 7
 #  - set-password (0xff80) by the configured administrator works, and by
 #    anyone else gets result 5 (KPW_TOOL: MIT's krb5_set_password_using_ccache)
+#  - junk behind a frame header gets no UDP answer (no amplifier), a
+#    KRB-ERROR over TCP
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
@@ -167,6 +169,31 @@ grep -q "^result 4: Password is too short" "$S/tool.out" ||
 kpw_tool root/admin 'root: admin password' "$PW7" "krbtgt/$REALM@$REALM"
 grep -q "^result 5:" "$S/tool.out" || lethe_die "set-password of krbtgt was not refused"
 lethe_log "non-INITIAL tickets get 7, set-password works for the administrator only (5 else)"
+
+# ---- from outside: junk behind a frame header earns no UDP amplification -------------
+python3 - "$KPW_UDP" "$KPW_TCP" <<'PYEOF' || lethe_die "the kpasswd service answered junk wrongly"
+import socket, struct, sys
+udp_port, tcp_port = int(sys.argv[1]), int(sys.argv[2])
+junk = bytes([0, 8, 0, 1, 0, 1, 0x30, 0])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(3)
+u.sendto(junk, ("127.0.0.1", udp_port))
+try:
+    data = u.recv(65536)
+    sys.exit("UDP: %d bytes answered an 8-byte junk frame" % len(data))
+except socket.timeout:
+    pass
+t = socket.create_connection(("127.0.0.1", tcp_port), timeout=30)
+t.sendall(struct.pack(">I", len(junk)) + junk)
+n = struct.unpack(">I", t.recv(4))[0]
+rep = b""
+while len(rep) < n:
+    rep += t.recv(n - len(rep))
+# length, version 1, no AP-REP, a KRB-ERROR ([APPLICATION 30]) carrying result 1
+if rep[2:6] != b"\x00\x01\x00\x00" or rep[6] != 0x7e:
+    sys.exit("TCP: not a KRB-ERROR frame: " + rep.hex())
+PYEOF
+lethe_log "junk frames: no UDP answer, a KRB-ERROR over TCP"
 
 lethe_kdc_stop
 lethe_log "kdc_kpasswd: all checks passed"

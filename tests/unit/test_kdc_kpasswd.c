@@ -351,14 +351,20 @@ test_bad_requests(void **state)
 	    .auth_seq = true, .priv_seq = 6 });
 	assert_int_equal(result_of(f, &err), KDC_KPASSWD_HARDERROR);
 	assert_int_equal(f->changes, 1);
-	/* Not a frame: no answer; a frame with a bad AP-REQ: MALFORMED. */
+	/* Not a frame: no answer; a frame with a bad AP-REQ: MALFORMED, over TCP. */
 	f->reply_len = 99;
 	assert_int_equal(kdc_kpasswd_handle(f->k, &info, junk, 5, f->reply, REP_CAP,
 	    &f->reply_len), LETHE_OK);
 	assert_int_equal(f->reply_len, 0);
+	info.transport = KDC_TRANSPORT_TCP;
 	assert_int_equal(kdc_kpasswd_handle(f->k, &info, junk, sizeof(junk), f->reply, REP_CAP,
 	    &f->reply_len), LETHE_OK);
 	assert_int_equal(result_of(f, &err), KDC_KPASSWD_MALFORMED);
+	/* Over UDP its KRB-ERROR would be larger than the request: no answer. */
+	info.transport = KDC_TRANSPORT_UDP;
+	assert_int_equal(kdc_kpasswd_handle(f->k, &info, junk, sizeof(junk), f->reply, REP_CAP,
+	    &f->reply_len), LETHE_OK);
+	assert_int_equal(f->reply_len, 0);
 }
 
 /* The same request twice: the second is a replay (KRB-ERROR, no change). */
