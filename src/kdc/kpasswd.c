@@ -372,7 +372,17 @@ change(kdc_request *r, kpw_state *st)
 	c.password = password;
 	if (r->kdc->kpasswd == NULL)
 		return answer(st, KDC_KPASSWD_HARDERROR, "Password changes are not configured");
+	/*
+	 * The hook derives keys and writes the store (long, as requests go):
+	 * hold no snapshot meanwhile, so the refresher's swaps need not wait.
+	 * Nothing read from the snapshot is used after it; the realm is the
+	 * same in the next one (the daemon serves one realm).
+	 */
+	kdc_snapshot_release(r->wk);
 	st->result = r->kdc->kpasswd(r->kdc->kpasswd_ctx, &c, st->text, sizeof(st->text));
+	r->snap = kdc_snapshot_acquire(r->wk);
+	r->policy = kdc_snapshot_policy(r->snap);
+	r->realm = kdc_snapshot_realm(r->snap);
 	return 0;
 }
 
