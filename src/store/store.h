@@ -500,7 +500,9 @@ typedef struct store_pw_policy {
 	uint32_t min_length;      /* characters (bytes) at least */
 	uint32_t min_classes;     /* 0..STORE_MAX_PW_CLASSES character classes */
 	uint32_t history;         /* 0..STORE_MAX_PW_HISTORY: the new password may
-	                             be none of the last N (current included) */
+	                             be none of the last N set by a password
+	                             change (current included; add-user's first
+	                             password is not remembered) */
 	int64_t max_age;          /* seconds a user's password lasts; 0: forever */
 	int64_t created_at;       /* output */
 	uint64_t principals;      /* output of list/get: principals naming it */
