@@ -15,40 +15,16 @@
 #include "kdc/kdc.h"
 #include "krb5/krb5.h"
 
+#define FUZZ_TARGET "fuzz_kdc_dispatch"
+#include "fuzz_kdc_common.h"
+
 #define REALM "FUZZ.TEST"
-#define NOW INT64_C(1700000000)
 #define REP_CAP 65536u
 
 static kdc *the_kdc;
 static void *the_worker;
 static lethe_arena the_arena;
 static uint8_t the_reply[REP_CAP];
-
-static void
-fixed_clock(void *ctx, int64_t *sec, int32_t *usec)
-{
-	(void)ctx;
-	*sec = NOW;
-	*usec = 500000;
-}
-
-static void
-die(const char *what)
-{
-	fprintf(stderr, "fuzz_kdc_dispatch: %s\n", what);
-	abort();
-}
-
-/* Key bytes of (seed, etype): a fixed pattern, so seeds stay valid. */
-static lbytes
-pattern(uint8_t seed, int32_t etype, uint8_t *buf)
-{
-	size_t len = (etype == 17 || etype == 19) ? 16 : 32;
-
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)(seed * 13u + (uint32_t)etype + i);
-	return lbytes_make(buf, len);
-}
 
 static void
 add_keys(store_principal *p, uint8_t seed)
@@ -139,17 +115,6 @@ check_reply(size_t len)
 /* ------------------------------------------------------------ seeds */
 
 static lbytes
-take(der_writer *w)
-{
-	uint8_t *p;
-	size_t len;
-
-	if (der_writer_take(w, &p, &len) != LETHE_OK)
-		die("encoding failed");
-	return lbytes_make(p, len);
-}
-
-static lbytes
 seal(kc_key *k, uint32_t usage, lbytes plain)
 {
 	size_t len = 0, out_len = 0;
@@ -161,18 +126,6 @@ seal(kc_key *k, uint32_t usage, lbytes plain)
 	if (buf == NULL || kc_encrypt(k, usage, plain, buf, len, &out_len) != LETHE_OK)
 		die("encryption failed");
 	return lbytes_make(buf, out_len);
-}
-
-static void
-write_seed(const char *dir, const char *name, lbytes b)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0)
-		die("cannot write a seed");
 }
 
 static const int32_t seed_etypes[] = { 18, 17, 20, 19 };

@@ -1,1 +1,2 @@
 lethe_fuzz_target(fuzz_kdc_dispatch fuzz_kdc_dispatch.c)
+lethe_fuzz_target(fuzz_kpasswd fuzz_kpasswd.c)

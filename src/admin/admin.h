@@ -104,6 +104,7 @@ int cmd_delete(admin_ctx *ctx, int argc, char **argv);
 int cmd_modify(admin_ctx *ctx, int argc, char **argv);
 int cmd_list(admin_ctx *ctx, int argc, char **argv);
 int cmd_show(admin_ctx *ctx, int argc, char **argv);
+int cmd_policy(admin_ctx *ctx, int argc, char **argv);
 int cmd_export_keytab(admin_ctx *ctx, int argc, char **argv);
 int cmd_trust(admin_ctx *ctx, int argc, char **argv);
 int cmd_allow(admin_ctx *ctx, int argc, char **argv);

@@ -1,4 +1,4 @@
-/* lethe-admin init: a new store, its master key, krbtgt and the KDC's certificate. */
+/* lethe-admin init: a new store, its master key, krbtgt, kadmin/changepw and the KDC's certificate. */
 #include "admin/admin.h"
 #include "base/wipe.h"
 
@@ -287,8 +287,14 @@ cmd_init(admin_ctx *ctx, int argc, char **argv)
 	}
 	store_created = true;
 	(void)store_realm_policy_get(ctx->st, &ctx->policy);
-	if ((ex = add_krbtgt(ctx)) != ADMIN_EXIT_OK ||
-	    (ex = add_credentials(ctx, &o, &pki)) != ADMIN_EXIT_OK)
+	if ((ex = add_krbtgt(ctx)) != ADMIN_EXIT_OK)
+		goto cleanup;
+	rc = store_changepw_add(ctx->st);
+	if (rc != LETHE_OK) {
+		ex = admin_store_fail(ctx, rc, STORE_CHANGEPW_NAME);
+		goto cleanup;
+	}
+	if ((ex = add_credentials(ctx, &o, &pki)) != ADMIN_EXIT_OK)
 		goto cleanup;
 	print_init(ctx, mkey_created, &pki);
 cleanup:

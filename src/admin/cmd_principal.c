@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -17,6 +18,9 @@ typedef struct name_opts {
 	bool password_stdin;
 	bool no_preauth;
 	bool random;
+	bool expire_now;          /* passwd --expire-now */
+	const char *policy;       /* --policy NAME (add-user, modify) */
+	bool no_policy;           /* modify --no-policy */
 	uint32_t set;             /* attributes to set (modify, add-user) */
 	uint32_t clear;           /* and to clear */
 } name_opts;
@@ -24,6 +28,7 @@ typedef struct name_opts {
 enum {
 	OPT_PW_FILE = 256, OPT_PW_STDIN, OPT_NO_PREAUTH, OPT_RANDOM,
 	OPT_ALLOW_SVR, OPT_NO_ALLOW_SVR, OPT_REQUIRES_PREAUTH,
+	OPT_EXPIRE_NOW, OPT_POLICY, OPT_NO_POLICY,
 };
 
 /* Which options a command accepts. */
@@ -31,7 +36,9 @@ enum {
 #define ACCEPT_PREAUTH   2u
 #define ACCEPT_RANDOM    4u
 #define ACCEPT_ALLOW_SVR 8u      /* --allow-svr */
-#define ACCEPT_MODIFY    16u     /* --no-allow-svr, --[no-]requires-preauth */
+#define ACCEPT_MODIFY    16u     /* --no-allow-svr, --[no-]requires-preauth, --no-policy */
+#define ACCEPT_EXPIRE    32u     /* --expire-now */
+#define ACCEPT_POLICY    64u     /* --policy NAME */
 
 /* Record an attribute option in o; false when it contradicts an earlier one. */
 static bool
@@ -64,6 +71,9 @@ parse_name_opts(int argc, char **argv, unsigned accept, name_opts *o)
 		{ "no-allow-svr", no_argument, NULL, OPT_NO_ALLOW_SVR },
 		{ "requires-preauth", no_argument, NULL, OPT_REQUIRES_PREAUTH },
 		{ "no-requires-preauth", no_argument, NULL, OPT_NO_PREAUTH },
+		{ "expire-now", no_argument, NULL, OPT_EXPIRE_NOW },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "no-policy", no_argument, NULL, OPT_NO_POLICY },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool modify = (accept & ACCEPT_MODIFY) != 0;
@@ -78,6 +88,12 @@ parse_name_opts(int argc, char **argv, unsigned accept, name_opts *o)
 			o->no_preauth = true;
 		else if (c == OPT_RANDOM && (accept & ACCEPT_RANDOM))
 			o->random = true;
+		else if (c == OPT_EXPIRE_NOW && (accept & ACCEPT_EXPIRE))
+			o->expire_now = true;
+		else if (c == OPT_POLICY && (accept & ACCEPT_POLICY))
+			o->policy = optarg;
+		else if (c == OPT_NO_POLICY && modify)
+			o->no_policy = true;
 		else if ((c == OPT_ALLOW_SVR && (accept & (ACCEPT_ALLOW_SVR | ACCEPT_MODIFY))) ||
 		    (modify && (c == OPT_NO_ALLOW_SVR || c == OPT_REQUIRES_PREAUTH ||
 		    c == OPT_NO_PREAUTH))) {
@@ -94,9 +110,13 @@ parse_name_opts(int argc, char **argv, unsigned accept, name_opts *o)
 		admin_err("%s: exactly one principal NAME expected", argv[0]);
 		return ADMIN_EXIT_USAGE;
 	}
-	if ((o->password_file != NULL) + o->password_stdin + o->random > 1) {
+	if ((o->password_file != NULL) + o->password_stdin + o->random + o->expire_now > 1) {
 		admin_err("%s: give one of --password-file, --password-stdin, "
-		    "--random", argv[0]);
+		    "--random%s", argv[0], (accept & ACCEPT_EXPIRE) ? ", --expire-now" : "");
+		return ADMIN_EXIT_USAGE;
+	}
+	if (o->policy != NULL && o->no_policy) {
+		admin_err("%s: contradicting options", argv[0]);
 		return ADMIN_EXIT_USAGE;
 	}
 	o->name = argv[optind];
@@ -112,17 +132,25 @@ open_and_name(admin_ctx *ctx, const name_opts *o, kt_principal *p, char **canon)
 	return ex != ADMIN_EXIT_OK ? ex : admin_parse_name(ctx, o->name, p, canon);
 }
 
-/* Keys from a password read as o says (password true) or random. */
+/*
+ * Keys from a password read as o says (password true), which policy pol
+ * (NULL: none) must accept, or random.
+ */
 static int
 new_keys(admin_ctx *ctx, const name_opts *o, const kt_principal *p, bool password,
-    store_key *keys, size_t *nkeys)
+    const store_pw_policy *pol, store_key *keys, size_t *nkeys)
 {
-	char pw[ADMIN_PASSWORD_MAX + 1];
+	char pw[ADMIN_PASSWORD_MAX + 1], why[256];
 	int ex = ADMIN_EXIT_OK;
 
 	if (password)
 		ex = admin_read_password(ctx, o->password_file, o->password_stdin,
 		    pw, sizeof(pw));
+	if (ex == ADMIN_EXIT_OK && password && pol != NULL &&
+	    store_pw_policy_check(pol, pw, why, sizeof(why)) != STORE_PW_OK) {
+		admin_err("%s: %s (policy %s)", o->name, why, pol->name);
+		ex = ADMIN_EXIT_OTHER;
+	}
 	if (ex == ADMIN_EXIT_OK)
 		ex = admin_make_keys(ctx, p, password ? pw : NULL, 1, keys, nkeys);
 	lethe_wipe(pw, sizeof(pw));
@@ -157,6 +185,22 @@ refuse_existing(admin_ctx *ctx, const char *name)
 	    admin_store_fail(ctx, rc, name);
 }
 
+/*
+ * The policy a new user follows: --policy NAME (which must exist), else
+ * "default" when it exists; *found false for none.
+ */
+static int
+user_policy(admin_ctx *ctx, const char *name, store_pw_policy *out, bool *found)
+{
+	lethe_status rc = store_pw_policy_get(ctx->st, name != NULL ? name :
+	    STORE_DEFAULT_POLICY, out);
+
+	*found = rc == LETHE_OK;
+	if (rc == LETHE_OK || (rc == LETHE_ERR_NOT_FOUND && name == NULL))
+		return ADMIN_EXIT_OK;
+	return admin_store_fail(ctx, rc, name != NULL ? name : STORE_DEFAULT_POLICY);
+}
+
 /* add-user and add-service. */
 static int
 add_principal(admin_ctx *ctx, int argc, char **argv, enum store_principal_kind kind)
@@ -165,21 +209,24 @@ add_principal(admin_ctx *ctx, int argc, char **argv, enum store_principal_kind k
 	kt_principal p = { 0 };
 	store_key keys[STORE_MAX_ENCTYPES];
 	store_principal sp;
+	store_pw_policy pol;
 	size_t nkeys = 0;
 	char *name = NULL;
-	bool user = kind == STORE_KIND_USER;
+	bool user = kind == STORE_KIND_USER, has_pol = false;
 	lethe_status rc;
 	int ex;
 
 	memset(keys, 0, sizeof(keys));
 	ex = parse_name_opts(argc, argv, user ? ACCEPT_PASSWORD | ACCEPT_PREAUTH |
-	    ACCEPT_ALLOW_SVR : 0, &o);
+	    ACCEPT_ALLOW_SVR | ACCEPT_POLICY : 0, &o);
 	if (ex == ADMIN_EXIT_OK)
 		ex = open_and_name(ctx, &o, &p, &name);
 	if (ex == ADMIN_EXIT_OK)
 		ex = refuse_existing(ctx, name);
+	if (ex == ADMIN_EXIT_OK && user)
+		ex = user_policy(ctx, o.policy, &pol, &has_pol);
 	if (ex == ADMIN_EXIT_OK)
-		ex = new_keys(ctx, &o, &p, user, keys, &nkeys);
+		ex = new_keys(ctx, &o, &p, user, has_pol ? &pol : NULL, keys, &nkeys);
 	if (ex == ADMIN_EXIT_OK) {
 		memset(&sp, 0, sizeof(sp));
 		sp.name = name;
@@ -193,6 +240,7 @@ add_principal(admin_ctx *ctx, int argc, char **argv, enum store_principal_kind k
 		sp.attributes &= ~o.clear;
 		if (o.no_preauth)
 			sp.attributes &= ~STORE_ATTR_REQUIRES_PREAUTH;
+		sp.policy = (char *)o.policy;
 		sp.keys = keys;
 		sp.nkeys = nkeys;
 		rc = store_principal_add(ctx->st, &sp);
@@ -219,6 +267,49 @@ cmd_add_service(admin_ctx *ctx, int argc, char **argv)
 	return add_principal(ctx, argc, argv, STORE_KIND_SERVICE);
 }
 
+/* passwd --expire-now: the password of name expires now (KDC_ERR_KEY_EXPIRED on AS). */
+static int
+expire_now(admin_ctx *ctx, const char *name)
+{
+	lethe_status rc = store_principal_expire_password(ctx->st, name, (int64_t)time(NULL));
+
+	if (rc != LETHE_OK)
+		return admin_store_fail(ctx, rc, name);
+	if (ctx->json) {
+		printf("{\"principal\":");
+		json_string(stdout, name);
+		printf(",\"password_expired\":true}\n");
+	} else
+		printf("password of %s expired\n", name);
+	return ADMIN_EXIT_OK;
+}
+
+/* A user's new password, through its policy (as kpasswd): new kvno or a refusal. */
+static int
+set_password(admin_ctx *ctx, const name_opts *o, const char *name)
+{
+	char pw[ADMIN_PASSWORD_MAX + 1], why[256];
+	enum store_pw_verdict verdict = STORE_PW_OK;
+	uint32_t kvno = 0;
+	lethe_status rc;
+	int ex;
+
+	ex = admin_read_password(ctx, o->password_file, o->password_stdin, pw, sizeof(pw));
+	if (ex == ADMIN_EXIT_OK) {
+		rc = store_principal_set_password(ctx->st, name, pw, &kvno, &verdict, why,
+		    sizeof(why));
+		if (rc != LETHE_OK)
+			ex = admin_store_fail(ctx, rc, name);
+		else if (verdict != STORE_PW_OK) {
+			admin_err("%s: %s", name, why);
+			ex = ADMIN_EXIT_OTHER;
+		} else
+			print_added(ctx, "new keys for", name, kvno);
+	}
+	lethe_wipe(pw, sizeof(pw));
+	return ex;
+}
+
 int
 cmd_passwd(admin_ctx *ctx, int argc, char **argv)
 {
@@ -229,20 +320,32 @@ cmd_passwd(admin_ctx *ctx, int argc, char **argv)
 	size_t nkeys = 0;
 	uint32_t kvno = 0;
 	char *name = NULL;
+	bool user = false;
 	lethe_status rc;
 	int ex;
 
 	memset(keys, 0, sizeof(keys));
-	ex = parse_name_opts(argc, argv, ACCEPT_PASSWORD | ACCEPT_RANDOM, &o);
+	ex = parse_name_opts(argc, argv, ACCEPT_PASSWORD | ACCEPT_RANDOM | ACCEPT_EXPIRE, &o);
 	if (ex == ADMIN_EXIT_OK)
 		ex = open_and_name(ctx, &o, &p, &name);
 	/* Look it up first so a missing name is reported before any prompt. */
 	if (ex == ADMIN_EXIT_OK &&
 	    (rc = store_principal_get(ctx->st, name, &old)) != LETHE_OK)
 		ex = admin_store_fail(ctx, rc, name);
+	user = old != NULL && old->kind == STORE_KIND_USER;
 	store_principal_free(old);
-	if (ex == ADMIN_EXIT_OK)
-		ex = new_keys(ctx, &o, &p, !o.random, keys, &nkeys);
+	if (ex != ADMIN_EXIT_OK)
+		goto cleanup;
+	if (o.expire_now) {
+		ex = expire_now(ctx, name);
+		goto cleanup;
+	}
+	/* A user's password follows its policy and history, as with kpasswd. */
+	if (user && !o.random) {
+		ex = set_password(ctx, &o, name);
+		goto cleanup;
+	}
+	ex = new_keys(ctx, &o, &p, !o.random, NULL, keys, &nkeys);
 	if (ex == ADMIN_EXIT_OK) {
 		rc = store_principal_rekey(ctx->st, name, keys, nkeys, &kvno);
 		if (rc != LETHE_OK)
@@ -250,6 +353,7 @@ cmd_passwd(admin_ctx *ctx, int argc, char **argv)
 		else
 			print_added(ctx, "new keys for", name, kvno);
 	}
+cleanup:
 	lethe_wipe(keys, sizeof(keys));
 	kt_principal_clear(&p);
 	free(name);
@@ -332,11 +436,17 @@ print_modified(const admin_ctx *ctx, const store_principal *p)
 	if (ctx->json) {
 		printf("{\"principal\":");
 		json_string(stdout, p->name);
-		printf(",\"allow_svr\":%s,\"requires_preauth\":%s}\n",
+		printf(",\"allow_svr\":%s,\"requires_preauth\":%s,\"policy\":",
 		    svr ? "true" : "false", pre ? "true" : "false");
+		if (p->policy != NULL)
+			json_string(stdout, p->policy);
+		else
+			printf("null");
+		puts("}");
 	} else
-		printf("modified %s (allow_svr: %s, requires_preauth: %s)\n", p->name,
-		    svr ? "yes" : "no", pre ? "yes" : "no");
+		printf("modified %s (allow_svr: %s, requires_preauth: %s, policy: %s)\n",
+		    p->name, svr ? "yes" : "no", pre ? "yes" : "no",
+		    p->policy != NULL ? p->policy : "none");
 }
 
 /*
@@ -354,10 +464,12 @@ cmd_modify(admin_ctx *ctx, int argc, char **argv)
 	lethe_status rc;
 	int ex;
 
-	ex = parse_name_opts(argc, argv, ACCEPT_MODIFY, &o);
-	if (ex == ADMIN_EXIT_OK && o.set == 0 && o.clear == 0) {
+	ex = parse_name_opts(argc, argv, ACCEPT_MODIFY | ACCEPT_POLICY, &o);
+	if (ex == ADMIN_EXIT_OK && o.set == 0 && o.clear == 0 && o.policy == NULL &&
+	    !o.no_policy) {
 		admin_err("%s: nothing to change: give --allow-svr, --no-allow-svr, "
-		    "--requires-preauth or --no-requires-preauth", argv[0]);
+		    "--requires-preauth, --no-requires-preauth, --policy NAME or --no-policy",
+		    argv[0]);
 		ex = ADMIN_EXIT_USAGE;
 	}
 	if (ex == ADMIN_EXIT_OK)
@@ -371,7 +483,11 @@ cmd_modify(admin_ctx *ctx, int argc, char **argv)
 		ex = ADMIN_EXIT_OTHER;
 		goto cleanup;
 	}
-	rc = store_principal_set_attributes(ctx->st, name, o.set, o.clear);
+	rc = LETHE_OK;
+	if (o.set != 0 || o.clear != 0)
+		rc = store_principal_set_attributes(ctx->st, name, o.set, o.clear);
+	if (rc == LETHE_OK && (o.policy != NULL || o.no_policy))
+		rc = store_principal_set_policy(ctx->st, name, o.policy);
 	if (rc == LETHE_OK)
 		rc = store_principal_get(ctx->st, name, &p);
 	if (rc != LETHE_OK)
@@ -460,10 +576,15 @@ show_text(const admin_ctx *ctx, const store_principal *p)
 	    (long long)(p->max_renew ? p->max_renew : ctx->policy.max_renew),
 	    p->max_renew ? "" : " (realm default)",
 	    admin_time(p->expires_at, t1, sizeof(t1)));
-	printf("created: %s\nmodified: %s\npassword changed: %s\nkeys: %zu\n",
+	printf("created: %s\nmodified: %s\npassword changed: %s\n",
 	    admin_time(p->created_at, t1, sizeof(t1)),
 	    admin_time(p->modified_at, t2, sizeof(t2)),
-	    admin_time(p->password_changed_at, t3, sizeof(t3)), p->nkeys);
+	    admin_time(p->password_changed_at, t3, sizeof(t3)));
+	printf("policy: %s\npassword expires: %s%s\nkeys: %zu\n",
+	    p->policy != NULL ? p->policy : "none (the \"" STORE_DEFAULT_POLICY
+	    "\" policy applies if it exists)", admin_time(p->password_expires_at, t1, sizeof(t1)),
+	    p->password_expires_at != 0 && p->password_expires_at <= time(NULL) ?
+	    " (expired)" : "", p->nkeys);
 	for (size_t i = 0; i < p->nkeys; i++) {
 		const store_key *k = &p->keys[i];
 
@@ -512,6 +633,12 @@ show_json(const store_principal *p)
 	}
 	printf("],\"allow_svr\":%s", (p->attributes & STORE_ATTR_NO_SERVICE) ?
 	    "false" : "true");
+	printf(",\"policy\":");
+	if (p->policy != NULL)
+		json_string(stdout, p->policy);
+	else
+		printf("null");
+	printf(",\"password_expires_at\":%lld", (long long)p->password_expires_at);
 	printf(",\"max_life\":%lld,\"max_renew\":%lld,\"expires_at\":%lld,"
 	    "\"created_at\":%lld,\"modified_at\":%lld,\"password_changed_at\":%lld,"
 	    "\"keys\":[", (long long)p->max_life, (long long)p->max_renew,

@@ -14,11 +14,14 @@ static const char usage_text[] =
     "  init --realm REALM [--enctypes LIST] [--max-life DUR] [--max-renew DUR]\n"
     "       [--skew DUR] [--kdc-host HOST] [--import-cert PEM --import-key PEM]\n"
     "  add-user NAME [--password-file F | --password-stdin] [--no-preauth]\n"
-    "       [--allow-svr]\n"
+    "       [--allow-svr] [--policy POLICY]\n"
     "  add-service NAME\n"
     "  modify NAME [--allow-svr | --no-allow-svr]\n"
     "       [--requires-preauth | --no-requires-preauth]\n"
-    "  passwd NAME [--password-file F | --password-stdin | --random]\n"
+    "       [--policy POLICY | --no-policy]\n"
+    "  passwd NAME [--password-file F | --password-stdin | --random | --expire-now]\n"
+    "  policy add|modify POLICY [--min-length N] [--min-classes N] [--history N]\n"
+    "       [--max-age DUR] | policy show|delete POLICY | policy list\n"
     "  disable NAME | enable NAME | delete NAME | show NAME | list\n"
     "  export-keytab NAME -k FILE\n"
     "  trust add NAME PEMFILE | trust list | trust remove NAME\n"
@@ -60,6 +63,7 @@ static const command commands[] = {
 	{ "modify", cmd_modify },
 	{ "list", cmd_list },
 	{ "show", cmd_show },
+	{ "policy", cmd_policy },
 	{ "export-keytab", cmd_export_keytab },
 	{ "trust", cmd_trust },
 	{ "allow", cmd_allow },

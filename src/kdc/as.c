@@ -251,6 +251,14 @@ as_encode(kdc_request *r, as_state *st)
 	krb_pa_data pa = { .padata_type = KRB_PA_ETYPE_INFO2 }, enc_pa;
 	krb_kdc_rep rep = { .msg_type = KRB_MSG_AS_REP, .padata = { &pa, 1 },
 		.crealm = r->realm, .cname = *st->reply_cname };
+	krb_last_req_entry pw_exp = { KRB_LR_PW_EXPTIME, st->client->password_expires_at };
+
+	/* When the password expires, so kinit warns before (RFC 4120 §5.4.2). */
+	if (pw_exp.lr_value != 0) {
+		part.last_req = (krb_last_req){ &pw_exp, 1 };
+		part.has_key_expiration = true;
+		part.key_expiration = pw_exp.lr_value;
+	}
 
 	GUARD(kdc_seal_ticket(r, &etp, st->ticket_key, st->reply_sname, &rep.ticket));
 	GUARD(as_enc_pa_rep(r, st, &part, &enc_pa));
@@ -277,6 +285,35 @@ as_issue(kdc_request *r, as_state *st)
 	return kdc_commit_enc_timestamp(r, st->client, &st->enc_ts);
 }
 
+/* True when p is this realm's kadmin/changepw, where an expired password still goes. */
+static bool
+is_changepw(const kdc_request *r, const kdc_principal *p)
+{
+	const krb_principal_name *n = &p->pname;
+
+	return n->n_components == 2 && lbytes_eq(p->realm, r->realm) &&
+	    lbytes_eq(n->components[0], LBYTES_LIT(KDC_KPASSWD_SERVICE)) &&
+	    lbytes_eq(n->components[1], LBYTES_LIT(KDC_KPASSWD_INSTANCE));
+}
+
+/*
+ * An expired password gets KDC_ERR_KEY_EXPIRED for every service but
+ * kadmin/changepw (MIT's rule), once the client has proved it knows it:
+ * MIT kinit then asks for a new one and changes it through kpasswd.
+ */
+static int32_t
+as_password_expiry(kdc_request *r, const as_state *st)
+{
+	int64_t when = st->client->password_expires_at;
+	char t[32];
+
+	if (when == 0 || when > r->now || is_changepw(r, st->server))
+		return 0;
+	kdc_time_str(when, t, sizeof(t));
+	return kdc_fail(r, KDC_ERR_KEY_EXPIRED, "the password of %s expired at %s; "
+	    "change it (kpasswd)", st->client->name, t);
+}
+
 int32_t
 kdc_process_as(kdc_request *r)
 {
@@ -287,6 +324,7 @@ kdc_process_as(kdc_request *r)
 	VERDICT(as_lockout(r, &st));
 	VERDICT(kdc_choose_reply_key(r, st.client, &st.reply_key));
 	VERDICT(as_preauth(r, &st));
+	VERDICT(as_password_expiry(r, &st));
 	VERDICT(kdc_choose_service_key(r, st.server, &st.ticket_key, &st.key_cap));
 	VERDICT(kdc_choose_session_etype(r, st.server, &st.session_etype));
 	VERDICT(as_times_flags(r, &st));

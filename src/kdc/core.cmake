@@ -6,6 +6,7 @@ target_sources(lethe PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/issue.c
   ${CMAKE_CURRENT_LIST_DIR}/kcrypto.c
   ${CMAKE_CURRENT_LIST_DIR}/kdc_error.c
+  ${CMAKE_CURRENT_LIST_DIR}/kpasswd.c
   ${CMAKE_CURRENT_LIST_DIR}/preauth.c
   ${CMAKE_CURRENT_LIST_DIR}/preauth_guard.c
   ${CMAKE_CURRENT_LIST_DIR}/snapshot.c

@@ -65,6 +65,7 @@ kdc_free(kdc *k)
 		return;
 	kdc_snapshot_free(atomic_load(&k->current));
 	kdc_guard_free(k->guard);
+	free(k->kpasswd_admins);
 	pthread_mutex_destroy(&k->swap_lock);
 	free(k);
 }
@@ -146,8 +147,8 @@ kdc_current_snapshot(kdc *k)
 }
 
 /* Publish the current snapshot in the worker's hazard slot, then use it. */
-static const kdc_snapshot *
-snapshot_acquire(kdc_worker *wk)
+const kdc_snapshot *
+kdc_snapshot_acquire(kdc_worker *wk)
 {
 	kdc *k = wk->kdc;
 	kdc_snapshot *snap;
@@ -160,8 +161,8 @@ snapshot_acquire(kdc_worker *wk)
 	}
 }
 
-static void
-snapshot_release(kdc_worker *wk)
+void
+kdc_snapshot_release(kdc_worker *wk)
 {
 	atomic_store(&wk->kdc->hazard[wk->slot].snap, NULL);
 }
@@ -429,8 +430,8 @@ answer(kdc_request *r, const uint8_t *req, size_t len, size_t rep_cap)
 	return (unsigned)r->error;
 }
 
-static void
-request_init(kdc_request *r, kdc_worker *wk, const kdc_req_info *info,
+void
+kdc_request_init(kdc_request *r, kdc_worker *wk, const kdc_req_info *info,
     const kdc_snapshot *snap)
 {
 	memset(r, 0, sizeof(*r));
@@ -462,7 +463,7 @@ kdc_handle(void *ctx, const kdc_req_info *info, const uint8_t *req, size_t req_l
 	/* Fresh first, then the snapshot: one taken after the check is as new. */
 	if (type != KDC_REQ_OTHER && k->fresh != NULL)
 		k->fresh(k->fresh_ctx);
-	request_init(&r, wk, info, snapshot_acquire(wk));
+	kdc_request_init(&r, wk, info, kdc_snapshot_acquire(wk));
 	r.type = type;
 	if (r.type == KDC_REQ_OTHER)
 		result = KDC_RESULT_DROPPED;
@@ -476,7 +477,7 @@ kdc_handle(void *ctx, const kdc_req_info *info, const uint8_t *req, size_t req_l
 	kdc_count(k, r.type, result);
 	if (atomic_load_explicit(&k->log_requests, memory_order_relaxed))
 		log_request(&r, result, lethe_now_us() - t0);
-	snapshot_release(wk);
+	kdc_snapshot_release(wk);
 	der_writer_reset(&wk->out);
 	der_writer_reset(&wk->tmp);
 	return LETHE_OK;

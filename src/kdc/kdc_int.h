@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "der/der.h"
 #include "kdc/kdc.h"
+#include "kdc/kpasswd.h"
 #include "kdc/ticket.h"
 #include "krb5/krb5.h"
 
@@ -55,6 +56,9 @@ struct kdc {
 	void *fresh_ctx;
 	pthread_mutex_t swap_lock;        /* serialises swaps */
 	struct kdc_guard *guard;          /* replay cache and lockout (preauth_guard.h) */
+	kdc_password_fn kpasswd;          /* kpasswd.h: applies a password change */
+	void *kpasswd_ctx;
+	char *kpasswd_admins;             /* " name name ": who may set any password */
 	_Atomic uint64_t counters[KDC_REQ_TYPE_COUNT][KDC_RESULT_SLOTS];
 };
 
@@ -118,6 +122,18 @@ int32_t kdc_fail_status(kdc_request *r, lethe_status rc, const char *what);
 
 /* Prepend the KRB-ERROR for r->error to w. */
 lethe_status kdc_encode_error(const kdc_request *r, der_writer *w);
+
+/* ---- workers (dispatch.c) ---- */
+
+/* Publish the current snapshot in wk's hazard slot and return it. */
+const kdc_snapshot *kdc_snapshot_acquire(kdc_worker *wk);
+
+/* Clear wk's hazard slot: the snapshot is no longer used. */
+void kdc_snapshot_release(kdc_worker *wk);
+
+/* Start request r of worker wk on snap: realm, policy, arena, clock. */
+void kdc_request_init(kdc_request *r, kdc_worker *wk, const kdc_req_info *info,
+    const kdc_snapshot *snap);
 
 /* ---- arena helpers (dispatch.c) ---- */
 

@@ -481,7 +481,8 @@ entry_make(kdc_snapshot *snap, const store_principal *in, snap_entry **out)
 	lethe_arena_init_sized(&e->arena, SNAP_ENTRY_BUDGET, SNAP_ENTRY_BLOCK);
 	e->p = (kdc_principal){ .kind = in->kind, .attributes = in->attributes,
 		.max_life = in->max_life, .max_renew = in->max_renew,
-		.expires_at = in->expires_at, .classic_key_allowed = true };
+		.expires_at = in->expires_at, .password_expires_at = in->password_expires_at,
+		.classic_key_allowed = true };
 	GUARD_GOTO(rc, parse_name(snap, in, e, &why));
 	if (why != NULL) {
 		log_warnx("snapshot: principal \"%.200s\" %s; left out", in->name, why);

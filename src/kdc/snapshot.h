@@ -72,6 +72,7 @@ typedef struct kdc_principal {
 	int64_t max_life;         /* 0: realm default */
 	int64_t max_renew;        /* 0: realm default */
 	int64_t expires_at;       /* 0: never */
+	int64_t password_expires_at; /* 0: never (store_principal's) */
 	const kdc_key *keys;      /* newest kvno first */
 	size_t nkeys;
 	bool classic_key_allowed; /* long-term keys may encrypt tickets (default) */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kdc/kpasswd.h"
 #include "registrar/service.h"
 #include "store/store.h"
 
@@ -32,6 +33,9 @@ static const lethe_conf_key known_keys[] = {
 	{ "registrar", "keyreq_interval" },
 	{ "registrar", "keyreq_lead" },
 	{ "registrar", "max_principals_per_key" },
+	{ "kpasswd", "listen" },
+	{ "kpasswd", "workers" },
+	{ "kpasswd", "admins" },
 	{ "logging", "destination" },
 	{ "logging", "level" },
 	{ "logging", "requests" },
@@ -99,9 +103,20 @@ get_path(const lethe_conf *conf, kdcd_config *cfg, const char *section, const ch
 	return LETHE_OK;
 }
 
+/* Where one listen key puts its addresses. */
+typedef struct listen_dest {
+	const char *section;
+	uint16_t port;              /* when an item names none */
+	lethe_sockaddr *udp;
+	size_t *n_udp;
+	lethe_sockaddr *tcp;
+	size_t *n_tcp;
+} listen_dest;
+
 /* One listen item: "addr[:port][/udp|/tcp]". */
 static lethe_status
-add_listen_item(kdcd_config *cfg, char *item, unsigned line, lethe_conf_error *err)
+add_listen_item(const kdcd_config *cfg, const listen_dest *d, char *item, unsigned line,
+    lethe_conf_error *err)
 {
 	bool udp = true, tcp = true;
 	size_t len = strlen(item), n = 0;
@@ -116,34 +131,36 @@ add_listen_item(kdcd_config *cfg, char *item, unsigned line, lethe_conf_error *e
 		udp = false;
 		item[len - 4] = '\0';
 	}
-	rc = lethe_conf_parse_addrs(item, 88, &addr, 1, &n, &aerr);
+	rc = lethe_conf_parse_addrs(item, d->port, &addr, 1, &n, &aerr);
 	if (rc != LETHE_OK || n != 1) {
-		set_err(err, cfg, line, "[kdc] listen: '%s': %s", item,
+		set_err(err, cfg, line, "[%s] listen: '%s': %s", d->section, item,
 		    rc != LETHE_OK ? aerr.text : "expected one address per item");
 		return LETHE_ERR_FORMAT;
 	}
-	if ((udp && cfg->n_udp == KDC_NET_MAX_ADDRS) || (tcp && cfg->n_tcp == KDC_NET_MAX_ADDRS)) {
-		set_err(err, cfg, line, "[kdc] listen: more than %d addresses per transport",
-		    KDC_NET_MAX_ADDRS);
+	if ((udp && *d->n_udp == KDC_NET_MAX_ADDRS) || (tcp && *d->n_tcp == KDC_NET_MAX_ADDRS)) {
+		set_err(err, cfg, line, "[%s] listen: more than %d addresses per transport",
+		    d->section, KDC_NET_MAX_ADDRS);
 		return LETHE_ERR_FORMAT;
 	}
 	if (udp)
-		cfg->udp[cfg->n_udp++] = addr;
+		d->udp[(*d->n_udp)++] = addr;
 	if (tcp)
-		cfg->tcp[cfg->n_tcp++] = addr;
+		d->tcp[(*d->n_tcp)++] = addr;
 	return LETHE_OK;
 }
 
+/* [section] listen: comma-separated items; def when absent. */
 static lethe_status
-get_listen(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+get_listen(const lethe_conf *conf, const kdcd_config *cfg, const listen_dest *d,
+    const char *def, lethe_conf_error *err)
 {
 	const char *v;
 	char list[LETHE_CONF_MAX_LINE + 1], *save = NULL, *item;
-	unsigned line = line_of(conf, "kdc", "listen");
+	unsigned line = line_of(conf, d->section, "listen");
 
-	GUARD(lethe_conf_get_str(conf, "kdc", "listen", KDCD_DEFAULT_LISTEN, &v));
+	GUARD(lethe_conf_get_str(conf, d->section, "listen", def, &v));
 	snprintf(list, sizeof(list), "%s", v);
-	cfg->n_udp = cfg->n_tcp = 0;
+	*d->n_udp = *d->n_tcp = 0;
 	for (item = strtok_r(list, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
 		while (*item == ' ' || *item == '\t')
 			item++;
@@ -151,12 +168,43 @@ get_listen(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 			item[l - 1] = '\0';
 		if (*item == '\0')
 			continue;
-		GUARD(add_listen_item(cfg, item, line, err));
+		GUARD(add_listen_item(cfg, d, item, line, err));
 	}
+	return LETHE_OK;
+}
+
+/* [kdc] listen: at least one address. */
+static lethe_status
+get_kdc_listen(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+{
+	listen_dest d = { "kdc", 88, cfg->udp, &cfg->n_udp, cfg->tcp, &cfg->n_tcp };
+
+	GUARD(get_listen(conf, cfg, &d, KDCD_DEFAULT_LISTEN, err));
 	if (cfg->n_udp + cfg->n_tcp == 0) {
-		set_err(err, cfg, line, "[kdc] listen: no address");
+		set_err(err, cfg, line_of(conf, "kdc", "listen"), "[kdc] listen: no address");
 		return LETHE_ERR_FORMAT;
 	}
+	return LETHE_OK;
+}
+
+/* [kpasswd]: its addresses (none: no kpasswd service), workers and administrators. */
+static lethe_status
+get_kpasswd(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
+{
+	listen_dest d = { "kpasswd", KDC_KPASSWD_PORT, cfg->kpw_udp, &cfg->kpw_n_udp,
+		cfg->kpw_tcp, &cfg->kpw_n_tcp };
+	const char *v;
+	long long n;
+
+	GUARD(get_listen(conf, cfg, &d, "", err));
+	GUARD(lethe_conf_get_int(conf, "kpasswd", "workers", 1, 16, 1, &n, err));
+	cfg->kpw_workers = (unsigned)n;
+	GUARD(lethe_conf_get_str(conf, "kpasswd", "admins", "", &v));
+	if (strlen(v) >= sizeof(cfg->kpw_admins)) {
+		set_err(err, cfg, line_of(conf, "kpasswd", "admins"), "[kpasswd] admins: too long");
+		return LETHE_ERR_FORMAT;
+	}
+	snprintf(cfg->kpw_admins, sizeof(cfg->kpw_admins), "%s", v);
 	return LETHE_OK;
 }
 
@@ -286,7 +334,8 @@ get_all(const lethe_conf *conf, kdcd_config *cfg, lethe_conf_error *err)
 	GUARD(get_path(conf, cfg, "store", "master_key_file", def_mkey, cfg->master_key_file,
 	    err));
 	GUARD(get_path(conf, cfg, "kdc", "pid_file", "", cfg->pid_file, err));
-	GUARD(get_listen(conf, cfg, err));
+	GUARD(get_kdc_listen(conf, cfg, err));
+	GUARD(get_kpasswd(conf, cfg, err));
 	GUARD(get_numbers(conf, cfg, err));
 	GUARD(get_registrar(conf, cfg, err));
 	return get_logging(conf, cfg, err);

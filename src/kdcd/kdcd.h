@@ -47,6 +47,12 @@ typedef struct kdcd_config {
 	int64_t keyreq_lead;                /* ask this long before use_until (seconds) */
 	bool key_grace;                     /* tickets under a key past use_until */
 	unsigned reg_max_principals_per_key; /* principals one signing key may register */
+	lethe_sockaddr kpw_udp[KDC_NET_MAX_ADDRS]; /* [kpasswd] listen; none: off */
+	size_t kpw_n_udp;
+	lethe_sockaddr kpw_tcp[KDC_NET_MAX_ADDRS];
+	size_t kpw_n_tcp;
+	unsigned kpw_workers;
+	char kpw_admins[LETHE_CONF_MAX_LINE + 1]; /* who may set any password */
 	bool log_requests;
 	bool log_dest_set;                  /* destination given in the file */
 	enum lethe_log_dest log_dest;

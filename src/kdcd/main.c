@@ -6,7 +6,10 @@
  * rereads the configuration. The registrar thread (src/registrar/service.h),
  * when [registrar] listen is set, takes registrations on its own port with
  * its own store handle, wakes the refresher after each one, and sends the
- * key requests the KDC workers queue.
+ * key requests the KDC workers queue. The kpasswd service, when
+ * [kpasswd] listen is set, runs a second network loop in a thread of its
+ * own, whose workers answer from the same snapshot and store password
+ * changes through their own store handle (kdcd/passwd.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +29,9 @@
 #include "base/wait.h"
 #include "crypto/crypto.h"
 #include "kdc/kdc.h"
+#include "kdc/kpasswd.h"
 #include "kdcd/kdcd.h"
+#include "kdcd/passwd.h"
 #include "kdcd/watch.h"
 #include "registrar/service.h"
 #include "store/store.h"
@@ -62,6 +67,8 @@ typedef struct kdcd {
 	reg_service *reg_svc;       /* NULL: no registrar */
 	reg_keyreq *keyreq;
 	reg_listener *reg;
+	kdcd_passwd *passwd;        /* NULL: no kpasswd service */
+	kdc_net *kpw_net;
 	uint64_t generation;        /* of the snapshot in use */
 	uint64_t store_lost_us;     /* refresher: when the store became unreachable, or 0 */
 	char realm[STORE_MAX_REALM_LEN + 1];
@@ -392,6 +399,11 @@ reload_config(kdcd *d)
 		log_warnx("reload: the [registrar] section changes only on restart");
 	if (d->cfg.key_grace != nc.key_grace)
 		log_warnx("reload: [kdc] key_grace changes only on restart");
+	if (d->cfg.kpw_n_udp != nc.kpw_n_udp || d->cfg.kpw_n_tcp != nc.kpw_n_tcp ||
+	    memcmp(d->cfg.kpw_udp, nc.kpw_udp, sizeof(nc.kpw_udp[0]) * nc.kpw_n_udp) != 0 ||
+	    memcmp(d->cfg.kpw_tcp, nc.kpw_tcp, sizeof(nc.kpw_tcp[0]) * nc.kpw_n_tcp) != 0 ||
+	    d->cfg.kpw_workers != nc.kpw_workers || strcmp(d->cfg.kpw_admins, nc.kpw_admins) != 0)
+		log_warnx("reload: the [kpasswd] section changes only on restart");
 	log_set_verbosity(nc.log_level);
 	kdc_set_log_requests(d->k, nc.log_requests);
 	kdc_set_lockout(d->k, &nc.lockout);
@@ -604,6 +616,19 @@ log_listening(const kdcd *d)
 			    used ? " " : "", addr, t == 0 ? "udp" : "tcp", (unsigned)port);
 		}
 	}
+	for (int t = 0; d->kpw_net != NULL && t < 2; t++) {
+		const lethe_sockaddr *a = t == 0 ? d->cfg.kpw_udp : d->cfg.kpw_tcp;
+		size_t n = t == 0 ? d->cfg.kpw_n_udp : d->cfg.kpw_n_tcp;
+		for (size_t i = 0; i < n && used < sizeof(line); i++) {
+			lethe_sockaddr_str((const struct sockaddr *)&a[i].ss, a[i].len, addr,
+			    sizeof(addr));
+			if (kdc_net_local_port(d->kpw_net, t == 0 ? KDC_TRANSPORT_UDP :
+			    KDC_TRANSPORT_TCP, i, &port) != LETHE_OK)
+				port = 0;
+			used += (size_t)snprintf(line + used, sizeof(line) - used,
+			    " kpasswd %s/%s(port %u)", addr, t == 0 ? "udp" : "tcp", (unsigned)port);
+		}
+	}
 	if (d->reg != NULL && used < sizeof(line)) {
 		lethe_sockaddr_str((const struct sockaddr *)&d->cfg.reg_addr.ss, d->cfg.reg_addr.len,
 		    addr, sizeof(addr));
@@ -614,28 +639,62 @@ log_listening(const kdcd *d)
 	    kdc_net_worker_count(d->net));
 }
 
+/* A network loop's settings: the addresses given, the [kdc] limits, handler. */
+static void
+net_config(const kdcd *d, const lethe_sockaddr *udp, size_t n_udp, const lethe_sockaddr *tcp,
+    size_t n_tcp, unsigned workers, kdc_handler_fn handler, kdc_net_config *nc)
+{
+	kdc_net_config_defaults(nc);
+	memcpy(nc->udp, udp, sizeof(nc->udp));
+	nc->n_udp = n_udp;
+	memcpy(nc->tcp, tcp, sizeof(nc->tcp));
+	nc->n_tcp = n_tcp;
+	nc->workers = workers;
+	nc->udp_max_reply = d->cfg.udp_max_reply;
+	nc->tcp_max_conns = d->cfg.tcp_max_conns;
+	nc->tcp_max_per_peer = d->cfg.tcp_max_per_peer;
+	nc->tcp_idle_ms = d->cfg.tcp_idle_ms;
+	nc->handler = handler;
+	nc->handler_ctx = d->k;
+	nc->worker_init = kdc_worker_init;
+	nc->worker_fini = kdc_worker_fini;
+}
+
 static lethe_status
 make_net(kdcd *d)
 {
 	kdc_net_config nc;
 
-	kdc_net_config_defaults(&nc);
-	memcpy(nc.udp, d->cfg.udp, sizeof(nc.udp));
-	nc.n_udp = d->cfg.n_udp;
-	memcpy(nc.tcp, d->cfg.tcp, sizeof(nc.tcp));
-	nc.n_tcp = d->cfg.n_tcp;
-	nc.workers = d->cfg.workers;
-	nc.udp_max_reply = d->cfg.udp_max_reply;
-	nc.tcp_max_conns = d->cfg.tcp_max_conns;
-	nc.tcp_max_per_peer = d->cfg.tcp_max_per_peer;
-	nc.tcp_idle_ms = d->cfg.tcp_idle_ms;
-	nc.handler = kdc_handle;
-	nc.handler_ctx = d->k;
-	nc.worker_init = kdc_worker_init;
-	nc.worker_fini = kdc_worker_fini;
+	net_config(d, d->cfg.udp, d->cfg.n_udp, d->cfg.tcp, d->cfg.n_tcp, d->cfg.workers,
+	    kdc_handle, &nc);
 	nc.reload = on_sighup;
 	nc.reload_ctx = d;
 	return kdc_net_new(&nc, &d->net);
+}
+
+/* The kpasswd service's sockets (none when [kpasswd] listen is empty). */
+static lethe_status
+make_kpw_net(kdcd *d)
+{
+	kdc_net_config nc;
+
+	if (d->passwd == NULL)
+		return LETHE_OK;
+	net_config(d, d->cfg.kpw_udp, d->cfg.kpw_n_udp, d->cfg.kpw_tcp, d->cfg.kpw_n_tcp,
+	    d->cfg.kpw_workers, kdc_kpasswd_handle, &nc);
+	nc.handle_signals = false;      /* the KDC's loop takes them */
+	return kdc_net_new(&nc, &d->kpw_net);
+}
+
+static void *
+kpw_thread(void *arg)
+{
+	kdcd *d = arg;
+
+	if (kdc_net_run(d->kpw_net) != LETHE_OK)
+		log_warnx("kpasswd: the network loop stopped on an error");
+	kc_thread_cleanup();
+	return NULL;
 }
 
 static int
@@ -711,6 +770,29 @@ make_registrar(kdcd *d)
 	return 0;
 }
 
+/* The kpasswd hook (own store handle), when [kpasswd] listen is set. */
+static int
+prepare_kpasswd(kdcd *d)
+{
+	store *st;
+
+	if (d->cfg.kpw_n_udp + d->cfg.kpw_n_tcp == 0)
+		return 0;
+	if (open_store(&d->cfg, &st) != LETHE_OK)
+		return 1;
+	if (kdcd_passwd_new(st, on_registered, d, &d->passwd) != LETHE_OK) {
+		store_close(st);
+		log_warnx("kpasswd: out of memory");
+		return 1;
+	}
+	if (kdc_set_kpasswd(d->k, kdcd_passwd_apply, d->passwd, d->cfg.kpw_admins) !=
+	    LETHE_OK) {
+		log_warnx("kpasswd: out of memory");
+		return 1;
+	}
+	return 0;
+}
+
 /* Store, snapshot, KDC: everything but the network. */
 static int
 prepare(kdcd *d)
@@ -740,18 +822,24 @@ prepare(kdcd *d)
 	kdc_set_log_requests(d->k, d->cfg.log_requests);
 	kdc_set_key_policy(d->k, d->cfg.keyreq_lead, d->cfg.key_grace);
 	kdc_set_lockout(d->k, &d->cfg.lockout);
+	if (prepare_kpasswd(d) != 0)
+		return 1;
 	return prepare_registrar(d);
 }
 
 static int
 serve(kdcd *d)
 {
-	pthread_t tid;
+	pthread_t tid, kpw_tid;
 	sigset_t set;
 	lethe_status rc;
 
 	if (make_net(d) != LETHE_OK) {
 		log_warn("cannot set up the sockets");
+		return 1;
+	}
+	if (make_kpw_net(d) != LETHE_OK) {
+		log_warn("kpasswd: cannot set up the sockets");
 		return 1;
 	}
 	if (make_registrar(d) != 0)
@@ -786,10 +874,20 @@ serve(kdcd *d)
 		stop_refresher(d, tid);
 		return 1;
 	}
+	if (d->kpw_net != NULL && pthread_create(&kpw_tid, NULL, kpw_thread, d) != 0) {
+		log_warnx("cannot start the kpasswd thread");
+		reg_listener_stop(d->reg);
+		stop_refresher(d, tid);
+		return 1;
+	}
 	/* The sockets are bound and the snapshot loaded: requests queue until a worker runs. */
 	(void)lethe_notify(LETHE_NOTIFY_READY, "serving");
 	rc = kdc_net_run(d->net);
 	(void)lethe_notify(LETHE_NOTIFY_STOPPING, "stopping");
+	if (d->kpw_net != NULL) {
+		kdc_net_stop(d->kpw_net);
+		pthread_join(kpw_tid, NULL);
+	}
 	reg_listener_stop(d->reg);
 	stop_refresher(d, tid);
 	kdc_log_counters(d->k);
@@ -823,9 +921,11 @@ main(int argc, char **argv)
 	if (d.pid_written)
 		unlink(d.cfg.pid_file);
 	reg_listener_free(d.reg);
+	kdc_net_free(d.kpw_net);
 	kdc_net_free(d.net);
 	kdc_free(d.k);
 	reg_service_free(d.reg_svc);
+	kdcd_passwd_free(d.passwd);
 	reg_keyreq_free(d.keyreq);
 	store_close(d.st);
 	kdcd_watch_close(d.watch);

@@ -19,6 +19,7 @@ static const char seal_info[] = "lethe store v1: key-encryption key";
 static const char check_info[] = "lethe store v1: master key check value";
 static const char key_aad_label[] = "lethe store v1: key";
 static const char cred_aad_label[] = "lethe store v1: credential";
+static const char history_aad_label[] = "lethe store v4: password history";
 
 /* HKDF-SHA256(ikm, salt, info) into out[0..out_len). */
 static lethe_status
@@ -180,18 +181,33 @@ aad_named(const char *label, const char *name, uint8_t *buf, size_t cap, size_t 
 	return LETHE_OK;
 }
 
-lethe_status
-store_key_aad(const char *name, uint32_t kvno, int32_t enctype, uint8_t *buf,
-    size_t cap, size_t *len)
+/* aad_named(label, name), then be32(kvno) || be32(enctype). */
+static lethe_status
+aad_named_key(const char *label, const char *name, uint32_t kvno, int32_t enctype,
+    uint8_t *buf, size_t cap, size_t *len)
 {
 	size_t n;
 
-	GUARD(aad_named(key_aad_label, name, buf, cap, &n));
+	GUARD(aad_named(label, name, buf, cap, &n));
 	ENSURE(cap - n >= 8, LETHE_ERR_INVALID_ARG);
 	put_be32(buf + n, kvno);
 	put_be32(buf + n + 4, (uint32_t)enctype);
 	*len = n + 8;
 	return LETHE_OK;
+}
+
+lethe_status
+store_key_aad(const char *name, uint32_t kvno, int32_t enctype, uint8_t *buf,
+    size_t cap, size_t *len)
+{
+	return aad_named_key(key_aad_label, name, kvno, enctype, buf, cap, len);
+}
+
+lethe_status
+store_history_aad(const char *name, uint32_t kvno, int32_t enctype, uint8_t *buf,
+    size_t cap, size_t *len)
+{
+	return aad_named_key(history_aad_label, name, kvno, enctype, buf, cap, len);
 }
 
 lethe_status

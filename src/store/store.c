@@ -705,6 +705,7 @@ store_principal_free(store_principal *p)
 		key_clear(&p->keys[i]);
 	free(p->keys);
 	free(p->name);
+	free(p->policy);
 	free(p);
 }
 
@@ -828,18 +829,27 @@ key_from_row(store *s, const char *name, const db_value *c, store_key *k)
 /* ------------------------------------------------------------ principals */
 
 /*
- * Columns of a principal (0..9) and, from a LEFT JOIN, of a key (10..20).
- * k.id (never NULL in a key row) tells a key row from "no key", so a key
- * row with a NULL column is read, and reported, rather than skipped.
+ * Columns of a principal (0..9) and, from a LEFT JOIN, of a key (10..20),
+ * then the principal's password policy and when its password expires
+ * (21, 22; v4): its own date (passwd --expire-now), else, for a user,
+ * password_changed_at plus the max_age of its policy or else of the
+ * policy called "default". k.id (never NULL in a key row) tells a key row
+ * from "no key", so a key row with a NULL column is read, and reported,
+ * rather than skipped.
  */
 #define PRINCIPAL_KEY_SELECT                                                 \
 	"SELECT p.id, p.name, p.kind, p.attributes, p.max_life, p.max_renew, "  \
 	"p.created_at, p.modified_at, p.password_changed_at, p.expires_at, "    \
 	"k.id, k.kvno, k.enctype, k.key_blob, k.salt, k.s2k_iterations, "       \
-	"k.kind, k.registered_at, k.use_until, k.accept_until, k.registered_by " \
-	"FROM principals p LEFT JOIN keys k ON k.principal_id = p.id "
+	"k.kind, k.registered_at, k.use_until, k.accept_until, k.registered_by, " \
+	"p.policy, CASE WHEN p.password_expires_at <> 0 THEN p.password_expires_at " \
+	"WHEN p.kind = 'user' AND pp.max_age > 0 AND p.password_changed_at > 0 " \
+	"THEN p.password_changed_at + pp.max_age ELSE 0 END "                  \
+	"FROM principals p LEFT JOIN keys k ON k.principal_id = p.id "          \
+	"LEFT JOIN password_policies pp ON pp.name = COALESCE(p.policy, '"      \
+	STORE_DEFAULT_POLICY "') "
 #define PRINCIPAL_KEY_ORDER " ORDER BY p.id, k.kvno DESC, k.id"
-#define PRINCIPAL_KEY_COLUMNS 21
+#define PRINCIPAL_KEY_COLUMNS 23
 
 /* Rows of PRINCIPAL_KEY_SELECT folded into principals, one at a time. */
 typedef struct collector {
@@ -876,6 +886,10 @@ principal_from_row(const db_value *c, store_principal **out)
 	p->modified_at = c[7].i;
 	p->password_changed_at = c[8].i;
 	p->expires_at = c[9].i;
+	if (c[21].type != DB_NULL)
+		GUARD_GOTO(rc, store_text_dup(&c[21], STORE_MAX_POLICY_NAME, &p->policy));
+	ENSURE_GOTO(rc, c[22].type == DB_INT && c[22].i >= 0, LETHE_ERR_FORMAT);
+	p->password_expires_at = c[22].i;
 	*out = p;
 	p = NULL;
 cleanup:
@@ -1115,10 +1129,10 @@ insert_principal(store *s, const store_principal *p, int64_t now, int64_t *id)
 	static const char sql[] =
 	    "INSERT INTO principals (name, kind, attributes, max_life, "
 	    "max_renew, created_at, modified_at, password_changed_at, "
-	    "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+	    "expires_at, policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
 	    "RETURNING id";
 	const char *kind = store_principal_kind_name(p->kind);
-	db_value params[9];
+	db_value params[10];
 
 	*id = 0;
 	params[0] = db_text(p->name, strlen(p->name));
@@ -1130,7 +1144,10 @@ insert_principal(store *s, const store_principal *p, int64_t now, int64_t *id)
 	params[6] = db_int(now);
 	params[7] = db_int(has_long_term(p->keys, p->nkeys) ? now : 0);
 	params[8] = db_int(p->expires_at);
-	GUARD(s->ops->exec(s, sql, params, 9, principal_id_cb, id, NULL));
+	params[9] = p->policy != NULL ? db_text(p->policy, strlen(p->policy)) : db_null();
+	if (p->policy != NULL)
+		GUARD(store_pw_policy_exists(s, p->policy));
+	GUARD(s->ops->exec(s, sql, params, 10, principal_id_cb, id, NULL));
 	ENSURE(*id > 0, LETHE_ERR_FORMAT);
 	return LETHE_OK;
 }
@@ -1149,9 +1166,8 @@ check_new_principal(store *s, const store_principal *p)
 	return LETHE_OK;
 }
 
-/* Insert a checked principal and its keys inside the open write transaction. */
-static lethe_status
-insert_new_principal(store *s, const store_principal *p, int64_t now)
+lethe_status
+store_insert_new_principal(store *s, const store_principal *p, int64_t now)
 {
 	int64_t id = 0;
 	lethe_status rc;
@@ -1186,7 +1202,7 @@ store_principal_add_many(store *s, const store_principal *list, size_t n)
 		GUARD(check_new_principal(s, &list[i]));
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	for (size_t i = 0; i < n; i++)
-		GUARD_GOTO(rc, insert_new_principal(s, &list[i], now));
+		GUARD_GOTO(rc, store_insert_new_principal(s, &list[i], now));
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -1197,40 +1213,50 @@ lethe_status
 store_principal_import_fresh(store *s, const store_principal *list, size_t n)
 {
 	static const char count_sql[] =
-	    "SELECT COUNT(*) FROM principals WHERE name <> $1";
+	    "SELECT COUNT(*) FROM principals WHERE name <> $1 AND name <> $2";
 	static const char delete_sql[] = "DELETE FROM principals WHERE name = $1";
-	char tgt[STORE_MAX_NAME_LEN + 1];
+	char tgt[STORE_MAX_NAME_LEN + 1], changepw[STORE_MAX_NAME_LEN + 1];
 	int64_t now = now_seconds(), others = -1;
-	bool has_tgt = false;
-	db_value param;
+	bool has_tgt = false, has_changepw = false;
+	db_value params[2];
 	lethe_status rc;
-	int len;
+	int tgt_len, changepw_len;
 
 	ENSURE(s != NULL && list != NULL && n > 0, LETHE_ERR_INVALID_ARG);
 	store_clear_error(s);
-	len = snprintf(tgt, sizeof(tgt), "krbtgt/%s@%s", s->policy.realm,
+	tgt_len = snprintf(tgt, sizeof(tgt), "krbtgt/%s@%s", s->policy.realm,
 	    s->policy.realm);
-	ENSURE(len > 0 && (size_t)len < sizeof(tgt), LETHE_ERR_INVALID_ARG);
+	ENSURE(tgt_len > 0 && (size_t)tgt_len < sizeof(tgt), LETHE_ERR_INVALID_ARG);
+	changepw_len = snprintf(changepw, sizeof(changepw), STORE_CHANGEPW_NAME "@%s",
+	    s->policy.realm);
+	ENSURE(changepw_len > 0 && (size_t)changepw_len < sizeof(changepw),
+	    LETHE_ERR_INVALID_ARG);
 	for (size_t i = 0; i < n; i++) {
 		GUARD(check_new_principal(s, &list[i]));
 		has_tgt = has_tgt || strcmp(list[i].name, tgt) == 0;
+		has_changepw = has_changepw || strcmp(list[i].name, changepw) == 0;
 	}
 	if (!has_tgt)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "the import holds no %s", tgt);
-	param = db_text(tgt, strlen(tgt));
+	params[0] = db_text(tgt, (size_t)tgt_len);
+	params[1] = db_text(changepw, (size_t)changepw_len);
 	GUARD_GOTO(rc, store_txn_begin(s, true));
-	GUARD_GOTO(rc, s->ops->exec(s, count_sql, &param, 1, store_int_cb, &others,
+	GUARD_GOTO(rc, s->ops->exec(s, count_sql, params, 2, store_int_cb, &others,
 	    NULL));
 	if (others != 0) {
 		rc = store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_EXISTS,
-		    "the store holds %lld principals besides %s: an import needs "
-		    "a fresh realm", (long long)others, tgt);
+		    "the store holds %lld principals besides %s and %s: an import "
+		    "needs a fresh realm", (long long)others, tgt, changepw);
 		goto cleanup;
 	}
-	GUARD_GOTO(rc, s->ops->exec(s, delete_sql, &param, 1, NULL, NULL, NULL));
+	/* The import's krbtgt replaces init's; so does its kadmin/changepw, if any. */
+	GUARD_GOTO(rc, s->ops->exec(s, delete_sql, &params[0], 1, NULL, NULL, NULL));
+	if (has_changepw)
+		GUARD_GOTO(rc, s->ops->exec(s, delete_sql, &params[1], 1, NULL, NULL,
+		    NULL));
 	for (size_t i = 0; i < n; i++)
-		GUARD_GOTO(rc, insert_new_principal(s, &list[i], now));
+		GUARD_GOTO(rc, store_insert_new_principal(s, &list[i], now));
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
@@ -1238,8 +1264,8 @@ cleanup:
 }
 
 /* The highest kvno principal pid has, 0 if it has no key. */
-static lethe_status
-max_kvno(store *s, int64_t pid, uint32_t *out)
+lethe_status
+store_max_kvno(store *s, int64_t pid, uint32_t *out)
 {
 	static const char sql[] =
 	    "SELECT COALESCE(MAX(kvno), 0) FROM keys WHERE principal_id = $1";
@@ -1253,8 +1279,8 @@ max_kvno(store *s, int64_t pid, uint32_t *out)
 }
 
 /* Delete long-term keys of pid older than the newest `kept` kvnos. */
-static lethe_status
-prune_long_term(store *s, int64_t pid, uint32_t kept)
+lethe_status
+store_prune_long_term(store *s, int64_t pid, uint32_t kept)
 {
 	static const char sql[] =
 	    "DELETE FROM keys WHERE principal_id = $1 AND kind = 'long-term' "
@@ -1295,14 +1321,14 @@ store_principal_rekey(store *s, const char *name, const store_key *keys,
 		    "no keys given");
 	GUARD_GOTO(rc, store_txn_begin(s, true));
 	GUARD_GOTO(rc, store_find_principal(s, name, &pid));
-	GUARD_GOTO(rc, max_kvno(s, pid, &kvno));
+	GUARD_GOTO(rc, store_max_kvno(s, pid, &kvno));
 	ENSURE_GOTO(rc, kvno < UINT32_MAX, store_fail(s, LETHE_ERR_TOO_BIG,
 	    STORE_E_INVALID, "%s: kvno space exhausted", name));
 	kvno++;
 	for (size_t i = 0; i < nkeys; i++)
 		GUARD_GOTO(rc, store_insert_key(s, pid, name, &keys[i], kvno,
 		    STORE_KEY_LONG_TERM, now));
-	GUARD_GOTO(rc, prune_long_term(s, pid, s->policy.kvnos_kept));
+	GUARD_GOTO(rc, store_prune_long_term(s, pid, s->policy.kvnos_kept));
 	GUARD_GOTO(rc, store_touch_principal(s, pid, now, true));
 	store_note_change(s, name);
 	GUARD_GOTO(rc, store_txn_commit(s));

@@ -295,6 +295,11 @@ typedef struct store_principal {
 	int64_t created_at;       /* set by the store; ignored on input */
 	int64_t modified_at;      /* set by the store; ignored on input */
 	int64_t password_changed_at; /* set by the store; ignored on input */
+	char *policy;             /* password policy name, NULL: none (v4) */
+	int64_t password_expires_at; /* output: when the password expires, 0:
+	                             never (passwd --expire-now, or a user's
+	                             password_changed_at + its policy's max_age,
+	                             else the "default" policy's) */
 	store_key *keys;
 	size_t nkeys;
 } store_principal;
@@ -325,10 +330,11 @@ lethe_status store_principal_add_many(store *s, const store_principal *list, siz
 /*
  * Import a whole realm into a fresh store (lethe-admin import-mit): in
  * ONE write transaction, refuse (STORE_E_EXISTS) when the store holds any
- * principal but the realm's own krbtgt/R@R, delete that krbtgt (the one
- * store_create's caller made) and add list[0..n), which must hold the
- * realm's krbtgt, each checked as store_principal_add() checks one. All
- * or nothing; one generation.
+ * principal but the realm's own krbtgt/R@R and kadmin/changepw@R (the ones
+ * lethe-admin init made), delete that krbtgt, and that kadmin/changepw
+ * when list holds one, and add list[0..n), which must hold the realm's
+ * krbtgt, each checked as store_principal_add() checks one. All or
+ * nothing; one generation.
  */
 lethe_status store_principal_import_fresh(store *s, const store_principal *list,
     size_t n);
@@ -517,6 +523,83 @@ lethe_status store_credential_put(store *s, const char *name, lbytes cert_pem,
 
 /* Read a credential. LETHE_ERR_NOT_FOUND if absent. */
 lethe_status store_credential_get(store *s, const char *name, store_credential **out);
+
+/* ---------------------------------------------------------- schema v4:
+ * password policies (docs/store.md). A principal follows its own policy,
+ * else the one called STORE_DEFAULT_POLICY when it exists. */
+
+#define STORE_DEFAULT_POLICY    "default"
+#define STORE_MAX_POLICY_NAME   64u     /* bytes of a policy name */
+#define STORE_MAX_PW_HISTORY    64u     /* passwords a policy may remember */
+#define STORE_MAX_PW_CLASSES    5u      /* lower, upper, digit, punctuation, other */
+#define STORE_CHANGEPW_NAME     "kadmin/changepw"  /* @REALM: the kpasswd service */
+#define STORE_CHANGEPW_MAX_LIFE 300     /* its tickets last 5 minutes, as MIT's */
+
+typedef struct store_pw_policy {
+	char name[STORE_MAX_POLICY_NAME + 1]; /* [A-Za-z0-9._-] */
+	uint32_t min_length;      /* characters (bytes) at least */
+	uint32_t min_classes;     /* 0..STORE_MAX_PW_CLASSES character classes */
+	uint32_t history;         /* 0..STORE_MAX_PW_HISTORY: the new password may
+	                             be none of the last N set by a password
+	                             change (current included; add-user's first
+	                             password is not remembered) */
+	int64_t max_age;          /* seconds a user's password lasts; 0: forever */
+	int64_t created_at;       /* output */
+	uint64_t principals;      /* output of list/get: principals naming it */
+} store_pw_policy;
+
+/*
+ * Add kadmin/changepw@REALM, the kpasswd service's principal (a service
+ * with random keys of the realm's enctypes and 5-minute tickets), unless
+ * it exists. lethe-admin init calls it; the upgrade to v4 does it too.
+ */
+lethe_status store_changepw_add(store *s);
+
+/* Add a policy (STORE_E_EXISTS when the name is taken), or replace one (NOT_FOUND). */
+lethe_status store_pw_policy_put(store *s, const store_pw_policy *p, bool create);
+
+/* Read a policy. LETHE_ERR_NOT_FOUND if absent. */
+lethe_status store_pw_policy_get(store *s, const char *name, store_pw_policy *out);
+
+/* Every policy, sorted by name, in a new array (*n may be 0); free() it. */
+lethe_status store_pw_policy_list(store *s, store_pw_policy **out, size_t *n);
+
+/* Delete a policy no principal names (else INVALID_ARG with STORE_E_EXISTS). */
+lethe_status store_pw_policy_delete(store *s, const char *name);
+
+/* Give principal name the policy (NULL: none, so "default" applies). */
+lethe_status store_principal_set_policy(store *s, const char *name, const char *policy);
+
+/* Make the password of name expire at when (0: only by its policy's max_age). */
+lethe_status store_principal_expire_password(store *s, const char *name, int64_t when);
+
+/* What store_principal_set_password decided. */
+enum store_pw_verdict {
+	STORE_PW_OK = 0,
+	STORE_PW_TOO_SHORT,
+	STORE_PW_TOO_FEW_CLASSES,
+	STORE_PW_REUSED,          /* one of the last `history` passwords */
+};
+
+/*
+ * The verdict of policy p on password (length and classes, not the
+ * history); why[0..cap) says why in words a user reads.
+ */
+enum store_pw_verdict store_pw_policy_check(const store_pw_policy *p, const char *password,
+    char *why, size_t cap);
+
+/*
+ * Change the password of user name in ONE write transaction: check it
+ * against the principal's policy (length, classes, history), make keys
+ * with the realm's enctypes and the default salt (store/password.h) under
+ * a new kvno, keep kvnos_kept long-term kvnos, set password_changed_at,
+ * clear an --expire-now date, and remember the password in the history
+ * as a key (a derived key sealed like the others; never the text).
+ * *verdict other than STORE_PW_OK: nothing changed and why[0..cap) says
+ * why in words a user reads. *new_kvno (may be NULL) on success.
+ */
+lethe_status store_principal_set_password(store *s, const char *name, const char *password,
+    uint32_t *new_kvno, enum store_pw_verdict *verdict, char *why, size_t cap);
 
 /* ---------------------------------------------------------- schema v2:
  * registration of temporary keys (docs/store.md, DESIGN §2). A v1 store

@@ -14,8 +14,9 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 4   /* 1: no registration tables; 2: no change feed;
-                                    3: no callback hosts in rules */
+#define STORE_SCHEMA_VERSION 5   /* 1: no registration tables; 2: no change feed;
+                                    3: no callback hosts in rules;
+                                    4: no password policies, no kadmin/changepw */
 #define STORE_KDF_SALT_LEN   16u
 #define STORE_SEAL_KEY_LEN   32u
 #define STORE_CHECK_LEN      32u
@@ -172,6 +173,10 @@ lethe_status store_unseal(const uint8_t key[STORE_SEAL_KEY_LEN], lbytes aad,
 lethe_status store_key_aad(const char *name, uint32_t kvno, int32_t enctype,
     uint8_t *buf, size_t cap, size_t *len);
 
+/* Build the AAD of a password-history key (v4) into buf[0..cap). */
+lethe_status store_history_aad(const char *name, uint32_t kvno, int32_t enctype,
+    uint8_t *buf, size_t cap, size_t *len);
+
 /* Build the AAD of a credential's private key into buf[0..cap). */
 lethe_status store_cred_aad(const char *name, uint8_t *buf, size_t cap, size_t *len);
 
@@ -249,6 +254,12 @@ lethe_status store_find_principal(store *s, const char *name, int64_t *id);
 lethe_status store_insert_key(store *s, int64_t pid, const char *name,
     const store_key *k, uint32_t kvno, enum store_key_kind kind, int64_t now);
 
+/* The highest kvno principal pid has (0: none), inside the caller's transaction. */
+lethe_status store_max_kvno(store *s, int64_t pid, uint32_t *out);
+
+/* Delete long-term keys of pid older than its newest `kept` kvnos. */
+lethe_status store_prune_long_term(store *s, int64_t pid, uint32_t kept);
+
 /* Set modified_at (and password_changed_at if password) of pid to now. */
 lethe_status store_touch_principal(store *s, int64_t pid, int64_t now,
     bool password);
@@ -273,12 +284,26 @@ lethe_status store_schema_add_v3(store *s, int64_t floor_gen);
 lethe_status store_schema_add_v4(store *s);
 
 /*
+ * Schema v5 (store_policy.c): password policies, the principals' policy
+ * and password expiry columns, password history, and (with changepw, for
+ * an upgrade) kadmin/changepw with random keys when absent, inside the
+ * caller's write transaction.
+ */
+lethe_status store_schema_add_v5(store *s, bool changepw);
+
+/*
  * Every table and row a new store has after the v1 tables, up to
  * STORE_SCHEMA_VERSION, inside the caller's write transaction: the one
  * list store_create() and store_migrate() both follow, so a new step is
  * added here once.
  */
 lethe_status store_schema_add_since_v1(store *s, const store_realm_policy *realm);
+
+/* LETHE_OK when the password policy called name exists; else NOT_FOUND, recorded. */
+lethe_status store_pw_policy_exists(store *s, const char *name);
+
+/* Insert a checked principal and its keys inside the open write transaction. */
+lethe_status store_insert_new_principal(store *s, const store_principal *p, int64_t now);
 
 /* Upgrade an open v1, v2 or v3 store to v4 in one write transaction (store_reg.c). */
 lethe_status store_schema_upgrade(store *s);

@@ -40,6 +40,8 @@ static const struct migrate_table {
 	{ "service_policy", "principal", false },
 	{ "seen_nonces", "nonce", false },
 	{ "agents", "principal", false },
+	{ "password_policies", "name", false },
+	{ "password_history", "id", true },
 };
 #define MIGRATE_NTABLES (sizeof(migrate_tables) / sizeof(migrate_tables[0]))
 

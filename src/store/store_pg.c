@@ -49,7 +49,8 @@
 
 /* Every table a store holds, dependants first (what remove_files drops). */
 static const char drop_sql[] =
-    "DROP TABLE IF EXISTS agents, changes, feed, seen_nonces, service_policy, "
+    "DROP TABLE IF EXISTS password_history, password_policies, "
+    "agents, changes, feed, seen_nonces, service_policy, "
     "reg_policy, reg_rules, trust_anchors, credentials, keys, principals, "
     "generation, realm, schema_version";
 

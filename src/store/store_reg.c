@@ -1,9 +1,9 @@
 /*
  * Schema v2 of the store: trust anchors, registration rules and policy,
  * per-service policy; schema v3's feed tables; schema v4's callback hosts
- * of rules; and the upgrade of a v1, v2 or v3 store. The registration
- * transaction and the agents table are in store_register.c, the change
- * feed in store_feed.c.
+ * of rules; and the upgrade of a v1 to v4 store (v5's tables are in
+ * store_policy.c). The registration transaction and the agents table are
+ * in store_register.c, the change feed in store_feed.c.
  */
 #include "store/store_internal.h"
 
@@ -233,7 +233,8 @@ store_schema_add_since_v1(store *s, const store_realm_policy *realm)
 {
 	GUARD(store_schema_add_v2(s, realm));
 	GUARD(store_schema_add_v3(s, 0));
-	return store_schema_add_v4(s);
+	GUARD(store_schema_add_v4(s));
+	return store_schema_add_v5(s, false);
 }
 
 /*
@@ -288,14 +289,16 @@ store_schema_upgrade(store *s)
 		GUARD_GOTO(rc, store_schema_add_v3(s, gen));
 		GUARD_GOTO(rc, migrate_attributes_v3(s));
 	}
-	GUARD_GOTO(rc, store_schema_add_v4(s));
+	if (version <= 3)
+		GUARD_GOTO(rc, store_schema_add_v4(s));
+	GUARD_GOTO(rc, store_schema_add_v5(s, true));
 	GUARD_GOTO(rc, s->ops->exec(s, update_sql, &param, 1, NULL, NULL, NULL));
 	store_note_change(s, NULL);
 	rc = store_txn_commit(s);
 cleanup:
 	store_txn_abort(s);
 	if (rc != LETHE_OK)
-		rc = store_fail_status(s, rc, "upgrading the store to schema v4");
+		rc = store_fail_status(s, rc, "upgrading the store to schema v5");
 	return rc;
 }
 

@@ -165,6 +165,7 @@ json_check '"requires_preauth" not in j["attributes"]'
 adm_ok --json list
 json_check 'j == [{"name": "alice@LETHE.TEST", "kind": "user"},
  {"name": "bob@LETHE.TEST", "kind": "user"},
+ {"name": "kadmin/changepw@LETHE.TEST", "kind": "service"},
  {"name": "krbtgt/LETHE.TEST@LETHE.TEST", "kind": "krbtgt"}]'
 echo "ok: add-user, show (text and JSON) and list --json"
 
@@ -275,12 +276,13 @@ echo "ok: disable, enable, delete"
 
 # ---- modify: allow_svr (a user as a ticket's server), requires_preauth ----------
 adm_ok modify alice --allow-svr
-grep -qx 'modified alice@LETHE.TEST (allow_svr: yes, requires_preauth: yes)' "$S/out" ||
+grep -qx 'modified alice@LETHE.TEST (allow_svr: yes, requires_preauth: yes, policy: none)' "$S/out" ||
 	lethe_die "modify --allow-svr printed: $(cat "$S/out")"
 adm_ok show alice
 grep -qx 'allow_svr: yes' "$S/out" || lethe_die "show after --allow-svr: $(cat "$S/out")"
 adm_ok --json modify alice --no-allow-svr --no-requires-preauth
-json_check 'j == {"principal": "alice@LETHE.TEST", "allow_svr": False, "requires_preauth": False}'
+json_check 'j == {"principal": "alice@LETHE.TEST", "allow_svr": False, "requires_preauth": False,
+ "policy": None}'
 adm_ok --json show alice
 json_check 'j["allow_svr"] is False and "no_service" in j["attributes"] and
  "requires_preauth" not in j["attributes"]'
@@ -300,6 +302,55 @@ adm_exit 2 add-service host/x.lethe.test --allow-svr
 adm_exit 3 modify nobody --allow-svr
 adm_exit 1 modify krbtgt/LETHE.TEST --no-allow-svr
 echo "ok: modify --[no-]allow-svr and --[no-]requires-preauth; add-user --allow-svr; show says allow_svr"
+
+# ---- password policies ---------------------------------------------------------------
+# adm_exit with standard input passed through (a password).
+adm_exit_in() {
+	local want=$1 rc=0
+	shift
+	adm "$@" || rc=$?
+	[ "$rc" -eq "$want" ] ||
+		lethe_die "lethe-admin $* exited $rc, want $want; stderr: $(cat "$S/err")"
+}
+
+adm_ok policy add strict --min-length 12 --min-classes 3 --history 2 --max-age 90d
+grep -qx 'added strict: min_length 12, min_classes 3, history 2, max_age 7776000 s, principals 0' \
+	"$S/out" || lethe_die "policy add printed: $(cat "$S/out")"
+adm_exit 4 policy add strict
+adm_exit 2 policy add bad --min-classes 6
+adm_exit 2 policy add bad --max-age soon
+adm_exit 2 policy modify strict
+adm_exit 3 policy modify nope --history 1
+adm_exit 3 policy show nope
+printf 'Short-1\n' | adm_exit_in 1 add-user dave --password-stdin --policy strict
+grep -q "Password is too short: the policy asks for at least 12 characters" "$S/err" ||
+	lethe_die "add-user did not say why: $(cat "$S/err")"
+printf 'Long-Enough-Pw-1\n' | adm_exit_in 3 add-user dave --password-stdin --policy nope
+printf 'Long-Enough-Pw-1\n' | adm_ok add-user dave --password-stdin --policy strict
+adm_ok --json show dave
+json_check 'j["policy"] == "strict" and
+ 7776000 - 60 <= j["password_expires_at"] - j["password_changed_at"] <= 7776000'
+adm_ok show dave
+grep -qx 'policy: strict' "$S/out" || lethe_die "show has no policy line: $(cat "$S/out")"
+grep -q '^password expires: 20' "$S/out" || lethe_die "show has no expiry: $(cat "$S/out")"
+printf 'Long-Enough-Pw-2\n' | adm_ok passwd dave --password-stdin
+printf 'Long-Enough-Pw-2\n' | adm_exit_in 1 passwd dave --password-stdin
+grep -q "Cannot reuse password" "$S/err" || lethe_die "passwd did not refuse a reuse: $(cat "$S/err")"
+adm_exit 4 policy delete strict
+adm_ok passwd dave --expire-now
+adm_ok show dave
+grep -q '^password expires: .*(expired)$' "$S/out" || lethe_die "not expired: $(cat "$S/out")"
+adm_ok policy modify strict --max-age 0 --history 0
+adm_ok --json policy show strict
+json_check 'j == {"name": "strict", "min_length": 12, "min_classes": 3, "history": 0,
+ "max_age": 0, "principals": 1}'
+adm_ok --json modify dave --no-policy
+json_check 'j["policy"] is None'
+adm_ok policy delete strict
+adm_ok --json policy list
+json_check 'j == []'
+adm_ok delete dave
+echo "ok: policy add/modify/show/list/delete, --policy, passwd honours the policy and --expire-now"
 
 # ---- master key from stdin, configuration file ------------------------------------
 timeout "$STEP_TIMEOUT" "$ADMIN" -d "$DB" --master-key-stdin list <"$MKEY" >"$S/out" ||
@@ -541,7 +592,12 @@ echo "ok: maintain deletes expired temporary keys; audit shows none after"
 python3 - "$DB" <<'PYEOF' || lethe_die "cannot make a v1 store"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.executescript("""BEGIN; DROP TABLE changes; DROP TABLE feed; DROP INDEX keys_temporary_end;
+db.execute("PRAGMA foreign_keys = ON")
+db.executescript("""BEGIN; DROP TABLE password_history; DROP TABLE password_policies;
+DELETE FROM principals WHERE name = 'kadmin/changepw@LETHE.TEST';
+ALTER TABLE principals DROP COLUMN policy;
+ALTER TABLE principals DROP COLUMN password_expires_at;
+DROP TABLE changes; DROP TABLE feed; DROP INDEX keys_temporary_end;
 DROP TABLE agents; DROP TABLE seen_nonces;
 DROP TABLE service_policy; DROP TABLE reg_policy; DROP TABLE reg_rules;
 DROP TABLE trust_anchors; UPDATE schema_version SET version = 1; COMMIT;""")
@@ -552,8 +608,10 @@ adm_ok --json trust list
 json_check 'j == []'
 [ "$(python3 -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT version FROM schema_version").fetchone()[0])' \
-	"$DB")" = 4 ] || lethe_die "the v1 store was not upgraded to schema 4"
+	"$DB")" = 5 ] || lethe_die "the v1 store was not upgraded to schema 5"
 adm_ok audit
-echo "ok: a v1 store is upgraded to schema 4 at open"
+adm_ok --json show kadmin/changepw
+json_check 'j["kind"] == "service" and len(j["keys"]) == 4'
+echo "ok: a v1 store is upgraded to schema 5 at open, kadmin/changepw made"
 
 echo "admin_cli: every check passed"

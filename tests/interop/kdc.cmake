@@ -113,3 +113,14 @@ if(TARGET lethe-kdc AND TARGET lethe-admin AND TARGET lethe-bench)
     $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin> $<TARGET_FILE:lethe-bench>)
   set_tests_properties(interop.kdc_log_batch PROPERTIES TIMEOUT 600)
 endif()
+
+# The kpasswd service and password policy against MIT kpasswd and kinit, and
+# MIT's set-password client (libkrb5 through dlopen).
+add_executable(lethe-kpasswd-mit-tool kpasswd_mit_tool.c)
+target_link_libraries(lethe-kpasswd-mit-tool PRIVATE ${CMAKE_DL_LIBS})
+if(TARGET lethe-kdc AND TARGET lethe-admin)
+  lethe_interop_test(kdc_kpasswd kdc_kpasswd.sh
+    $<TARGET_FILE:lethe-kdc> $<TARGET_FILE:lethe-admin>
+    $<TARGET_FILE:lethe-kpasswd-mit-tool>)
+  set_tests_properties(interop.kdc_kpasswd PROPERTIES TIMEOUT 300)
+endif()

@@ -1005,7 +1005,7 @@ test_v2_defaults(void **state)
 	store_agents *ag = NULL;
 
 	create_store(f);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(store_reg_policy_get(f->s, &rp), LETHE_OK);
 	assert_true(rp.auto_enrol);
 	assert_string_equal(rp.dns_services, "host HTTP");
@@ -1651,12 +1651,30 @@ test_audit(void **state)
 	store_audit_report_free(a);
 }
 
-/* Turn f's v4 store into the v3 file the previous code wrote: no callbacks. */
+/* Turn f's v5 store into the v4 file the previous code wrote: no password policies. */
+static void
+downgrade_to_v4(fixture *f)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "BEGIN; DROP TABLE password_history; DROP TABLE password_policies; "
+	    "ALTER TABLE principals DROP COLUMN policy; "
+	    "ALTER TABLE principals DROP COLUMN password_expires_at; "
+	    "UPDATE schema_version SET version = 4; COMMIT;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Turn f's v5 store into the v3 file the code before that wrote: no callbacks either. */
 static void
 downgrade_to_v3(fixture *f)
 {
 	sqlite3 *db = NULL;
 
+	downgrade_to_v4(f);
 	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -1667,7 +1685,7 @@ downgrade_to_v3(fixture *f)
 }
 
 /*
- * Turn f's v3 store into the v2 file the code before that wrote: no feed,
+ * Turn f's v5 store into the v2 file the code before that wrote: no feed,
  * and the v2 attribute defaults (users without no_service, other kinds
  * without requires_preauth).
  */
@@ -1734,8 +1752,10 @@ test_upgrade_from_v1(void **state)
 	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
 
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(generation(f->s), g + 1);
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM principals "
+	    "WHERE name = 'kadmin/changepw@" REALM "'"), 1);
 	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
 	    "WHERE name IN ('trust_anchors', 'reg_rules', 'reg_policy', "
 	    "'service_policy', 'seen_nonces', 'agents', 'changes', 'feed')"), 8);
@@ -1758,7 +1778,7 @@ test_upgrade_from_v1(void **state)
 	/* A version from the future is refused. */
 	store_close(f->s);
 	f->s = NULL;
-	raw_sql(f->db, "UPDATE schema_version SET version = 5");
+	raw_sql(f->db, "UPDATE schema_version SET version = 6");
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL),
 	    LETHE_ERR_FORMAT);
 }
@@ -1780,7 +1800,7 @@ test_upgrade_from_v3(void **state)
 	downgrade_to_v3(f);
 	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(generation(f->s), g + 1);
 	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:a.example",
 	    "HTTP/a.example@" REALM, "192.0.2.7:8888", &id), LETHE_OK);
@@ -2041,7 +2061,7 @@ test_upgrade_from_v2(void **state)
 	g = (uint64_t)raw_int(f->db, "SELECT value FROM generation");
 
 	assert_int_equal(store_open(f->db, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
-	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 4);
+	assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), 5);
 	assert_int_equal(generation(f->s), g + 1);
 	assert_int_equal(raw_int(f->db, "SELECT floor_generation FROM feed"), g);
 	/* The migration: users no_service, every other kind requires_preauth. */
@@ -2528,11 +2548,119 @@ test_principal_import_fresh(void **state)
 	assert_int_equal(generation(f->s), g + 1);
 }
 
+/* ------------------------------------------------------------ v5: password policy */
+
+/* store_principal_set_password's verdict for name and pw (the call must work). */
+static enum store_pw_verdict
+set_pw(fixture *f, const char *name, const char *pw, uint32_t *kvno)
+{
+	enum store_pw_verdict v = STORE_PW_OK;
+	char why[200];
+
+	assert_int_equal(store_principal_set_password(f->s, name, pw, kvno, &v, why,
+	    sizeof(why)), LETHE_OK);
+	assert_true((v == STORE_PW_OK) == (why[0] == '\0'));
+	return v;
+}
+
+static void
+test_password_policy(void **state)
+{
+	fixture *f = *state;
+	store_pw_policy pol = { .min_length = 10, .min_classes = 3, .history = 2,
+		.max_age = 3600 }, got, *list = NULL;
+	store_principal *p = NULL;
+	enum store_pw_verdict v;
+	uint32_t kvno = 0;
+	size_t n = 0;
+	char why[200];
+	int64_t t0;
+
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 7);
+	strcpy(pol.name, "strict");
+	assert_int_equal(store_pw_policy_put(f->s, &pol, true), LETHE_OK);
+	assert_int_equal(store_pw_policy_put(f->s, &pol, true), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_error_kind(f->s), STORE_E_EXISTS);
+	assert_int_equal(store_principal_set_policy(f->s, "alice@" REALM, "nope"),
+	    LETHE_ERR_NOT_FOUND);
+	assert_int_equal(store_principal_set_policy(f->s, "alice@" REALM, "strict"), LETHE_OK);
+	assert_int_equal(store_pw_policy_get(f->s, "strict", &got), LETHE_OK);
+	assert_int_equal(got.min_length, 10);
+	assert_int_equal(got.principals, 1);
+	assert_int_equal(store_pw_policy_delete(f->s, "strict"), LETHE_ERR_INVALID_ARG);
+
+	/* Length, classes, then the history of the last two passwords. */
+	assert_int_equal(set_pw(f, "alice@" REALM, "Sh0rt!", NULL), STORE_PW_TOO_SHORT);
+	assert_int_equal(set_pw(f, "alice@" REALM, "longenoughbutlower", NULL),
+	    STORE_PW_TOO_FEW_CLASSES);
+	t0 = (int64_t)time(NULL);
+	assert_int_equal(set_pw(f, "alice@" REALM, "First-Password-1", &kvno), STORE_PW_OK);
+	assert_int_equal(kvno, 2);
+	assert_int_equal(set_pw(f, "alice@" REALM, "Second-Password-2", &kvno), STORE_PW_OK);
+	assert_int_equal(set_pw(f, "alice@" REALM, "First-Password-1", NULL), STORE_PW_REUSED);
+	assert_int_equal(set_pw(f, "alice@" REALM, "Second-Password-2", NULL), STORE_PW_REUSED);
+	assert_int_equal(set_pw(f, "alice@" REALM, "Third-Password-3", &kvno), STORE_PW_OK);
+	assert_int_equal(kvno, 4);
+	/* Only two are remembered: the first may come back. */
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM password_history"), 2);
+	assert_int_equal(set_pw(f, "alice@" REALM, "First-Password-1", NULL), STORE_PW_OK);
+	/* Kept as sealed keys, never as text. */
+	assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM password_history WHERE "
+	    "instr(key_blob, CAST('First-Password-1' AS BLOB)) > 0"), 0);
+
+	/* Expiry: max_age after the change, or at once with expire-now. */
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_string_equal(p->policy, "strict");
+	assert_true(p->password_expires_at >= t0 + 3600 &&
+	    p->password_expires_at <= p->password_changed_at + 3600);
+	store_principal_free(p);
+	assert_int_equal(store_principal_expire_password(f->s, "alice@" REALM, t0 - 5), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->password_expires_at, t0 - 5);
+	store_principal_free(p);
+	/* A new password clears the forced date. */
+	assert_int_equal(set_pw(f, "alice@" REALM, "Fourth-Password-4", NULL), STORE_PW_OK);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_true(p->password_expires_at >= t0 + 3600);
+	store_principal_free(p);
+
+	/* Without a policy of its own, "default" applies. */
+	assert_int_equal(store_principal_set_policy(f->s, "alice@" REALM, NULL), LETHE_OK);
+	assert_int_equal(set_pw(f, "alice@" REALM, "x", NULL), STORE_PW_OK);
+	strcpy(pol.name, STORE_DEFAULT_POLICY);
+	pol.max_age = 0;
+	assert_int_equal(store_pw_policy_put(f->s, &pol, true), LETHE_OK);
+	assert_int_equal(set_pw(f, "alice@" REALM, "y", NULL), STORE_PW_TOO_SHORT);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_null(p->policy);
+	assert_int_equal(p->password_expires_at, 0);
+	store_principal_free(p);
+	assert_int_equal(store_pw_policy_list(f->s, &list, &n), LETHE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "default");
+	assert_string_equal(list[1].name, "strict");
+	free(list);
+	assert_int_equal(store_pw_policy_delete(f->s, "strict"), LETHE_OK);
+	assert_int_equal(store_pw_policy_get(f->s, "strict", &got), LETHE_ERR_NOT_FOUND);
+
+	/* Only users have passwords; kadmin/changepw is made once. */
+	assert_int_equal(store_changepw_add(f->s), LETHE_OK);
+	assert_int_equal(store_changepw_add(f->s), LETHE_OK);
+	assert_int_equal(store_principal_set_password(f->s, "kadmin/changepw@" REALM, "pw",
+	    NULL, &v, why, sizeof(why)), LETHE_ERR_INVALID_ARG);
+	assert_int_equal(store_principal_get(f->s, "kadmin/changepw@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->kind, STORE_KIND_SERVICE);
+	assert_int_equal(p->max_life, STORE_CHANGEPW_MAX_LIFE);
+	store_principal_free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_open_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

@@ -387,10 +387,13 @@ test_rule_callbacks_v4(void **state)
 	f->s = NULL;
 	assert_true(admin_sql(f->uri, "BEGIN; UPDATE reg_rules SET callbacks = NULL; "
 	    "ALTER TABLE reg_rules DROP COLUMN callbacks; "
+	    "DROP TABLE password_history; DROP TABLE password_policies; "
+	    "ALTER TABLE principals DROP COLUMN policy; "
+	    "ALTER TABLE principals DROP COLUMN password_expires_at; "
 	    "UPDATE schema_version SET version = 3; COMMIT"));
 	assert_int_equal(store_open(f->uri, &f->mk, &f->s, NULL, 0, NULL), LETHE_OK);
 	assert_true(admin_sql(f->uri, "DO $$ BEGIN IF (SELECT version FROM schema_version) "
-	    "<> 4 THEN RAISE EXCEPTION 'not v4'; END IF; END $$"));
+	    "<> 5 THEN RAISE EXCEPTION 'not v5'; END IF; END $$"));
 	assert_int_equal(store_reg_rule_add_callbacks(f->s, STORE_ID_SAN, "DNS:c.example",
 	    "host/c.example@" REALM, "198.51.100.1:9", NULL), LETHE_OK);
 	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
@@ -409,6 +412,45 @@ test_rule_callbacks_v4(void **state)
 	assert_int_equal(store_reg_rule_list(f->s, &rl), LETHE_OK);
 	assert_string_equal(rl->entries[0].callbacks, "[2001:db8::7]:8888 192.0.2.7");
 	store_reg_rules_free(rl);
+}
+
+/* Schema v5 on PostgreSQL: policies, a policy-checked change, history, expiry. */
+static void
+test_password_policy(void **state)
+{
+	fixture *f = *state;
+	store_pw_policy pol = { .min_length = 8, .history = 1, .max_age = 600 };
+	enum store_pw_verdict v;
+	store_principal *p = NULL;
+	uint32_t kvno = 0;
+	char why[200];
+
+	NEED_SERVER(f);
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 1);
+	strcpy(pol.name, "default");
+	assert_int_equal(store_pw_policy_put(f->s, &pol, true), LETHE_OK);
+	assert_int_equal(store_principal_set_password(f->s, "alice@" REALM, "short", &kvno, &v,
+	    why, sizeof(why)), LETHE_OK);
+	assert_int_equal(v, STORE_PW_TOO_SHORT);
+	assert_int_equal(store_principal_set_password(f->s, "alice@" REALM, "long enough",
+	    &kvno, &v, why, sizeof(why)), LETHE_OK);
+	assert_int_equal(v, STORE_PW_OK);
+	assert_int_equal(kvno, 2);
+	assert_int_equal(store_principal_set_password(f->s, "alice@" REALM, "long enough",
+	    &kvno, &v, why, sizeof(why)), LETHE_OK);
+	assert_int_equal(v, STORE_PW_REUSED);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_null(p->policy);
+	assert_int_equal(p->password_expires_at, p->password_changed_at + 600);
+	store_principal_free(p);
+	assert_int_equal(store_principal_expire_password(f->s, "alice@" REALM, 5), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->password_expires_at, 5);
+	store_principal_free(p);
+	assert_int_equal(store_changepw_add(f->s), LETHE_OK);
+	assert_int_equal(store_principal_get(f->s, "kadmin/changepw@" REALM, &p), LETHE_OK);
+	store_principal_free(p);
 }
 
 /* store_remove drops the tables: the database holds no store after. */
@@ -531,6 +573,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_callbacks_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),

@@ -17,7 +17,8 @@ LETHE_INTEROP_MIT_CLIENT_SH=1
 
 MIT_CLIENT_TIMEOUT=${MIT_CLIENT_TIMEOUT:-30}   # seconds per client command
 
-# Prepare client state in DIR for REALM served at HOST:PORT.
+# Prepare client state in DIR for REALM served at HOST:PORT (with
+# MIT_CLIENT_KPASSWD=host:port set, kpasswd goes there).
 # TRANSPORT is udp (default: UDP first, TCP for large messages) or tcp
 # (udp_preference_limit = 1, so every request goes over TCP).
 # Extra libdefaults lines may follow as further arguments.
@@ -63,6 +64,9 @@ mit_client_transport() {
 		echo "[realms]"
 		echo "	$MIT_CLIENT_REALM = {"
 		echo "		kdc = $MIT_CLIENT_HOST:$MIT_CLIENT_PORT"
+		if [ -n "${MIT_CLIENT_KPASSWD:-}" ]; then
+			echo "		kpasswd_server = $MIT_CLIENT_KPASSWD"
+		fi
 		echo "	}"
 		echo "[domain_realm]"
 	} >"$MIT_CLIENT_CONF"
