@@ -26,6 +26,22 @@ typedef struct vstate {
 } vstate;
 
 #if defined(__GNUC__)
+__attribute__((format(printf, 4, 0)))
+#endif
+static lethe_status
+vrefuse(vstate *vs, acc_reason reason, lethe_status rc, const char *fmt, va_list ap)
+{
+	if (vs->err != NULL) {
+		vs->err->reason = reason;
+		vs->err->code = acc_reason_krb_code(reason);
+		vsnprintf(vs->err->text, sizeof(vs->err->text), fmt, ap);
+	}
+	if (rc == LETHE_OK)
+		rc = LETHE_ERR_INVALID_ARG;   /* a refusal is never success */
+	return rc;
+}
+
+#if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
 static lethe_status
@@ -33,15 +49,9 @@ refuse(vstate *vs, acc_reason reason, lethe_status rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (vs->err != NULL) {
-		vs->err->reason = reason;
-		vs->err->code = acc_reason_krb_code(reason);
-		va_start(ap, fmt);
-		vsnprintf(vs->err->text, sizeof(vs->err->text), fmt, ap);
-		va_end(ap);
-	}
-	if (rc == LETHE_OK)
-		rc = LETHE_ERR_INVALID_ARG;   /* a refusal is never success */
+	va_start(ap, fmt);
+	rc = vrefuse(vs, reason, rc, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -154,15 +164,13 @@ refuse_signature(vstate *vs, const char *fmt, ...)
 {
 	va_list ap;
 
+	lethe_status rc;
+
 	atomic_fetch_add(&vs->ctx->n_pubkey_sig_refused, 1);
-	if (vs->err != NULL) {
-		vs->err->reason = ACC_TICKET_SIGNATURE;
-		vs->err->code = acc_reason_krb_code(ACC_TICKET_SIGNATURE);
-		va_start(ap, fmt);
-		vsnprintf(vs->err->text, sizeof(vs->err->text), fmt, ap);
-		va_end(ap);
-	}
-	return LETHE_ERR_BAD_INTEGRITY;
+	va_start(ap, fmt);
+	rc = vrefuse(vs, ACC_TICKET_SIGNATURE, LETHE_ERR_BAD_INTEGRITY, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /*

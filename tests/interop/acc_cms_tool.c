@@ -50,6 +50,24 @@
 #define MSG_MAX 8192
 #define REPLY_WAIT_MS 5000
 
+/* t with cms as its public-key enc-part, encoded into cred->ticket. */
+static lethe_status
+encode_pubkey_ticket(krb_ticket *t, lbytes cms, kcl_cred *cred)
+{
+	der_writer w;
+	lethe_status rc;
+
+	der_writer_init(&w, MSG_MAX);
+	t->enc_part.etype = REG_ENCTYPE_PUBKEY_TICKET;
+	t->enc_part.cipher = cms;
+	GUARD_GOTO(rc, krb_encode_ticket(&w, t));
+	GUARD_GOTO(rc, der_writer_take(&w, &cred->ticket, &cred->ticket_len));
+	cred->ticket_etype = REG_ENCTYPE_PUBKEY_TICKET;
+cleanup:
+	der_writer_free(&w);
+	return rc;
+}
+
 /* The Ticket for service: realm and sname in clear, the sealed CMS as enc-part. */
 static lethe_status
 make_ticket(X509 *cert, const kcl_name *service, kcl_cred *cred)
@@ -58,12 +76,11 @@ make_ticket(X509 *cert, const kcl_name *service, kcl_cred *cred)
 	uint8_t *cms = NULL;
 	size_t cms_len = 0, mark;
 	krb_ticket t;
-	der_writer plain, w;
+	der_writer plain;
 	lethe_status rc;
 
 	memset(&t, 0, sizeof(t));
 	der_writer_init(&plain, MSG_MAX);
-	der_writer_init(&w, MSG_MAX);
 	t.realm = service->realm;
 	t.sname.name_type = service->name_type;
 	t.sname.components = (lbytes *)service->comps;
@@ -73,15 +90,10 @@ make_ticket(X509 *cert, const kcl_name *service, kcl_cred *cred)
 	GUARD_GOTO(rc, reg_ticket_bind(&plain, mark, t.realm, &t.sname));
 	GUARD_GOTO(rc, cms_seal_wrap_pad(cert, REG_CT_TICKET, der_written(&plain).data,
 	    der_written(&plain).len, &cms, &cms_len));
-	t.enc_part.etype = REG_ENCTYPE_PUBKEY_TICKET;
-	t.enc_part.cipher = lbytes_make(cms, cms_len);
-	GUARD_GOTO(rc, krb_encode_ticket(&w, &t));
-	GUARD_GOTO(rc, der_writer_take(&w, &cred->ticket, &cred->ticket_len));
-	cred->ticket_etype = REG_ENCTYPE_PUBKEY_TICKET;
+	rc = encode_pubkey_ticket(&t, lbytes_make(cms, cms_len), cred);
 cleanup:
 	free(cms);
 	der_writer_free(&plain);
-	der_writer_free(&w);
 	return rc;
 }
 
@@ -90,18 +102,17 @@ static lethe_status
 make_forged_ticket(X509 *cert, const reg_identity *signer, const kcl_name *service,
     kcl_cred *cred, lbytes session)
 {
-	uint8_t *cms = NULL, *sig = NULL;
-	size_t cms_len = 0, sig_len = 0, mark;
+	uint8_t *cms = NULL;
+	size_t cms_len = 0, mark;
 	krb_enc_ticket_part etp;
 	krb_ticket t;
-	der_writer plain, w;
+	der_writer plain;
 	int64_t now = (int64_t)time(NULL);
 	lethe_status rc;
 
 	memset(&t, 0, sizeof(t));
 	memset(&etp, 0, sizeof(etp));
 	der_writer_init(&plain, MSG_MAX);
-	der_writer_init(&w, MSG_MAX);
 	t.realm = service->realm;
 	t.sname.name_type = service->name_type;
 	t.sname.components = (lbytes *)service->comps;
@@ -119,24 +130,16 @@ make_forged_ticket(X509 *cert, const reg_identity *signer, const kcl_name *servi
 	mark = der_mark(&plain);
 	GUARD_GOTO(rc, krb_encode_enc_ticket_part(&plain, &etp));
 	GUARD_GOTO(rc, reg_ticket_bind(&plain, mark, t.realm, &t.sname));
-	if (signer != NULL) {
-		GUARD_GOTO(rc, reg_sign(signer, REG_CT_TICKET, der_written(&plain).data,
-		    der_written(&plain).len, &sig, &sig_len));
-		GUARD_GOTO(rc, reg_seal_bytes(cert, REG_CT_TICKET, sig, sig_len, &cms, &cms_len));
-	} else {
+	if (signer != NULL)
+		GUARD_GOTO(rc, reg_sign_and_seal(signer, cert, REG_CT_TICKET,
+		    der_written(&plain).data, der_written(&plain).len, &cms, &cms_len));
+	else
 		GUARD_GOTO(rc, reg_seal_bytes(cert, REG_CT_TICKET, der_written(&plain).data,
 		    der_written(&plain).len, &cms, &cms_len));
-	}
-	t.enc_part.etype = REG_ENCTYPE_PUBKEY_TICKET;
-	t.enc_part.cipher = lbytes_make(cms, cms_len);
-	GUARD_GOTO(rc, krb_encode_ticket(&w, &t));
-	GUARD_GOTO(rc, der_writer_take(&w, &cred->ticket, &cred->ticket_len));
-	cred->ticket_etype = REG_ENCTYPE_PUBKEY_TICKET;
+	rc = encode_pubkey_ticket(&t, lbytes_make(cms, cms_len), cred);
 cleanup:
 	free(cms);
-	reg_free_secret(sig, sig_len);
 	der_writer_free(&plain);
-	der_writer_free(&w);
 	return rc;
 }
 
