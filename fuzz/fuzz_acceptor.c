@@ -5,7 +5,13 @@
  *   1  the plaintext of a ticket, sealed here with the keytab key and sent
  *      with a valid authenticator under the fixed session key;
  *   2  the plaintext of an authenticator, sealed here with the session key
- *      of a valid fixed ticket.
+ *      of a valid fixed ticket;
+ *   3  the content of a public-key ticket's CMS (what the KDC-signature
+ *      check reads: a SignedData when the KDC made it), sealed here to the
+ *      fixed identity of fuzz_registrar_cms, with a valid authenticator;
+ *   4  a PubkeyTicketContent, signed here by that identity (which the
+ *      acceptor trusts as the KDC's) and sealed to it, so the checks after
+ *      the signature are reached too.
  * So the checks after each decryption are reached with arbitrary content.
  * An accepted request also gets an AP-REP and a KRB-ERROR built. Nothing
  * may crash or leak, and a refused result must hold no key.
@@ -17,6 +23,9 @@
 
 #include "acceptor/acceptor.h"
 #include "keytab/keytab.h"
+#include "registrar/registrar.h"
+
+#include "fuzz_registrar_cms_identity.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,6 +51,7 @@ static const krb_principal_name fz_alice = { KRB_NT_PRINCIPAL, fz_alice_comps, 1
 
 static char fz_dir[256];
 static char fz_path[300];
+static reg_identity *fz_identity;   /* the service's, and trusted as the KDC's */
 
 static void
 fz_clock(void *arg, int64_t *sec, int32_t *usec)
@@ -85,6 +95,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fz_write_keytab();
+	if (reg_identity_from_pem(fuzz_cert_pem, sizeof(fuzz_cert_pem) - 1, fuzz_key_pem,
+	    sizeof(fuzz_key_pem) - 1, &fz_identity) != LETHE_OK)
+		abort();
 	return 0;
 }
 
@@ -153,6 +166,46 @@ fz_ap_req(lbytes ticket_plain, lbytes auth_plain, der_writer *w)
 	free(ac);
 }
 
+/*
+ * An AP-REQ whose ticket is public-key: content (signed first when sign)
+ * sealed to the fixed identity, with the valid authenticator, into w.
+ */
+static void
+fz_pubkey_ap_req(lbytes content, bool sign, der_writer *w)
+{
+	krb_ap_req ap = { .ap_options = 0x20000000u };
+	der_writer auth;
+	uint8_t *cms = NULL, *ac;
+	size_t cms_len = 0;
+	lethe_status rc;
+
+	if (content.len == 0)
+		return;             /* nothing to seal: an empty request */
+	if (sign)
+		rc = reg_sign_and_seal(fz_identity, reg_identity_cert(fz_identity),
+		    REG_CT_TICKET, content.data, content.len, &cms, &cms_len);
+	else
+		rc = reg_seal_bytes(reg_identity_cert(fz_identity), REG_CT_TICKET,
+		    content.data, content.len, &cms, &cms_len);
+	if (rc == LETHE_ERR_TOO_BIG)
+		return;
+	if (rc != LETHE_OK)
+		abort();
+	der_writer_init(&auth, FZ_WRITER_MAX);
+	fz_auth_plain(&auth);
+	ap.ticket.realm = LBYTES_LIT(FZ_REALM);
+	ap.ticket.sname = fz_srv;
+	ap.ticket.enc_part = (krb_enc_data){ .etype = REG_ENCTYPE_PUBKEY_TICKET,
+		.cipher = lbytes_make(cms, cms_len) };
+	ac = fz_seal(fz_session_key, 11, der_written(&auth), &ap.authenticator);
+	ap.authenticator.has_kvno = false;
+	if (krb_encode_ap_req(w, &ap) != LETHE_OK)
+		abort();
+	free(ac);
+	free(cms);
+	der_writer_free(&auth);
+}
+
 static void
 fz_answer(acc_ctx *ctx, const acc_verified *v, const acc_error *err, lethe_status rc)
 {
@@ -178,8 +231,10 @@ fz_answer(acc_ctx *ctx, const acc_verified *v, const acc_error *err, lethe_statu
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	X509 *kdc_cert = reg_identity_cert(fz_identity);
 	acc_params p = { .keytab_path = fz_path, .rcache_max_entries = 16,
-			 .clock = fz_clock };
+			 .clock = fz_clock, .pubkey_identity = fz_identity,
+			 .pubkey_kdc_certs = &kdc_cert, .n_pubkey_kdc_certs = 1 };
 	der_writer fixed, req;
 	acc_ctx *ctx = NULL;
 	acc_verified v;
@@ -194,7 +249,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	der_writer_init(&fixed, FZ_WRITER_MAX);
 	der_writer_init(&req, FZ_WRITER_MAX);
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		msg = in;
 		break;
@@ -203,9 +258,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_ap_req(in, der_written(&fixed), &req);
 		msg = der_written(&req);
 		break;
-	default:
+	case 2:
 		fz_ticket_plain(&fixed);
 		fz_ap_req(der_written(&fixed), in, &req);
+		msg = der_written(&req);
+		break;
+	default:
+		fz_pubkey_ap_req(in, data[0] % 5 == 4, &req);
 		msg = der_written(&req);
 		break;
 	}

@@ -13,7 +13,9 @@
  * key): decode the AP-REQ; refuse USE-SESSION-KEY (user-to-user); check
  * the ticket's server against the accepted list; find the key by (server,
  * kvno, enctype) of the ticket's EncryptedData; decrypt the ticket (usage
- * 2); check its times and INVALID flag; decrypt the authenticator with
+ * 2) -- a public-key ticket is instead opened with pubkey_identity and its
+ * KDC signature checked against pubkey_kdc_certs before anything inside
+ * is read; check its times and INVALID flag; decrypt the authenticator with
  * the session key (usage 11); check crealm/cname against the ticket's,
  * ctime within the skew; record it in the replay cache. RFC 3961 decrypt
  * checks the MAC in constant time; the plaintext of a failed decrypt is
@@ -58,12 +60,15 @@
 #include "der/der.h"
 #include "krb5/krb5.h"
 
+#include <openssl/x509.h>
+
 #define ACC_DEFAULT_SKEW            300          /* seconds */
 #define ACC_MAX_SKEW                (24 * 3600)  /* larger skews are refused */
 #define ACC_DEFAULT_RCACHE_ENTRIES  65536u
 #define ACC_MAX_RCACHE_ENTRIES      (1u << 24)
 #define ACC_MAX_SERVERS             64u          /* entries in acc_params.servers */
 #define ACC_MAX_AP_REQ              (1u << 20)   /* longest AP-REQ accepted */
+#define ACC_MAX_KDC_CERTS           8u           /* entries in acc_params.pubkey_kdc_certs */
 
 /* Statuses of refusals that have no dedicated lethe_status (see above). */
 #define ACC_ERR_NOT_US      LETHE_ERR_NOT_FOUND       /* server not accepted / no key */
@@ -89,6 +94,8 @@ typedef enum acc_reason {
 	ACC_REPEAT,             /* [KRB_AP_ERR_REPEAT] authenticator seen before */
 	ACC_RCACHE_FULL,        /* [KRB_ERR_GENERIC] replay cache full of live entries */
 	ACC_INTERNAL,           /* [KRB_ERR_GENERIC] memory, OpenSSL or keytab I/O failure */
+	ACC_TICKET_SIGNATURE,   /* [KRB_AP_ERR_BAD_INTEGRITY] public-key ticket not signed by a
+	                           configured KDC certificate (unsigned, bad signature, other signer) */
 	ACC_REASON_COUNT
 } acc_reason;
 
@@ -122,6 +129,14 @@ typedef struct acc_params {
 	 * refused (ACC_ETYPE). Borrowed: it must outlive the context.
 	 */
 	const struct reg_identity *pubkey_identity;
+	/*
+	 * The KDC's certificates (lethe-admin export-kdc-cert): a public-key
+	 * ticket is used only when it is signed by the key of one of them
+	 * (ACC_TICKET_SIGNATURE otherwise). Required (1..ACC_MAX_KDC_CERTS)
+	 * with pubkey_identity. Only their public keys are kept.
+	 */
+	X509 *const *pubkey_kdc_certs;
+	size_t n_pubkey_kdc_certs;
 } acc_params;
 
 typedef struct acc_ctx acc_ctx;
@@ -152,6 +167,7 @@ typedef struct acc_stats {
 	uint64_t refused;               /* every refusal, replays included */
 	uint64_t replays;               /* ACC_REPEAT refusals */
 	uint64_t rcache_full;           /* ACC_RCACHE_FULL refusals */
+	uint64_t pubkey_signature_refused; /* ACC_TICKET_SIGNATURE refusals */
 	uint64_t keytab_loads;          /* successful (re-)reads of the keytab */
 	uint64_t rcache_entries;        /* entries in the replay cache now (live or not yet reclaimed) */
 } acc_stats;

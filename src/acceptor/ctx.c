@@ -1,5 +1,6 @@
 /* The acceptor context: parameters, keytab reloads, clock and counters. */
 #include "acceptor/internal.h"
+#include "registrar/registrar.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +35,30 @@ params_check(const acc_params *p)
 	ENSURE(p->n_servers == 0 || p->servers != NULL, LETHE_ERR_INVALID_ARG);
 	ENSURE(p->skew >= 0 && p->skew <= ACC_MAX_SKEW, LETHE_ERR_INVALID_ARG);
 	ENSURE(p->rcache_max_entries <= ACC_MAX_RCACHE_ENTRIES, LETHE_ERR_INVALID_ARG);
+	ENSURE(p->n_pubkey_kdc_certs <= ACC_MAX_KDC_CERTS, LETHE_ERR_INVALID_ARG);
+	ENSURE(p->n_pubkey_kdc_certs == 0 || p->pubkey_kdc_certs != NULL, LETHE_ERR_INVALID_ARG);
+	/* Opening public-key tickets without the KDC's certificate would trust anyone. */
+	ENSURE(p->pubkey_identity == NULL || p->n_pubkey_kdc_certs > 0, LETHE_ERR_INVALID_ARG);
+	return LETHE_OK;
+}
+
+/* Pin the public keys of the KDC certificates public-key tickets must be signed by. */
+static lethe_status
+kdc_pins_make(acc_ctx *ctx, const acc_params *p)
+{
+	size_t i;
+
+	if (p->n_pubkey_kdc_certs == 0)
+		return LETHE_OK;
+	ctx->kdc_spki = calloc(p->n_pubkey_kdc_certs, sizeof(*ctx->kdc_spki));
+	ctx->kdc_pins = calloc(p->n_pubkey_kdc_certs, sizeof(*ctx->kdc_pins));
+	ENSURE(ctx->kdc_spki != NULL && ctx->kdc_pins != NULL, LETHE_ERR_NOMEM);
+	for (i = 0; i < p->n_pubkey_kdc_certs; i++) {
+		ENSURE(p->pubkey_kdc_certs[i] != NULL, LETHE_ERR_INVALID_ARG);
+		GUARD(reg_spki_sha256_hex(p->pubkey_kdc_certs[i], ctx->kdc_spki[i]));
+		ctx->kdc_pins[i] = ctx->kdc_spki[i];
+	}
+	ctx->n_kdc_pins = p->n_pubkey_kdc_certs;
 	return LETHE_OK;
 }
 
@@ -77,6 +102,7 @@ acc_ctx_new(const acc_params *p, acc_ctx **out)
 	ctx->keytab_path = strdup(p->keytab_path);
 	ENSURE_GOTO(rc, ctx->keytab_path != NULL, LETHE_ERR_NOMEM);
 	GUARD_GOTO(rc, servers_parse(ctx, p));
+	GUARD_GOTO(rc, kdc_pins_make(ctx, p));
 	ctx->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	ENSURE_GOTO(rc, ctx->sha256 != NULL, LETHE_ERR_CRYPTO);
 	GUARD_GOTO(rc, acc_rcache_new(p->rcache_max_entries != 0 ? p->rcache_max_entries :
@@ -103,6 +129,8 @@ acc_ctx_free(acc_ctx *ctx)
 		kt_principal_clear(&ctx->servers[i]);
 	free(ctx->servers);
 	free(ctx->keytab_path);
+	free(ctx->kdc_spki);
+	free(ctx->kdc_pins);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
@@ -211,6 +239,7 @@ acc_stats_get(acc_ctx *ctx, acc_stats *out)
 	out->refused = atomic_load(&ctx->n_refused);
 	out->replays = atomic_load(&ctx->n_replays);
 	out->rcache_full = atomic_load(&ctx->n_rcache_full);
+	out->pubkey_signature_refused = atomic_load(&ctx->n_pubkey_sig_refused);
 	out->keytab_loads = atomic_load(&ctx->n_keytab_loads);
 	out->rcache_entries = acc_rcache_count(ctx->rcache);
 }

@@ -10,6 +10,7 @@
 
 #include "acceptor/acceptor.h"
 #include "keytab/keytab.h"
+#include "registrar/registrar.h"
 
 #define ACC_ARENA_BUDGET   (256u * 1024u)   /* decoding one AP-REQ and its parts */
 #define ACC_WRITER_MAX     (64u * 1024u)    /* encoding one EncAPRepPart */
@@ -87,6 +88,9 @@ struct acc_ctx {
 	acc_clock_fn clock;
 	void *clock_arg;
 	const struct reg_identity *pubkey_identity; /* borrowed; NULL: none */
+	char (*kdc_spki)[REG_SPKI_HEX_LEN + 1];       /* SPKI SHA-256 hex of each KDC certificate */
+	const char **kdc_pins;      /* kdc_spki[i], as reg_trust pins */
+	size_t n_kdc_pins;
 	EVP_MD *sha256;
 	acc_rcache *rcache;
 
@@ -106,6 +110,7 @@ struct acc_ctx {
 	atomic_uint_least64_t n_refused;
 	atomic_uint_least64_t n_replays;
 	atomic_uint_least64_t n_rcache_full;
+	atomic_uint_least64_t n_pubkey_sig_refused;
 	atomic_uint_least64_t n_keytab_loads;
 };
 

@@ -21,6 +21,7 @@ static const struct {
 	[ACC_REPEAT] = { KRB_AP_ERR_REPEAT, "repeat" },
 	[ACC_RCACHE_FULL] = { KRB_ERR_GENERIC, "rcache_full" },
 	[ACC_INTERNAL] = { KRB_ERR_GENERIC, "internal" },
+	[ACC_TICKET_SIGNATURE] = { KRB_AP_ERR_BAD_INTEGRITY, "ticket_signature" },
 };
 
 int32_t

@@ -26,6 +26,22 @@ typedef struct vstate {
 } vstate;
 
 #if defined(__GNUC__)
+__attribute__((format(printf, 4, 0)))
+#endif
+static lethe_status
+vrefuse(vstate *vs, acc_reason reason, lethe_status rc, const char *fmt, va_list ap)
+{
+	if (vs->err != NULL) {
+		vs->err->reason = reason;
+		vs->err->code = acc_reason_krb_code(reason);
+		vsnprintf(vs->err->text, sizeof(vs->err->text), fmt, ap);
+	}
+	if (rc == LETHE_OK)
+		rc = LETHE_ERR_INVALID_ARG;   /* a refusal is never success */
+	return rc;
+}
+
+#if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
 static lethe_status
@@ -33,15 +49,9 @@ refuse(vstate *vs, acc_reason reason, lethe_status rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (vs->err != NULL) {
-		vs->err->reason = reason;
-		vs->err->code = acc_reason_krb_code(reason);
-		va_start(ap, fmt);
-		vsnprintf(vs->err->text, sizeof(vs->err->text), fmt, ap);
-		va_end(ap);
-	}
-	if (rc == LETHE_OK)
-		rc = LETHE_ERR_INVALID_ARG;   /* a refusal is never success */
+	va_start(ap, fmt);
+	rc = vrefuse(vs, reason, rc, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -145,7 +155,74 @@ refuse_lookup(vstate *vs, acc_lookup found)
 
 static lethe_status decode_ticket(vstate *vs, size_t n);
 
-/* A public-key ticket: open the CMS with the service's private key. */
+/* Refuse a public-key ticket for its signature, counted. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static lethe_status
+refuse_signature(vstate *vs, const char *fmt, ...)
+{
+	va_list ap;
+
+	lethe_status rc;
+
+	atomic_fetch_add(&vs->ctx->n_pubkey_sig_refused, 1);
+	va_start(ap, fmt);
+	rc = vrefuse(vs, ACC_TICKET_SIGNATURE, LETHE_ERR_BAD_INTEGRITY, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/*
+ * The opened CMS signed[0..len) must be a SignedData of the KDC (the
+ * signer's key one of the configured KDC certificates'): its content, the
+ * PubkeyTicketContent, replaces v->ticket_plain (n: its length).
+ */
+static lethe_status
+check_kdc_signature(vstate *vs, size_t len, size_t *n)
+{
+	acc_ctx *ctx = vs->ctx;
+	acc_verified *v = vs->v;
+	reg_trust trust = { NULL, ctx->kdc_pins, ctx->n_kdc_pins };
+	reg_verified rv;
+	enum reg_result verdict = REG_INTERNAL;
+	lethe_status rc;
+
+	rc = reg_verify(v->ticket_plain, len, REG_CT_TICKET, &trust, vs->now, &rv, &verdict);
+	if (rc != LETHE_OK)
+		return refuse(vs, ACC_INTERNAL, rc, "public-key ticket signature check failed");
+	switch (verdict) {
+	case REG_OK:
+		break;
+	case REG_MALFORMED:
+	case REG_TOO_BIG:
+		return refuse_signature(vs, "public-key ticket is not signed (no KDC SignedData "
+		    "inside, or not one Lethe makes)");
+	case REG_BAD_SIGNATURE:
+		return refuse_signature(vs, "public-key ticket signature does not verify");
+	default:
+		return refuse_signature(vs, "public-key ticket signed by spki %.64s, which is no "
+		    "configured KDC certificate", rv.signer_spki[0] != '\0' ? rv.signer_spki :
+		    "(unknown)");
+	}
+	if (rv.content_len == 0 || rv.content_len > v->ticket_plain_cap) {
+		lethe_wipe(rv.content, rv.content_len);
+		reg_verified_clear(&rv);
+		return refuse(vs, ACC_MALFORMED, LETHE_ERR_FORMAT, "malformed public-key ticket");
+	}
+	/* The signed content is shorter than its SignedData: it fits in place. */
+	lethe_wipe(v->ticket_plain, v->ticket_plain_cap);
+	memcpy(v->ticket_plain, rv.content, rv.content_len);
+	*n = rv.content_len;
+	lethe_wipe(rv.content, rv.content_len);
+	reg_verified_clear(&rv);
+	return LETHE_OK;
+}
+
+/*
+ * A public-key ticket: open the CMS with the service's private key, check
+ * the KDC's signature inside, then the sealed server name.
+ */
 static lethe_status
 open_pubkey_ticket(vstate *vs)
 {
@@ -168,6 +245,8 @@ open_pubkey_ticket(vstate *vs)
 		return refuse(vs, ACC_MALFORMED, rc, "malformed public-key ticket");
 	v->ticket_plain_cap = n;
 	v->kvno = 0;
+	/* Nothing inside is used before the KDC's signature is checked. */
+	GUARD(check_kdc_signature(vs, n, &n));
 	/* The sealed server name must be the ticket's (a cert may serve several). */
 	rc = reg_ticket_unbind(v->ticket_plain, n, t->realm, &t->sname, &v->arena, &part);
 	if (rc == LETHE_ERR_BAD_INTEGRITY)

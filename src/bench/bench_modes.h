@@ -69,8 +69,8 @@ double bench_series_us_each(const bench_series *s);
  * A service ticket made without a KDC, as the KDC would: EncTicketPart
  * for client, a fresh session key of session_enctype, times now - 60 to
  * now + life; encrypted with service_key (usage 2, kvno) or, when
- * service_key is NULL, sealed to cert (a public-key ticket, enctype
- * REG_ENCTYPE_PUBKEY_TICKET, no kvno).
+ * service_key is NULL, signed by kdc_signer and sealed to cert (a
+ * public-key ticket, enctype REG_ENCTYPE_PUBKEY_TICKET, no kvno).
  */
 typedef struct bench_ticket_spec {
 	const char *client;         /* "name@REALM" */
@@ -81,6 +81,7 @@ typedef struct bench_ticket_spec {
 	int32_t session_enctype;
 	int64_t now;
 	int64_t life;
+	const reg_identity *kdc_signer; /* signs public-key tickets (required for them) */
 } bench_ticket_spec;
 
 lethe_status bench_ticket_make(const bench_ticket_spec *spec, kcl_cred *out);
@@ -140,6 +141,7 @@ typedef struct bench_verify_fx {
 	char keytab[300];
 	kc_key tk;
 	reg_identity *identity;     /* owned */
+	reg_identity *kdc;          /* owned: signs the public-key ticket, as the KDC */
 	kcl_cred cred[2];           /* by enum bench_ticket_kind */
 	acc_ctx *acc;
 } bench_verify_fx;
@@ -149,7 +151,8 @@ typedef struct bench_verify_fx {
 #define BENCH_TK_KVNO 7u
 
 /*
- * Build it. identity may be NULL (one is generated); otherwise the
+ * Build it, with a throw-away KDC identity whose certificate the acceptor
+ * trusts for public-key tickets. identity may be NULL (one is generated); otherwise the
  * fixture takes it over (it is freed on failure too). tk_enctype is the temporary key's
  * enctype. The keytab is written under tmpdir (NULL: $TMPDIR or /tmp).
  */

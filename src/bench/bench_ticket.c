@@ -19,15 +19,15 @@
 
 #define TICKET_WRITER_MAX 65536u
 
-/* The ticket's enc-part cipher: plain encrypted with key, or sealed to cert. */
+/* The ticket's enc-part cipher: plain encrypted with key, or signed and sealed to cert. */
 static lethe_status
 seal_part(const bench_ticket_spec *spec, lbytes plain, uint8_t **cipher, size_t *cipher_len)
 {
 	size_t cap;
 
 	if (spec->service_key == NULL)
-		return reg_seal_bytes(spec->cert, REG_CT_TICKET, plain.data, plain.len, cipher,
-		    cipher_len);
+		return reg_sign_and_seal(spec->kdc_signer, spec->cert, REG_CT_TICKET, plain.data,
+		    plain.len, cipher, cipher_len);
 	GUARD(kc_encrypt_len(kc_key_enctype(spec->service_key), plain.len, &cap));
 	*cipher = malloc(cap);
 	ENSURE(*cipher != NULL, LETHE_ERR_NOMEM);
@@ -71,7 +71,8 @@ bench_ticket_make(const bench_ticket_spec *spec, kcl_cred *out)
 	memset(out, 0, sizeof(*out));
 	memset(&session, 0, sizeof(session));
 	memset(&tp, 0, sizeof(tp));
-	ENSURE(spec->service_key != NULL || spec->cert != NULL, LETHE_ERR_INVALID_ARG);
+	ENSURE(spec->service_key != NULL || (spec->cert != NULL && spec->kdc_signer != NULL),
+	    LETHE_ERR_INVALID_ARG);
 	der_writer_init(&w, TICKET_WRITER_MAX);
 	GUARD_GOTO(rc, kcl_name_parse(&out->client, spec->client, NULL));
 	GUARD_GOTO(rc, kcl_name_parse(&out->server, spec->service, NULL));

@@ -56,6 +56,7 @@ make_creds(bench_verify_fx *fx, int32_t enctype)
 	GUARD(bench_ticket_make(&spec, &fx->cred[BENCH_TICKET_TK]));
 	spec.service_key = NULL;
 	spec.cert = reg_identity_cert(fx->identity);
+	spec.kdc_signer = fx->kdc;
 	return bench_ticket_make(&spec, &fx->cred[BENCH_TICKET_PUBKEY]);
 }
 
@@ -65,6 +66,7 @@ bench_verify_fx_new(reg_identity *identity, int32_t tk_enctype, size_t rcache,
 {
 	bench_verify_fx *fx = calloc(1, sizeof(*fx));
 	const char *servers[1] = { BENCH_SERVICE };
+	X509 *kdc_cert;
 	acc_params ap;
 	lethe_status rc;
 
@@ -85,6 +87,8 @@ bench_verify_fx_new(reg_identity *identity, int32_t tk_enctype, size_t rcache,
 		GUARD_GOTO(rc, bench_identity_generate("bench/server.lethe.test", &identity));
 	fx->identity = identity;
 	identity = NULL;
+	GUARD_GOTO(rc, bench_identity_generate("bench KDC", &fx->kdc));
+	kdc_cert = reg_identity_cert(fx->kdc);
 	GUARD_GOTO(rc, make_creds(fx, tk_enctype));
 	memset(&ap, 0, sizeof(ap));
 	ap.keytab_path = fx->keytab;
@@ -92,6 +96,8 @@ bench_verify_fx_new(reg_identity *identity, int32_t tk_enctype, size_t rcache,
 	ap.n_servers = 1;
 	ap.rcache_max_entries = rcache;
 	ap.pubkey_identity = fx->identity;
+	ap.pubkey_kdc_certs = &kdc_cert;
+	ap.n_pubkey_kdc_certs = 1;
 	GUARD_GOTO(rc, acc_ctx_new(&ap, &fx->acc));
 	*out = fx;
 	fx = NULL;
@@ -110,6 +116,7 @@ bench_verify_fx_free(bench_verify_fx *fx)
 	kcl_cred_clear(&fx->cred[0]);
 	kcl_cred_clear(&fx->cred[1]);
 	reg_identity_free(fx->identity);
+	reg_identity_free(fx->kdc);
 	kc_key_clear(&fx->tk);
 	if (fx->keytab[0] != '\0')
 		(void)unlink(fx->keytab);

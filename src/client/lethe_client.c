@@ -2,7 +2,8 @@
  * lethe-client: get a TGT with a password and, optionally, a service
  * ticket, with Lethe's client library; with --keytab, present the ticket
  * in an AP-REQ to liblethe's acceptor reading that keytab (and, with
- * --cert/--key, the service's private key for public-key tickets), as the
+ * --cert/--key/--kdc-cert, the service's private key for public-key
+ * tickets and the KDC certificate they must be signed by), as the
  * service would. Prints one key=value line per step. For tests and
  * demonstrations.
  */
@@ -29,6 +30,7 @@ typedef struct tool_args {
 	const char *keytab;
 	const char *cert;
 	const char *key;
+	const char *kdc_cert;
 	bool tcp;
 	bool subkey;
 } tool_args;
@@ -38,7 +40,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: lethe-client --kdc HOST:PORT --realm R --principal P "
 		   "--password-file F\n"
-		   "                    [--service S [--keytab KT [--cert PEM --key PEM]] [--subkey]]\n"
+		   "                    [--service S [--keytab KT [--cert PEM --key PEM\n"
+		   "                     --kdc-cert PEM]] [--subkey]]\n"
 		   "                    [--transport udp|tcp]\n");
 }
 
@@ -54,6 +57,7 @@ parse_args(int argc, char **argv, tool_args *a)
 		{ "keytab", required_argument, NULL, 't' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'K' },
+		{ "kdc-cert", required_argument, NULL, 'C' },
 		{ "transport", required_argument, NULL, 'T' },
 		{ "subkey", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
@@ -71,6 +75,7 @@ parse_args(int argc, char **argv, tool_args *a)
 		case 't': a->keytab = optarg; break;
 		case 'c': a->cert = optarg; break;
 		case 'K': a->key = optarg; break;
+		case 'C': a->kdc_cert = optarg; break;
 		case 'S': a->subkey = true; break;
 		case 'T':
 			if (strcmp(optarg, "tcp") != 0 && strcmp(optarg, "udp") != 0) {
@@ -83,7 +88,8 @@ parse_args(int argc, char **argv, tool_args *a)
 		}
 	}
 	if (optind != argc || !a->kdc || !a->realm || !a->principal || !a->password_file ||
-	    (a->keytab && !a->service) || (!a->cert != !a->key) || (a->cert && !a->keytab)) {
+	    (a->keytab && !a->service) || (!a->cert != !a->key) || (a->cert && !a->keytab) ||
+	    (!a->cert != !a->kdc_cert)) {
 		usage(stderr);
 		exit(2);
 	}
@@ -125,9 +131,10 @@ print_cred(const char *what, const kcl_cred *c)
  * tickets when given), as the service would.
  */
 static lethe_status
-accept_ticket(const char *path, const reg_identity *id, const kcl_cred *c)
+accept_ticket(const char *path, const reg_identity *id, X509 *kdc_cert, const kcl_cred *c)
 {
-	acc_params p = { .keytab_path = path, .pubkey_identity = id };
+	acc_params p = { .keytab_path = path, .pubkey_identity = id,
+		.pubkey_kdc_certs = &kdc_cert, .n_pubkey_kdc_certs = kdc_cert != NULL ? 1 : 0 };
 	kcl_ap_params ap = { 0 };
 	kcl_ap_state st = { 0 };
 	acc_ctx *ctx = NULL;
@@ -180,6 +187,7 @@ main(int argc, char **argv)
 	kcl_error err = { 0 };
 	char password[KCL_MAX_PASSWORD + 2];
 	reg_identity *id = NULL;
+	X509 *kdc_cert = NULL;
 	lethe_status rc;
 
 	parse_args(argc, argv, &a);
@@ -208,10 +216,13 @@ main(int argc, char **argv)
 		print_cred("service_ticket", &svc);
 		if (a.cert != NULL && (rc = reg_identity_load_pem(a.cert, a.key, &id)))
 			die("--cert/--key", rc, NULL);
-		if (a.keytab != NULL && (rc = accept_ticket(a.keytab, id, &svc)))
+		if (a.kdc_cert != NULL && (rc = reg_cert_load_pem(a.kdc_cert, &kdc_cert)))
+			die("--kdc-cert", rc, NULL);
+		if (a.keytab != NULL && (rc = accept_ticket(a.keytab, id, kdc_cert, &svc)))
 			die("presenting the service ticket to the acceptor", rc, NULL);
 	}
 	reg_identity_free(id);
+	X509_free(kdc_cert);
 	kcl_name_clear(&service);
 	kcl_cred_clear(&svc);
 	kcl_cred_clear(&tgt);

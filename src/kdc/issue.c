@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+#include "kdc/snapshot.h"
 #include "registrar/registrar.h"
 #include "registrar/ticket.h"
 
@@ -11,14 +13,24 @@ static const krb_last_req_entry last_req_none_entry = { KRB_LR_NONE, 0 };
 const krb_last_req kdc_last_req_none = { &last_req_none_entry, 1 };
 const krb_transited kdc_transited_none = { KRB_TR_DOMAIN_X500_COMPRESS, { NULL, 0 } };
 
-/* A public-key ticket's cipher: plain sealed to cert (CMS), copied into the arena. */
+/*
+ * A public-key ticket's cipher: plain signed with the KDC credential, then
+ * sealed to cert (CMS, docs/registration.md), copied into the arena. No
+ * credential: LETHE_ERR_NOT_FOUND (an unsigned ticket is never issued).
+ */
 static lethe_status
 seal_to_cert(kdc_request *r, X509 *cert, lbytes plain, lbytes *out)
 {
+	const reg_identity *signer = kdc_snapshot_ticket_signer(r->snap);
 	uint8_t *der = NULL, *copy;
 	size_t len = 0;
 
-	GUARD(reg_seal_bytes(cert, REG_CT_TICKET, plain.data, plain.len, &der, &len));
+	if (signer == NULL) {
+		log_warnx("no KDC credential to sign a public-key ticket with");
+		return LETHE_ERR_NOT_FOUND;
+	}
+	GUARD(reg_sign_and_seal(signer, cert, REG_CT_TICKET, plain.data, plain.len, &der,
+	    &len));
 	copy = lethe_arena_alloc(r->arena, len);
 	if (copy == NULL) {
 		free(der);

@@ -67,6 +67,8 @@ struct kdc_snapshot {
 	size_t keys_derived;      /* key objects made for this one */
 	bool derive_now;          /* derive new keys' usages now (a change), or on
 	                             first use (a full load: short start-up) */
+	reg_identity *ticket_signer; /* the KDC credential, signs public-key
+	                                tickets; NULL: none can be issued */
 };
 
 /* ------------------------------------------------------------ hashing */
@@ -710,6 +712,11 @@ snap_derive(const kdc_snapshot *base, uint64_t generation, kdc_snapshot **out)
 	GUARD(snap_alloc(&base->policy, generation, &snap));
 	snap->seed = base->seed;
 	snap->derive_now = true;
+	if (base->ticket_signer != NULL &&
+	    reg_identity_dup(base->ticket_signer, &snap->ticket_signer) != LETHE_OK) {
+		free(snap);
+		return LETHE_ERR_NOMEM;
+	}
 	snap->count = base->count;
 	for (size_t i = 0; i < SNAP_FANOUT; i++) {
 		snap->top[i] = base->top[i];
@@ -890,6 +897,53 @@ load_err_cb(void *ctx, const char *name, lethe_status rc, const char *why)
 	    "the rest of the realm is served", name, lethe_status_str(rc), why);
 }
 
+/*
+ * Read the KDC credential into snap->ticket_signer (replacing what it held).
+ * No credential, or one that does not parse: none, logged; public-key
+ * tickets are then not issued. Store errors are returned.
+ */
+static lethe_status
+load_ticket_signer(store *s, kdc_snapshot *snap)
+{
+	store_credential *cred = NULL;
+	reg_identity *id = NULL;
+	lethe_status rc;
+
+	rc = store_credential_get(s, STORE_CRED_KDC, &cred);
+	if (rc == LETHE_ERR_NOT_FOUND)
+		return LETHE_OK;
+	GUARD(rc);
+	rc = reg_identity_from_pem(cred->cert_pem, cred->cert_pem_len,
+	    (const char *)cred->key_pem, cred->key_pem_len, &id);
+	store_credential_free(cred);
+	if (rc != LETHE_OK) {
+		log_warnx("snapshot: the KDC credential does not load (%s); no public-key "
+		    "tickets can be signed", lethe_status_str(rc));
+		return LETHE_OK;
+	}
+	reg_identity_free(snap->ticket_signer);
+	snap->ticket_signer = id;
+	return LETHE_OK;
+}
+
+lethe_status
+kdc_snapshot_set_ticket_signer(kdc_snapshot *snap, const reg_identity *signer)
+{
+	reg_identity *id = NULL;
+
+	if (signer != NULL)
+		GUARD(reg_identity_dup(signer, &id));
+	reg_identity_free(snap->ticket_signer);
+	snap->ticket_signer = id;
+	return LETHE_OK;
+}
+
+const reg_identity *
+kdc_snapshot_ticket_signer(const kdc_snapshot *snap)
+{
+	return snap->ticket_signer;
+}
+
 lethe_status
 kdc_snapshot_load(store *s, kdc_snapshot **out)
 {
@@ -901,6 +955,7 @@ kdc_snapshot_load(store *s, kdc_snapshot **out)
 	*out = NULL;
 	GUARD(store_realm_policy_get(s, &policy));
 	GUARD(snap_new(&policy, 0, &lc.snap));
+	GUARD_GOTO(rc, load_ticket_signer(s, lc.snap));
 	GUARD_GOTO(rc, store_principal_foreach_ex(s, load_cb, load_err_cb, &lc, &generation));
 	lc.snap->generation = generation;
 	snap_finish(lc.snap);
@@ -980,6 +1035,8 @@ kdc_snapshot_apply(store *s, const kdc_snapshot *base, size_t max_changes,
 		goto cleanup;
 	}
 	GUARD_GOTO(rc, snap_derive(base, ch->generation, &snap));
+	/* A new KDC credential (lethe-admin) takes effect with the next change. */
+	GUARD_GOTO(rc, load_ticket_signer(s, snap));
 	/* A name changed several times in the window is read once. */
 	qsort(ch->entries, ch->count, sizeof(ch->entries[0]), change_name_cmp);
 	for (size_t i = 0; i < ch->count; i++) {
@@ -1007,6 +1064,7 @@ kdc_snapshot_free(kdc_snapshot *snap)
 	for (size_t i = 0; i < SNAP_FANOUT; i++)
 		mid_release(snap->top[i]);
 	lethe_wipe(&snap->seed, sizeof(snap->seed));
+	reg_identity_free(snap->ticket_signer);
 	free(snap);
 }
 

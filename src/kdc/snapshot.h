@@ -43,6 +43,8 @@
 
 #include <openssl/x509.h>
 
+struct reg_identity;            /* registrar/registrar.h */
+
 struct kdc_shared_key;
 
 /* One key of a principal. */
@@ -133,6 +135,19 @@ lethe_status kdc_snapshot_apply(store *s, const kdc_snapshot *base, size_t max_c
  */
 lethe_status kdc_snapshot_set_service(kdc_snapshot *snap, const char *name,
     bool classic_key_allowed, X509 *pubkey_cert);
+
+/*
+ * Set the identity that signs public-key tickets in a snapshot still being
+ * built (the snapshot takes its own references; NULL: none, and then no
+ * public-key ticket is issued). kdc_snapshot_load reads it from the
+ * store's KDC credential (STORE_CRED_KDC), the one the registrar signs
+ * with.
+ */
+lethe_status kdc_snapshot_set_ticket_signer(kdc_snapshot *snap,
+    const struct reg_identity *signer);
+
+/* The identity that signs public-key tickets, or NULL. */
+const struct reg_identity *kdc_snapshot_ticket_signer(const kdc_snapshot *snap);
 
 /*
  * Release the snapshot's references on its keys (a key no other snapshot

@@ -92,6 +92,21 @@ srv_log(kmp_server *srv, const char *event, const kmp_peer *peer,
 	log_event_emit(&ev, LETHE_LOG_INFO);
 }
 
+/* An AP Request refused: the acceptor's reason and its words (no secrets). */
+static void
+log_refusal(kmp_server *srv, const kmp_peer *peer, const acc_error *err)
+{
+	log_event ev;
+	char name[96];
+
+	kmp_peer_name(&srv->io, peer, name, sizeof(name));
+	log_event_begin(&ev, "kmp_ap_req_refused");
+	log_event_str(&ev, "peer", name);
+	log_event_str(&ev, "detail", acc_reason_str(err->reason));
+	log_event_str(&ev, "text", err->text);
+	log_event_emit(&ev, LETHE_LOG_INFO);
+}
+
 static void
 srv_send(kmp_server *srv, const kmp_peer *to, const uint8_t *msg, size_t len)
 {
@@ -820,7 +835,7 @@ serve_ap_request(kmp_server *srv, srv_peer *p, const uint8_t *msg, size_t len,
 	der_writer_init(&x.ap_rep, KMP_MAX_MSG_LEN);
 	if (acc_verify_ap_req(srv->acc, req->ap_req.data, req->ap_req.len, &x.v,
 	    &err) != LETHE_OK) {
-		srv_log(srv, "kmp_ap_req_refused", &p->peer, acc_reason_str(err.reason));
+		log_refusal(srv, &p->peer, &err);
 		if (answer_with_error(err.reason))
 			send_error_reply(srv, &p->peer, &x.v, err.code, err.text);
 		else

@@ -29,7 +29,7 @@
 #define MAX_SUITES KMP_MAX_SUITES
 #define MAX_SERVICES KMP_CLI_MAX_PRINCIPALS
 #define CONF_PATH_MAX 4096
-#define CONF_PATHS 5            /* keytab, password_file, cert, key, xfrm_out */
+#define CONF_PATHS 6            /* keytab, password_file, cert, key, kdc_cert, xfrm_out */
 
 typedef struct opts {
 	const char *role;
@@ -45,6 +45,7 @@ typedef struct opts {
 	const char *principal;
 	const char *cert;               /* --cert/--key: opens public-key tickets */
 	const char *key;
+	const char *kdc_cert;           /* --kdc-cert: must have signed public-key tickets */
 	const char *wake[MAX_WAKE];
 	size_t nwake;
 	uint32_t lifetime;
@@ -91,7 +92,7 @@ usage(void)
 	    "                 [-w CLIENT[:PORT]]...\n"
 	    "                 [--doi ipsec|snmpv3] [--lifetime S] [--grace S] [--no-ack]\n"
 	    "                 [--reestablish] [--suite AUTH:ENC]... [--run-for S]\n"
-	    "                 [--cert PEM --key PEM] [--xfrm-out FILE] [-v]\n"
+	    "                 [--cert PEM --key PEM --kdc-cert PEM] [--xfrm-out FILE] [-v]\n"
 	    "       lethe-kmp client [-c CONFIG] -P PRINCIPAL (-k KEYTAB | --password-file F)\n"
 	    "                 --kdc HOST:PORT\n"
 	    "                 --realm R -s SERVER[:PORT] [-l ADDR[:PORT]] --service PRINCIPAL...\n"
@@ -156,7 +157,7 @@ static const lethe_conf_key known_keys[] = {
 	{ "server", "wake" }, { "server", "doi" }, { "server", "lifetime" },
 	{ "server", "grace" }, { "server", "ack" }, { "server", "reestablish" },
 	{ "server", "suites" }, { "server", "cert" }, { "server", "key" },
-	{ "server", "xfrm_out" }, { "server", "verbosity" },
+	{ "server", "kdc_cert" },	{ "server", "xfrm_out" }, { "server", "verbosity" },
 	{ "client", "listen" }, { "client", "principal" }, { "client", "keytab" },
 	{ "client", "password_file" }, { "client", "kdc" }, { "client", "realm" },
 	{ "client", "server" }, { "client", "services" }, { "client", "initiate" },
@@ -334,6 +335,7 @@ load_config(opts *o)
 		o->no_ack = o->no_ack || !ack;
 		config_str(o, sec, "cert", true, &o->cert);
 		config_str(o, sec, "key", true, &o->key);
+		config_str(o, sec, "kdc_cert", true, &o->kdc_cert);
 	} else {
 		config_str(o, sec, "principal", false, &o->client_principal);
 		config_str(o, sec, "password_file", true, &o->password_file);
@@ -375,6 +377,7 @@ parse_opts(int argc, char **argv, opts *o)
 		{ "xfrm-out", required_argument, NULL, 'x' },
 		{ "cert", required_argument, NULL, 'C' },
 		{ "key", required_argument, NULL, 'Y' },
+		{ "kdc-cert", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -418,6 +421,7 @@ parse_opts(int argc, char **argv, opts *o)
 			break;
 		case 'C': o->cert = optarg; break;
 		case 'Y': o->key = optarg; break;
+		case 'Z': o->kdc_cert = optarg; break;
 		case 'I': o->initiate = true; break;
 		case 'n': o->pings = parse_u32(optarg); break;
 		case 'X': o->exit_after_sa = true; break;
@@ -483,6 +487,7 @@ log_acc_stats(loop *l, log_event *ev)
 	acc_stats_get(l->acc, &a);
 	log_event_uint(ev, "ticket_decrypts", a.ticket_decrypts);
 	log_event_uint(ev, "authenticator_decrypts", a.authenticator_decrypts);
+	log_event_uint(ev, "pubkey_signature_refused", a.pubkey_signature_refused);
 }
 
 static void
@@ -705,6 +710,31 @@ fail(const char *what, lethe_status rc)
 	fatalx("%s: %s", what, lethe_status_str(rc));
 }
 
+/* Every certificate of the PEM file path (at most ACC_MAX_KDC_CERTS) into out[0..*n). */
+static lethe_status
+load_kdc_certs(const char *path, X509 **out, size_t *n)
+{
+	X509_STORE *store = NULL;
+	STACK_OF(X509) *all = NULL;
+	lethe_status rc;
+
+	*n = 0;
+	GUARD(reg_trust_add_file(&store, path));
+	all = X509_STORE_get1_all_certs(store);
+	ENSURE_GOTO(rc, all != NULL, LETHE_ERR_NOMEM);
+	ENSURE_GOTO(rc, sk_X509_num(all) > 0 && sk_X509_num(all) <= (int)ACC_MAX_KDC_CERTS,
+	    LETHE_ERR_FORMAT);
+	for (int i = 0; i < sk_X509_num(all); i++) {
+		ENSURE_GOTO(rc, X509_up_ref(sk_X509_value(all, i)) == 1, LETHE_ERR_CRYPTO);
+		out[(*n)++] = sk_X509_value(all, i);
+	}
+	rc = LETHE_OK;
+cleanup:
+	sk_X509_pop_free(all, X509_free);
+	X509_STORE_free(store);
+	return rc;
+}
+
 static int
 run_server(const opts *o, loop *l)
 {
@@ -712,6 +742,8 @@ run_server(const opts *o, loop *l)
 	acc_params ap = { 0 };
 	acc_ctx *acc = NULL;
 	reg_identity *id = NULL;
+	X509 *kdc_certs[ACC_MAX_KDC_CERTS];
+	size_t nkdc_certs = 0;
 	const char *servers[1];
 	struct sockaddr_storage ss;
 	socklen_t slen;
@@ -722,15 +754,32 @@ run_server(const opts *o, loop *l)
 
 	if (o->keytab == NULL || o->principal == NULL || (o->cert == NULL) != (o->key == NULL))
 		usage();
+	if (o->cert != NULL && o->kdc_cert == NULL) {
+		fprintf(stderr, "lethe-kmp: --cert/--key need --kdc-cert PEM (lethe-admin "
+		    "export-kdc-cert): public-key tickets are used only when the KDC signed them\n");
+		exit(2);
+	}
+	if (o->cert == NULL && o->kdc_cert != NULL) {
+		fprintf(stderr, "lethe-kmp: --kdc-cert without --cert/--key\n");
+		exit(2);
+	}
 	/* The identity lethe-agent registers with opens public-key tickets. */
 	if (o->cert != NULL && (rc = reg_identity_load_pem(o->cert, o->key, &id)) != LETHE_OK)
 		fail("--cert/--key", rc);
+	if (o->kdc_cert != NULL && (rc = load_kdc_certs(o->kdc_cert, kdc_certs,
+	    &nkdc_certs)) != LETHE_OK)
+		fail("--kdc-cert", rc);
 	servers[0] = o->principal;
 	ap.keytab_path = o->keytab;
 	ap.servers = servers;
 	ap.n_servers = 1;
 	ap.pubkey_identity = id;
-	if ((rc = acc_ctx_new(&ap, &acc)) != LETHE_OK)
+	ap.pubkey_kdc_certs = kdc_certs;
+	ap.n_pubkey_kdc_certs = nkdc_certs;
+	rc = acc_ctx_new(&ap, &acc);
+	for (i = 0; i < nkdc_certs; i++)
+		X509_free(kdc_certs[i]);
+	if (rc != LETHE_OK)
 		fail("acceptor", rc);
 	l->acc = acc;
 	memset(&sc, 0, sizeof(sc));
@@ -751,8 +800,8 @@ run_server(const opts *o, loop *l)
 			fail(o->wake[i], rc);
 		l->wake[l->nwake++] = peer;
 	}
-	log_info("event=kmp_server_ready principal=%s doi=%s pubkey_tickets=%s", o->principal,
-	    kmp_doi_name(o->doi), id != NULL ? "yes" : "no");
+	log_info("event=kmp_server_ready principal=%s doi=%s pubkey_tickets=%s kdc_certs=%zu",
+	    o->principal, kmp_doi_name(o->doi), id != NULL ? "yes" : "no", nkdc_certs);
 	ex = run_loop(l);
 	kmp_server_free(l->srv);
 	acc_ctx_free(acc);

@@ -265,6 +265,17 @@ cleanup:
 
 /* ------------------------------------------------------------ signing */
 
+/* Wipe a SignedData's content inside cms (a signed ticket holds a session key). */
+static void
+wipe_signed_content(CMS_ContentInfo *cms)
+{
+	ASN1_OCTET_STRING **content = cms != NULL ? CMS_get0_content(cms) : NULL;
+
+	if (content != NULL && *content != NULL && ASN1_STRING_length(*content) > 0)
+		OPENSSL_cleanse((void *)(uintptr_t)ASN1_STRING_get0_data(*content),
+		    (size_t)ASN1_STRING_length(*content));
+}
+
 /* i2d of a ContentInfo into a fresh malloc'd buffer. */
 static lethe_status
 cms_to_der(CMS_ContentInfo *cms, uint8_t **out, size_t *out_len)
@@ -277,7 +288,7 @@ cms_to_der(CMS_ContentInfo *cms, uint8_t **out, size_t *out_len)
 	copy = malloc((size_t)n);
 	if (copy != NULL)
 		memcpy(copy, der, (size_t)n);
-	OPENSSL_free(der);
+	OPENSSL_clear_free(der, (size_t)n);   /* it may hold a secret content */
 	ENSURE(copy != NULL, LETHE_ERR_NOMEM);
 	*out = copy;
 	*out_len = (size_t)n;
@@ -315,9 +326,36 @@ reg_sign(const reg_identity *id, enum reg_content_type ct, const uint8_t *conten
 cleanup:
 	ERR_clear_error();
 	BIO_free(bio);
+	wipe_signed_content(cms);
 	CMS_ContentInfo_free(cms);
 	ASN1_OBJECT_free(oid);
 	return rc;
+}
+
+lethe_status
+reg_identity_dup(const reg_identity *id, reg_identity **out)
+{
+	reg_identity *copy;
+
+	*out = NULL;
+	ENSURE(id != NULL, LETHE_ERR_INVALID_ARG);
+	copy = calloc(1, sizeof(*copy));
+	ENSURE(copy != NULL, LETHE_ERR_NOMEM);
+	copy->chain = X509_chain_up_ref(id->chain);
+	if (copy->chain == NULL || X509_up_ref(id->cert) != 1) {
+		sk_X509_pop_free(copy->chain, X509_free);
+		free(copy);
+		return LETHE_ERR_NOMEM;
+	}
+	copy->cert = id->cert;
+	if (EVP_PKEY_up_ref(id->key) != 1) {
+		copy->key = NULL;
+		reg_identity_free(copy);
+		return LETHE_ERR_NOMEM;
+	}
+	copy->key = id->key;
+	*out = copy;
+	return LETHE_OK;
 }
 
 /* ------------------------------------------------------------ verifying */
@@ -443,6 +481,8 @@ check_signature(CMS_ContentInfo *cms, uint8_t **content, size_t *content_len)
 		memcpy(*content, data, (size_t)n);
 	*content_len = (size_t)n;
 cleanup:
+	if (data != NULL && n > 0)
+		OPENSSL_cleanse(data, (size_t)n);
 	BIO_free(bio);
 	return rc;
 }
@@ -572,6 +612,7 @@ reg_verify(const uint8_t *der, size_t len, enum reg_content_type expected,
     const reg_trust *trust, int64_t now, reg_verified *v, enum reg_result *result)
 {
 	CMS_ContentInfo *cms = NULL;
+	char spki[REG_SPKI_HEX_LEN + 1];
 	lethe_status rc = LETHE_OK;
 
 	memset(v, 0, sizeof(*v));
@@ -592,9 +633,17 @@ reg_verify(const uint8_t *der, size_t len, enum reg_content_type expected,
 	rc = verify_parsed(cms, expected, trust, now, v, result);
 cleanup:
 	ERR_clear_error();
+	wipe_signed_content(cms);
 	CMS_ContentInfo_free(cms);
-	if (rc != LETHE_OK || *result != REG_OK)
+	if (rc != LETHE_OK || *result != REG_OK) {
+		memcpy(spki, v->signer_spki, sizeof(spki));
+		if (v->content != NULL)
+			OPENSSL_cleanse(v->content, v->content_len);
 		reg_verified_clear(v);
+		/* Who signed, for the refusal's log, once the signature verified. */
+		if (rc == LETHE_OK && (*result == REG_UNTRUSTED || *result == REG_CERT_EXPIRED))
+			memcpy(v->signer_spki, spki, sizeof(spki));
+	}
 	return rc;
 }
 
@@ -659,6 +708,23 @@ cleanup:
 	BIO_free(bio);
 	CMS_ContentInfo_free(cms);
 	ASN1_OBJECT_free(oid);
+	return rc;
+}
+
+lethe_status
+reg_sign_and_seal(const reg_identity *signer, X509 *recipient, enum reg_content_type ct,
+    const uint8_t *plain, size_t len, uint8_t **out, size_t *out_len)
+{
+	uint8_t *signed_der = NULL;
+	size_t signed_len = 0;
+	lethe_status rc;
+
+	*out = NULL;
+	*out_len = 0;
+	ENSURE(signer != NULL && recipient != NULL, LETHE_ERR_INVALID_ARG);
+	GUARD(reg_sign(signer, ct, plain, len, &signed_der, &signed_len));
+	rc = reg_seal_bytes(recipient, ct, signed_der, signed_len, out, out_len);
+	reg_free_secret(signed_der, signed_len);
 	return rc;
 }
 

@@ -236,6 +236,9 @@ void reg_identity_free(reg_identity *id);
 /* The identity's certificate, borrowed (valid while id lives). */
 X509 *reg_identity_cert(const reg_identity *id);
 
+/* A second identity sharing id's certificate, chain and key (references). */
+lethe_status reg_identity_dup(const reg_identity *id, reg_identity **out);
+
 /*
  * Sign content[0..len) as a DER ContentInfo(SignedData) with eContentType
  * ct, SHA-256, signed attributes, the signer's certificate and chain
@@ -280,7 +283,8 @@ void reg_verified_clear(reg_verified *v);
  * anyExtendedKeyUsage -> else REG_UNTRUSTED).
  *
  * Returns LETHE_OK with *result set to the verdict; *v is filled only
- * for REG_OK (else zeroed). An error status (LETHE_ERR_NOMEM...) means
+ * for REG_OK (else zeroed, except signer_spki for REG_UNTRUSTED and
+ * REG_CERT_EXPIRED: who signed, for logs). An error status (LETHE_ERR_NOMEM...) means
  * no verdict: treat as REG_INTERNAL.
  */
 lethe_status reg_verify(const uint8_t *der, size_t len, enum reg_content_type expected,
@@ -323,6 +327,16 @@ lethe_status reg_open_keys(const uint8_t *der, size_t len, const reg_identity *i
  */
 lethe_status reg_seal_bytes(X509 *recipient, enum reg_content_type ct,
     const uint8_t *plain, size_t len, uint8_t **out, size_t *out_len);
+
+/*
+ * Sign plain[0..len) with signer (reg_sign, content type ct), then seal
+ * that SignedData to recipient (reg_seal_bytes, content type ct): the
+ * layering of a public-key ticket (docs/registration.md). The
+ * intermediate SignedData is wiped. *out is freed by the caller.
+ */
+lethe_status reg_sign_and_seal(const reg_identity *signer, X509 *recipient,
+    enum reg_content_type ct, const uint8_t *plain, size_t len, uint8_t **out,
+    size_t *out_len);
 
 /*
  * Decrypt an AuthEnvelopedData of content type ct made by reg_seal_bytes

@@ -73,7 +73,8 @@ echo "ok: ticket under the temporary key kvno 1"
 
 # ---- past use_until: a public-key ticket ------------------------------------
 sleep $((ROTATION + 1 - (SECONDS - registered) > 0 ? ROTATION + 1 - (SECONDS - registered) : 0))
-client --keytab "$S/srv/service.keytab" --cert "$S/srv/server.pem" --key "$S/srv/server.key" ||
+client --keytab "$S/srv/service.keytab" --cert "$S/srv/server.pem" --key "$S/srv/server.key" \
+	--kdc-cert "$S/srv/kdc.pem" ||
 	lethe_die "public-key ticket: $(cat "$S/client.out" "$S/client.err")"
 grep -q '^service_ticket .* ticket_etype=-19540 ticket_kvno=0 ' "$S/client.out" ||
 	lethe_die "want a public-key ticket: $(cat "$S/client.out")"

@@ -14,6 +14,12 @@
 #    public-key ticket whose CMS wraps its key with id-aes256-wrap-pad
 #    (OpenSSL 3.0 writes past a heap buffer there) is refused unopened, the
 #    allow-list's reason logged; the server keeps serving a real exchange
+#  - --cert/--key without --kdc-cert: lethe-kmp refuses to start
+#  - forged public-key tickets from outside (acc_cms_tool forge): one for
+#    mallory sealed with only the server's (public) certificate, and one
+#    also signed by a self-made EC key that is not the KDC's, are refused
+#    (no AP Reply, the reason logged and counted); the genuine ticket above
+#    is the KDC-signed one
 set -euo pipefail
 HERE=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kdc_lib.sh
@@ -104,6 +110,7 @@ echo "ok: public-key ticket issued past use_until; refused without the private k
 lethe_log "server with --cert/--key: client-initiated and server-initiated"
 CPORT=$(lethe_free_port)
 server_start "$S/srv1.log" --cert "$S/srv/server.pem" --key "$S/srv/server.key" \
+	--kdc-cert "$S/srv/kdc.pem" \
 	-w "127.0.0.1:$CPORT"
 grep -q 'pubkey_tickets=yes' "$S/srv1.log" || lethe_die "server has no identity"
 client_run "$S/cli1.log" "$CPORT" --run-for 25
@@ -122,7 +129,8 @@ echo "ok: lethe-kmp server opened public-key tickets with the agent's key; SAs a
 # ---- an attack on the CMS path: a padded key wrap ---------------------------------
 lethe_log "server with --cert/--key: a ticket sealed with id-aes256-wrap-pad"
 # -v: the acceptor's CMS allow-list logs why it refused at debug level.
-server_start "$S/srv3.log" --cert "$S/srv/server.pem" --key "$S/srv/server.key" -v
+server_start "$S/srv3.log" --cert "$S/srv/server.pem" --key "$S/srv/server.key" \
+	--kdc-cert "$S/srv/kdc.pem" -v
 out=$(timeout "$RUN_TIMEOUT" "$CMS_TOOL" "127.0.0.1:$SERVER_PORT" "$S/srv/server.pem" \
 	"$SERVICE") || lethe_die "acc_cms_tool failed: $out"
 lethe_wait_until 10 "the server's refusal" grep -q 'event=kmp_ap_req_refused' "$S/srv3.log"
@@ -144,6 +152,48 @@ kmp_expect_counter "$S/srv3.log" error_replies 0
 [ "$(grep -c 'event=kmp_ap_req_refused' "$S/srv3.log")" -eq 1 ] ||
 	lethe_die "want one refusal: $(cat "$S/srv3.log")"
 echo "ok: the server refused the attack and then completed a real exchange"
+
+# ---- forged public-key tickets: the KDC's signature is required ------------------
+lethe_log "server with --cert/--key but no --kdc-cert: refused at start-up"
+rc=0
+timeout "$RUN_TIMEOUT" "$KMP" server -l "127.0.0.1:$(lethe_free_port)" -k "$KEYTAB" \
+	-p "$SERVICE" --run-for 5 --cert "$S/srv/server.pem" --key "$S/srv/server.key" \
+	2>"$S/srv_nokdc.log" || rc=$?
+[ "$rc" -eq 2 ] || lethe_die "want exit 2 without --kdc-cert, got $rc: $(cat "$S/srv_nokdc.log")"
+grep -q 'need --kdc-cert' "$S/srv_nokdc.log" ||
+	lethe_die "no clear message without --kdc-cert: $(cat "$S/srv_nokdc.log")"
+echo "ok: --cert/--key without --kdc-cert is refused at start-up"
+
+lethe_log "server with --cert/--key: forged public-key tickets for mallory"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj "/CN=not the KDC" -keyout "$S/mallory.key" -out "$S/mallory.pem" \
+	>"$S/openssl.out" 2>&1 || lethe_die "openssl req: $(cat "$S/openssl.out")"
+server_start "$S/srv4.log" --cert "$S/srv/server.pem" --key "$S/srv/server.key" \
+	--kdc-cert "$S/srv/kdc.pem" -v
+out=$(timeout "$RUN_TIMEOUT" "$CMS_TOOL" "127.0.0.1:$SERVER_PORT" "$S/srv/server.pem" \
+	"$SERVICE" forge) || lethe_die "acc_cms_tool forge failed: $out"
+[ "$out" = "NO REPLY" ] || lethe_die "a ticket sealed with the certificate alone got an answer: $out"
+lethe_wait_until 10 "the server's refusal" grep -q 'event=kmp_ap_req_refused' "$S/srv4.log"
+grep -q 'event=kmp_ap_req_refused .*detail=ticket_signature' "$S/srv4.log" ||
+	lethe_die "the unsigned ticket was not refused for its signature: $(cat "$S/srv4.log")"
+grep -q 'public-key ticket is not signed' "$S/srv4.log" ||
+	lethe_die "no reason logged for the unsigned ticket: $(cat "$S/srv4.log")"
+echo "ok: a public-key ticket sealed with the certificate alone is refused, no answer"
+out=$(timeout "$RUN_TIMEOUT" "$CMS_TOOL" "127.0.0.1:$SERVER_PORT" "$S/srv/server.pem" \
+	"$SERVICE" forge "$S/mallory.pem" "$S/mallory.key") ||
+	lethe_die "acc_cms_tool forge (signed) failed: $out"
+[ "$out" = "NO REPLY" ] || lethe_die "a ticket signed by another key got an answer: $out"
+lethe_wait_until 10 "the second refusal" \
+	eval '[ "$(grep -c "event=kmp_ap_req_refused" "$S/srv4.log")" -ge 2 ]'
+grep -q 'public-key ticket signed by spki [0-9a-f]*, which is no configured KDC certificate' \
+	"$S/srv4.log" || lethe_die "no reason logged for the wrong signer: $(cat "$S/srv4.log")"
+kill -0 "$SERVER_PID" 2>/dev/null || lethe_die "the server died: $(cat "$S/srv4.log")"
+kmp_stop_one "$SERVER_PID"
+kmp_expect_counter "$S/srv4.log" ap_requests_accepted 0
+kmp_expect_counter "$S/srv4.log" pubkey_signature_refused 2
+grep -q 'event=kmp_ap_request_accepted' "$S/srv4.log" &&
+	lethe_die "a forged ticket was accepted: $(cat "$S/srv4.log")"
+echo "ok: a public-key ticket signed by a key that is not the KDC's is refused, no answer"
 
 lethe_kdc_stop
 lethe_log "kmp_pubkey: all checks passed"

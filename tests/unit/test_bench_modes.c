@@ -276,7 +276,7 @@ test_verify_pubkey_other_principal(void **state)
 	(void)state;
 	assert_int_equal(bench_verify_fx_new(NULL, 18, 100, NULL, &fx), LETHE_OK);
 	spec = (bench_ticket_spec){ BENCH_CLIENT, "bench/other.lethe.test@LETHE.TEST", NULL, 0,
-		reg_identity_cert(fx->identity), 18, (int64_t)time(NULL), 3600 };
+		reg_identity_cert(fx->identity), 18, (int64_t)time(NULL), 3600, fx->kdc };
 	assert_int_equal(bench_ticket_make(&spec, &other), LETHE_OK);
 	lethe_arena_init(&arena, 65536);
 	assert_int_equal(krb_decode_ticket(&arena, other.ticket, other.ticket_len, &t), LETHE_OK);

@@ -1,8 +1,10 @@
 /*
  * Public-key tickets (DESIGN §2): when an agent-managed service has no
  * temporary key in use and its policy allows it, the KDC seals the ticket
- * to the service's certificate; liblethe's acceptor opens it with the
- * service's private key, and nothing else does. Also: a service whose
+ * to the service's certificate, signed with the KDC credential;
+ * liblethe's acceptor opens it with the service's private key, and
+ * nothing else does, and uses it only when the signature is by the KDC
+ * certificate it is configured with. Also: a service whose
  * policy forbids its classic key gets no ticket under it.
  */
 #include "test_kdc_fixture.h"
@@ -20,6 +22,11 @@ static rtp_pki *pki;
 static void
 allow_pubkey(kdc_snapshot *snap)
 {
+	reg_identity *signer = rtp_identity(&pki->kdc);
+
+	/* What kdc_snapshot_load reads from the store's KDC credential. */
+	assert_int_equal(kdc_snapshot_set_ticket_signer(snap, signer), LETHE_OK);
+	reg_identity_free(signer);
 	assert_int_equal(kdc_snapshot_set_service(snap, T_AGENT_SERVICE "@" T_REALM, true,
 	    pki->server_san.cert), LETHE_OK);
 	assert_int_equal(kdc_snapshot_set_service(snap, T_MIXED_SERVICE "@" T_REALM, false,
@@ -86,12 +93,16 @@ make_ap_req(tkdc *t, const krb_ticket *ticket, kc_key *session)
 	return plain;
 }
 
-/* Verify req with an acceptor holding identity (may be NULL); the reason. */
+/*
+ * Verify req with an acceptor holding identity (may be NULL) and trusting
+ * kdc_cert as the KDC's; the reason.
+ */
 static acc_reason
-accept_with(tkdc *t, lbytes req, const reg_identity *identity)
+accept_with(tkdc *t, lbytes req, const reg_identity *identity, X509 *kdc_cert)
 {
 	acc_params p = { .keytab_path = "no-such-keytab", .clock = acceptor_clock,
-		.clock_arg = t, .pubkey_identity = identity };
+		.clock_arg = t, .pubkey_identity = identity,
+		.pubkey_kdc_certs = &kdc_cert, .n_pubkey_kdc_certs = 1 };
 	acc_ctx *ctx = NULL;
 	acc_verified v;
 	acc_error err;
@@ -133,9 +144,11 @@ test_pubkey_ticket(void **state)
 	assert_int_equal(kc_key_init(&session, r.part.key.keytype, r.part.key.keyvalue),
 	    LETHE_OK);
 	req = make_ap_req(t, &r.rep.ticket, &session);
-	assert_int_equal(accept_with(t, req, mine), ACC_ACCEPTED);
-	assert_int_equal(accept_with(t, req, other), ACC_TICKET_INTEGRITY);
-	assert_int_equal(accept_with(t, req, NULL), ACC_ETYPE);
+	assert_int_equal(accept_with(t, req, mine, pki->kdc.cert), ACC_ACCEPTED);
+	/* Trusting another certificate as the KDC's: the KDC's signature is refused. */
+	assert_int_equal(accept_with(t, req, mine, pki->other.cert), ACC_TICKET_SIGNATURE);
+	assert_int_equal(accept_with(t, req, other, pki->kdc.cert), ACC_TICKET_INTEGRITY);
+	assert_int_equal(accept_with(t, req, NULL, pki->kdc.cert), ACC_ETYPE);
 	free((void *)req.data);
 	kc_key_clear(&session);
 	reg_identity_free(mine);
