@@ -272,7 +272,7 @@ wipe_signed_content(CMS_ContentInfo *cms)
 	ASN1_OCTET_STRING **content = cms != NULL ? CMS_get0_content(cms) : NULL;
 
 	if (content != NULL && *content != NULL && ASN1_STRING_length(*content) > 0)
-		OPENSSL_cleanse((void *)(uintptr_t)ASN1_STRING_get0_data(*content),
+		lethe_wipe((void *)(uintptr_t)ASN1_STRING_get0_data(*content),
 		    (size_t)ASN1_STRING_length(*content));
 }
 
@@ -467,7 +467,7 @@ check_signature(CMS_ContentInfo *cms, uint8_t **content, size_t *content_len)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data = NULL;
-	long n;
+	long n = 0;
 	lethe_status rc = LETHE_OK;
 
 	ENSURE(bio != NULL, LETHE_ERR_NOMEM);
@@ -482,7 +482,7 @@ check_signature(CMS_ContentInfo *cms, uint8_t **content, size_t *content_len)
 	*content_len = (size_t)n;
 cleanup:
 	if (data != NULL && n > 0)
-		OPENSSL_cleanse(data, (size_t)n);
+		lethe_wipe(data, (size_t)n);
 	BIO_free(bio);
 	return rc;
 }
@@ -638,7 +638,7 @@ cleanup:
 	if (rc != LETHE_OK || *result != REG_OK) {
 		memcpy(spki, v->signer_spki, sizeof(spki));
 		if (v->content != NULL)
-			OPENSSL_cleanse(v->content, v->content_len);
+			lethe_wipe(v->content, v->content_len);
 		reg_verified_clear(v);
 		/* Who signed, for the refusal's log, once the signature verified. */
 		if (rc == LETHE_OK && (*result == REG_UNTRUSTED || *result == REG_CERT_EXPIRED))

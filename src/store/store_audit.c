@@ -165,7 +165,10 @@ audit_summarise(store_audit_report *r)
 
 	for (size_t i = 0; i < r->nprincipals; i++) {
 		store_audit_principal *p = &r->principals[i];
-		bool service = p->kind == STORE_KIND_SERVICE || p->agent_managed;
+		/* kadmin/changepw is the KDC's own, as krbtgt: no application server's. */
+		bool kdc_own = strncmp(p->name, STORE_CHANGEPW_NAME "@",
+		    sizeof(STORE_CHANGEPW_NAME)) == 0;
+		bool service = (p->kind == STORE_KIND_SERVICE && !kdc_own) || p->agent_managed;
 
 		if (p->agent_managed)
 			GUARD(name_push(&r->agent_principals,

@@ -1649,6 +1649,14 @@ test_audit(void **state)
 	assert_int_equal(a->nagent_principals, 0);
 	assert_int_equal(a->nprincipals, 1);
 	store_audit_report_free(a);
+
+	/* kadmin/changepw, the KDC's own kpasswd service, is no application server. */
+	assert_int_equal(store_changepw_add(f->s), LETHE_OK);
+	assert_int_equal(store_audit(f->s, T0, &a), LETHE_OK);
+	assert_int_equal(a->nprincipals, 2);
+	assert_int_equal(a->long_term_service_keys, 0);
+	assert_int_equal(a->nlong_term_service_principals, 0);
+	store_audit_report_free(a);
 }
 
 /* Turn f's v5 store into the v4 file the previous code wrote: no password policies. */
