@@ -7,18 +7,12 @@
 
 #include "base/log.h"
 #include "crypto/crypto.h"
+#include "registrar/registrar.h"
 
-#define RESULT_KVNO_EXISTS 10   /* reg_result REG_RESULT_KVNO_EXISTS */
-#define RESULT_INTERNAL 14      /* reg_result REG_INTERNAL: the KDC's store failed */
-#define RESULT_TRY_LATER 15     /* reg_result REG_TRY_LATER: its store is unreachable */
-
-static const char *const result_names[] = {
-	"OK", "MALFORMED", "TOO_BIG", "BAD_SIGNATURE", "UNTRUSTED",
-	"CERT_EXPIRED", "WRONG_PRINCIPAL", "NOT_ALLOWED", "SKEW", "REPLAY",
-	"KVNO_EXISTS", "POLICY", "SEALED_KEYS", "WRONG_REALM", "INTERNAL",
-	"TRY_LATER",
-};
-
+/*
+ * The name of an agent result: one of AGENT_RESULT_* below zero, otherwise
+ * the registrar's reg_result name ("UNKNOWN" when out of range).
+ */
 const char *
 agent_result_name(int result)
 {
@@ -32,12 +26,8 @@ agent_result_name(int result)
 	case AGENT_RESULT_LOCAL:
 		return "LOCAL";
 	default:
-		break;
+		return reg_result_str(result);
 	}
-	if (result >= 0 &&
-	    (size_t)result < sizeof(result_names) / sizeof(result_names[0]))
-		return result_names[result];
-	return "UNKNOWN";
 }
 
 static int64_t
@@ -381,8 +371,8 @@ agent_retry_at(const agent_config *cfg, uint32_t failures, int result, int64_t t
 	int64_t cap = cfg->rotation, at;
 
 	if (t >= urgent)
-		cap = result == AGENT_RESULT_NO_REPLY || result == RESULT_INTERNAL ||
-		    result == RESULT_TRY_LATER ? AGENT_URGENT_RETRY :
+		cap = result == AGENT_RESULT_NO_REPLY || result == REG_INTERNAL ||
+		    result == REG_TRY_LATER ? AGENT_URGENT_RETRY :
 		    AGENT_URGENT_RETRY_REFUSED;
 	if (cap > cfg->rotation)
 		cap = cfg->rotation;
@@ -419,7 +409,7 @@ attempt(agent *a, size_t k, size_t p)
 	call_register(a, k, p, kr, &out);
 	out.text[sizeof(out.text) - 1] = '\0';
 	/* Our earlier request got through though its reply was lost. */
-	if (out.result == RESULT_KVNO_EXISTS && r->uncertain) {
+	if (out.result == REG_KVNO_EXISTS && r->uncertain) {
 		out.result = AGENT_RESULT_OK;
 		snprintf(out.text, sizeof(out.text), "already registered "
 		    "(an earlier reply was lost)");

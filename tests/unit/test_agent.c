@@ -15,6 +15,7 @@
 
 #include "agent/agent.h"
 #include "base/log.h"
+#include "registrar/registrar.h"
 
 #define PRINC "HTTP/www.example.com@EXAMPLE.COM"
 #define T0 1700000000LL
@@ -437,14 +438,14 @@ test_register_refused_then_exists(void **state)
 	open_agent(f, &a);
 	assert_int_equal(agent_rotate(&a, 0, NULL, SIZE_MAX, NULL), LETHE_OK);
 	/* KVNO_EXISTS on a first attempt is a refusal... */
-	f->result = 10;
+	f->result = REG_KVNO_EXISTS;
 	assert_int_equal(agent_register_due(&a, true, &failed), LETHE_OK);
 	assert_int_equal(failed, 2);
 	assert_false(a.st.reg[0][0].done);
 	/* ...but after a lost reply it means our request got through */
 	f->result = AGENT_RESULT_NO_REPLY;
 	assert_int_equal(agent_register_due(&a, true, &failed), LETHE_OK);
-	f->result = 10;
+	f->result = REG_KVNO_EXISTS;
 	assert_int_equal(agent_register_due(&a, true, &failed), LETHE_OK);
 	assert_int_equal(failed, 0);
 	assert_true(a.st.reg[0][0].done);
@@ -575,12 +576,16 @@ test_retry_at_values(void **state)
 	/* from urgent on: capped, whatever the failures */
 	assert_int_equal(agent_retry_at(&f->cfg, 40, AGENT_RESULT_NO_REPLY, T0 + 300,
 	    T0 + 300, 0), T0 + 300 + AGENT_URGENT_RETRY);
-	assert_int_equal(agent_retry_at(&f->cfg, 40, 14 /* INTERNAL */, T0 + 900, T0 + 300, 0),
+	assert_int_equal(agent_retry_at(&f->cfg, 40, REG_INTERNAL, T0 + 900, T0 + 300, 0),
 	    T0 + 900 + AGENT_URGENT_RETRY);
-	assert_int_equal(agent_retry_at(&f->cfg, 40, 15 /* TRY_LATER */, T0 + 900, T0 + 300, 0),
+	assert_int_equal(agent_retry_at(&f->cfg, 40, REG_TRY_LATER, T0 + 900, T0 + 300, 0),
 	    T0 + 900 + AGENT_URGENT_RETRY);
-	assert_string_equal(agent_result_name(15), "TRY_LATER");
-	assert_int_equal(agent_retry_at(&f->cfg, 40, 8 /* SKEW */, T0 + 900, T0 + 300, 0),
+	assert_string_equal(agent_result_name(REG_TRY_LATER), "TRY_LATER");
+	assert_string_equal(agent_result_name(REG_KVNO_EXISTS), "KVNO_EXISTS");
+	assert_string_equal(agent_result_name(AGENT_RESULT_NO_REPLY), "NO_REPLY");
+	assert_string_equal(agent_result_name(REG_RESULT_COUNT), "UNKNOWN");
+	assert_string_equal(agent_result_name(-5), "UNKNOWN");
+	assert_int_equal(agent_retry_at(&f->cfg, 40, REG_SKEW, T0 + 900, T0 + 300, 0),
 	    T0 + 900 + AGENT_URGENT_RETRY_REFUSED);
 	/* jitter still applies: between half the cap and the cap */
 	for (uint32_t r = 0; r < 50; r++) {
