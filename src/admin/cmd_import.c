@@ -6,14 +6,12 @@
 #include "admin/admin.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "base/file.h"
 #include "base/wipe.h"
 #include "crypto/crypto.h"
 #include "store/mit_dump.h"
@@ -60,46 +58,13 @@ typedef struct importer {
 	char err[512];            /* why the import stopped */
 } importer;
 
-/* Read the whole file at path (at most max bytes) into *buf, *len. */
+/* Read the whole file at path (at most max bytes) into *buf, *len; NOT_FOUND when absent. */
 static lethe_status
 read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 {
-	struct stat st;
-	uint8_t *b = NULL;
-	size_t got = 0;
-	lethe_status rc = LETHE_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	lethe_status rc = lethe_file_read(path, max, buf, len);
 
-	*buf = NULL;
-	*len = 0;
-	if (fd < 0)
-		return errno == ENOENT ? LETHE_ERR_NOT_FOUND : LETHE_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = LETHE_ERR_IO;
-	else if ((uint64_t)st.st_size > max)
-		rc = LETHE_ERR_TOO_BIG;
-	else if ((b = malloc((size_t)st.st_size + 1)) == NULL)
-		rc = LETHE_ERR_NOMEM;
-	while (rc == LETHE_OK && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = LETHE_ERR_IO;
-		else
-			got += (size_t)n;
-	}
-	close(fd);
-	if (rc != LETHE_OK) {
-		if (b != NULL)
-			lethe_wipe(b, got);
-		free(b);
-		return rc;
-	}
-	*buf = b;
-	*len = got;
-	return LETHE_OK;
+	return rc == LETHE_ERR_IO && errno == ENOENT ? LETHE_ERR_NOT_FOUND : rc;
 }
 
 /*

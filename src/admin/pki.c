@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "base/file.h"
 #include "base/wipe.h"
 #include "der/der.h"
 #include "krb5/krb5.h"
@@ -406,28 +407,21 @@ cleanup:
 lethe_status
 admin_read_pem_file(const char *path, char **out)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	lethe_status rc = LETHE_OK;
 
 	*out = NULL;
-	ENSURE(fp != NULL, LETHE_ERR_IO);
-	buf = malloc(STORE_MAX_PEM_LEN + 1);
-	ENSURE_GOTO(rc, buf != NULL, LETHE_ERR_NOMEM);
-	n = fread(buf, 1, STORE_MAX_PEM_LEN + 1, fp);
-	ENSURE_GOTO(rc, !ferror(fp), LETHE_ERR_IO);
-	ENSURE_GOTO(rc, n > 0 && n <= STORE_MAX_PEM_LEN, LETHE_ERR_TOO_BIG);
-	ENSURE_GOTO(rc, memchr(buf, '\0', n) == NULL, LETHE_ERR_FORMAT);
-	buf[n] = '\0';
-	*out = buf;
+	GUARD(lethe_file_read(path, STORE_MAX_PEM_LEN, &buf, &len));
+	ENSURE_GOTO(rc, len > 0, LETHE_ERR_TOO_BIG);
+	ENSURE_GOTO(rc, memchr(buf, '\0', len) == NULL, LETHE_ERR_FORMAT);
+	*out = (char *)buf;
 	buf = NULL;
 cleanup:
 	if (buf != NULL) {
-		lethe_wipe(buf, STORE_MAX_PEM_LEN + 1);
+		lethe_wipe(buf, len);
 		free(buf);
 	}
-	fclose(fp);
 	return rc;
 }
 

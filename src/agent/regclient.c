@@ -12,6 +12,7 @@
  * one.
  */
 #include "agent/agent_net.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,32 +67,26 @@ load_identity(const agent_config *cfg, reg_identity **id, char *err, size_t err_
 lethe_status
 agent_read_text_file(const char *path, char **out, char *err, size_t err_len)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	lethe_status rc;
 
 	*out = NULL;
-	if (fp == NULL) {
+	rc = lethe_file_read(path, AGENT_SECRET_MAX_FILE, &buf, &len);
+	if (rc == LETHE_ERR_IO) {
 		snprintf(err, err_len, "%s: %s", path, strerror(errno));
 		return LETHE_ERR_IO;
 	}
-	buf = malloc(AGENT_SECRET_MAX_FILE + 1);
-	if (buf == NULL) {
-		fclose(fp);
-		return LETHE_ERR_NOMEM;
+	if (rc == LETHE_ERR_NOMEM)
+		return rc;
+	if (rc == LETHE_OK && memchr(buf, 0, len) == NULL) {
+		*out = (char *)buf;
+		return LETHE_OK;
 	}
-	len = fread(buf, 1, AGENT_SECRET_MAX_FILE + 1, fp);
-	if (ferror(fp) || len > AGENT_SECRET_MAX_FILE || memchr(buf, 0, len) != NULL) {
-		snprintf(err, err_len, "%s: unreadable, over %u bytes, or not text",
-		    path, AGENT_SECRET_MAX_FILE);
-		fclose(fp);
-		free(buf);
-		return LETHE_ERR_FORMAT;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	*out = buf;
-	return LETHE_OK;
+	free(buf);
+	snprintf(err, err_len, "%s: unreadable, over %u bytes, or not text", path,
+	    AGENT_SECRET_MAX_FILE);
+	return LETHE_ERR_FORMAT;
 }
 
 static lethe_status

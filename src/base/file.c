@@ -10,8 +10,71 @@
 
 #include <openssl/rand.h>
 
+#include "base/wipe.h"
+
 #define TEMP_ATTEMPTS 8
 #define TEMP_NAME_MAX 512         /* the name, not the path; NAME_MAX is less */
+
+/* Read fd (a regular file of size bytes, size <= max) into a new buffer. */
+static lethe_status
+read_fd(int fd, size_t size, uint8_t **out, size_t *out_len)
+{
+	size_t cap = size + 1, used = 0;
+	uint8_t *buf = malloc(cap);
+	lethe_status rc = LETHE_OK;
+
+	ENSURE(buf != NULL, LETHE_ERR_NOMEM);
+	/* The file may grow meanwhile: read at most size bytes, then expect EOF. */
+	for (;;) {
+		ssize_t n = read(fd, buf + used, cap - used);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		ENSURE_GOTO(rc, n >= 0, LETHE_ERR_IO);
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		ENSURE_GOTO(rc, used < cap, LETHE_ERR_TOO_BIG);
+	}
+	buf[used] = 0;
+	*out = buf;
+	*out_len = used;
+	buf = NULL;
+cleanup:
+	if (buf != NULL) {
+		lethe_wipe(buf, cap);
+		free(buf);
+	}
+	return rc;
+}
+
+lethe_status
+lethe_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len)
+{
+	struct stat st;
+	int fd, saved_errno;
+	lethe_status rc = LETHE_OK;
+
+	ENSURE(path != NULL && out != NULL && out_len != NULL && max < SIZE_MAX,
+	    LETHE_ERR_INVALID_ARG);
+	*out = NULL;
+	*out_len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ENSURE(fd >= 0, LETHE_ERR_IO);
+	ENSURE_GOTO(rc, fstat(fd, &st) == 0, LETHE_ERR_IO);
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		rc = LETHE_ERR_IO;
+		goto cleanup;
+	}
+	ENSURE_GOTO(rc, st.st_size >= 0 && (uintmax_t)st.st_size <= max, LETHE_ERR_TOO_BIG);
+	rc = read_fd(fd, (size_t)st.st_size, out, out_len);
+cleanup:
+	saved_errno = errno;
+	close(fd);
+	errno = saved_errno;
+	return rc;
+}
 
 lethe_status
 lethe_write_all(int fd, const void *buf, size_t len)

@@ -1,4 +1,4 @@
-/* Files that hold secrets: atomic, mode-0600 writes. */
+/* Files: bounded whole-file reads; for secrets, atomic mode-0600 writes. */
 #ifndef LETHE_BASE_FILE_H
 #define LETHE_BASE_FILE_H
 
@@ -12,6 +12,19 @@
 /* "Leave as it is" for lethe_file_write_secret_owned's uid and gid. */
 #define LETHE_FILE_KEEP_UID ((uid_t)-1)
 #define LETHE_FILE_KEEP_GID ((gid_t)-1)
+
+/*
+ * Read the whole regular file at path, at most max bytes, into a new
+ * buffer: *out (malloc'd, one byte more than *out_len, NUL-terminated so
+ * text can be parsed in place; the caller frees it, wiping it first when
+ * it may hold a secret) and *out_len. Retries on EINTR and short reads.
+ * LETHE_ERR_IO when the file cannot be opened or read, or is not a
+ * regular file (errno kept for the caller's message: ENOENT, EISDIR,
+ * EINVAL for other kinds); LETHE_ERR_TOO_BIG when it holds or grows to
+ * more than max bytes. On failure *out is NULL and nothing read is left
+ * unwiped.
+ */
+lethe_status lethe_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len);
 
 /* Write all len bytes of buf to fd, retrying on EINTR and short writes. */
 lethe_status lethe_write_all(int fd, const void *buf, size_t len);

@@ -5,16 +5,13 @@
  * CMS is opened only when it has exactly the shape we seal
  * (reg_cms_allow.c).
  */
+#include "base/file.h"
 #include "base/wipe.h"
 #include "registrar/registrar.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -63,46 +60,6 @@ regi_content_type_obj(enum reg_content_type ct)
 	const char *oid = reg_content_type_oid(ct);
 
 	return oid == NULL ? NULL : OBJ_txt2obj(oid, 1);
-}
-
-lethe_status
-regi_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t cap = 0, used = 0;
-	ssize_t n;
-	int fd;
-	lethe_status rc = LETHE_OK;
-
-	*out = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ENSURE(fd >= 0, LETHE_ERR_IO);
-	ENSURE_GOTO(rc, fstat(fd, &st) == 0, LETHE_ERR_IO);
-	ENSURE_GOTO(rc, st.st_size >= 0 && (uint64_t)st.st_size <= max, LETHE_ERR_TOO_BIG);
-	cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	ENSURE_GOTO(rc, buf != NULL, LETHE_ERR_NOMEM);
-	/* The file may grow meanwhile: read at most cap - 1 bytes, then expect EOF. */
-	for (;;) {
-		n = read(fd, buf + used, cap - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		ENSURE_GOTO(rc, n >= 0, LETHE_ERR_IO);
-		if (n == 0)
-			break;
-		used += (size_t)n;
-		ENSURE_GOTO(rc, used < cap, LETHE_ERR_TOO_BIG);
-	}
-	buf[used] = 0;
-	*out = buf;
-	*len = used;
-	buf = NULL;
-cleanup:
-	reg_free_secret(buf, cap);
-	close(fd);
-	return rc;
 }
 
 /* ------------------------------------------------------------ identities */
@@ -222,8 +179,8 @@ reg_identity_load_pem(const char *cert_path, const char *key_path, reg_identity 
 	lethe_status rc;
 
 	*out = NULL;
-	GUARD_GOTO(rc, regi_read_file(cert_path, REGI_MAX_FILE, &cert, &cert_len));
-	GUARD_GOTO(rc, regi_read_file(key_path, REGI_MAX_FILE, &key, &key_len));
+	GUARD_GOTO(rc, lethe_file_read(cert_path, REGI_MAX_FILE, &cert, &cert_len));
+	GUARD_GOTO(rc, lethe_file_read(key_path, REGI_MAX_FILE, &key, &key_len));
 	rc = reg_identity_from_pem((const char *)cert, cert_len, (const char *)key,
 	    key_len, out);
 cleanup:
@@ -245,7 +202,7 @@ reg_identity_load_pkcs12(const char *path, const char *password, reg_identity **
 	lethe_status rc;
 
 	*out = NULL;
-	GUARD_GOTO(rc, regi_read_file(path, REGI_MAX_FILE, &data, &len));
+	GUARD_GOTO(rc, lethe_file_read(path, REGI_MAX_FILE, &data, &len));
 	ENSURE_GOTO(rc, len <= INT32_MAX, LETHE_ERR_TOO_BIG);
 	p = data;
 	p12 = d2i_PKCS12(NULL, &p, (long)len);

@@ -3,6 +3,7 @@
  * rules by which a certificate names a Kerberos principal.
  */
 #include "registrar/registrar.h"
+#include "base/file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ reg_cert_load_pem(const char *path, X509 **out)
 	lethe_status rc;
 
 	*out = NULL;
-	GUARD(regi_read_file(path, REGI_MAX_FILE, &data, &len));
+	GUARD(lethe_file_read(path, REGI_MAX_FILE, &data, &len));
 	rc = reg_cert_from_pem((const char *)data, len, out);
 	reg_free_secret(data, len);
 	return rc;
@@ -119,7 +120,7 @@ reg_trust_add_file(X509_STORE **store, const char *path)
 	size_t len = 0;
 	lethe_status rc;
 
-	GUARD(regi_read_file(path, REGI_MAX_FILE, &data, &len));
+	GUARD(lethe_file_read(path, REGI_MAX_FILE, &data, &len));
 	rc = reg_trust_add_pem(store, (const char *)data, len);
 	reg_free_secret(data, len);
 	return rc;

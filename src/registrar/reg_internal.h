@@ -13,13 +13,6 @@
 
 #define REGI_MAX_FILE (4u * REG_MAX_MESSAGE)   /* PEM or PKCS#12 file bound */
 
-/*
- * Read all of path (at most max bytes) into *out (caller releases with
- * reg_free_secret(*out, *len)); a NUL follows the data.
- * LETHE_ERR_IO, LETHE_ERR_TOO_BIG.
- */
-lethe_status regi_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
-
 /* A new ASN1_OBJECT for ct (caller ASN1_OBJECT_free's it), or NULL. */
 ASN1_OBJECT *regi_content_type_obj(enum reg_content_type ct);
 

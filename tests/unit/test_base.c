@@ -6,10 +6,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/bytes.h"
+#include "base/file.h"
 #include "base/status.h"
 #include "base/wait.h"
 
@@ -82,6 +87,63 @@ test_wait_fd(void **state)
 	close(p[1]);
 }
 
+/* Write len bytes of 'x' to dir/name; its path into path. */
+static void
+make_file(char *path, size_t cap, const char *dir, const char *name, size_t len)
+{
+	FILE *fp;
+
+	assert_true((size_t)snprintf(path, cap, "%s/%s", dir, name) < cap);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(fputc('x', fp), 'x');
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+test_file_read(void **state)
+{
+	char dir[] = "/tmp/lethe-test-base-XXXXXX", path[PATH_MAX];
+	uint8_t *buf = (uint8_t *)"not touched";
+	size_t len = 99;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* empty: a buffer of one NUL */
+	make_file(path, sizeof(path), dir, "empty", 0);
+	assert_int_equal(lethe_file_read(path, 16, &buf, &len), LETHE_OK);
+	assert_non_null(buf);
+	assert_int_equal(len, 0);
+	assert_int_equal(buf[0], 0);
+	free(buf);
+	assert_int_equal(unlink(path), 0);
+	/* exactly max bytes: read whole and NUL-terminated */
+	make_file(path, sizeof(path), dir, "max", 16);
+	assert_int_equal(lethe_file_read(path, 16, &buf, &len), LETHE_OK);
+	assert_int_equal(len, 16);
+	assert_memory_equal(buf, "xxxxxxxxxxxxxxxx", 17);
+	free(buf);
+	/* one byte over max */
+	assert_int_equal(lethe_file_read(path, 15, &buf, &len), LETHE_ERR_TOO_BIG);
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	assert_int_equal(unlink(path), 0);
+	/* a directory is not a regular file */
+	assert_int_equal(lethe_file_read(dir, 16, &buf, &len), LETHE_ERR_IO);
+	assert_int_equal(errno, EISDIR);
+	assert_null(buf);
+	/* missing: errno says so */
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/missing", dir) < sizeof(path));
+	assert_int_equal(lethe_file_read(path, 16, &buf, &len), LETHE_ERR_IO);
+	assert_int_equal(errno, ENOENT);
+	assert_null(buf);
+	/* nor is a device */
+	assert_int_equal(lethe_file_read("/dev/null", 16, &buf, &len), LETHE_ERR_IO);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -90,6 +152,7 @@ main(void)
 		cmocka_unit_test(test_arena_budget_and_reset),
 		cmocka_unit_test(test_bytes_compare),
 		cmocka_unit_test(test_wait_fd),
+		cmocka_unit_test(test_file_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
