@@ -85,9 +85,9 @@ acc_rcache_free(acc_rcache *rc)
 static int
 digest_bytes(EVP_MD_CTX *md, lbytes b)
 {
-	uint8_t len[4] = { (uint8_t)(b.len >> 24), (uint8_t)(b.len >> 16),
-			   (uint8_t)(b.len >> 8), (uint8_t)b.len };
+	uint8_t len[4];
 
+	lethe_store_be32(len, (uint32_t)b.len);
 	return EVP_DigestUpdate(md, len, sizeof(len)) &&
 	       (b.len == 0 || EVP_DigestUpdate(md, b.data, b.len));
 }
@@ -138,8 +138,7 @@ acc_rcache_key(const acc_rcache *rc, const EVP_MD *sha256, const krb_principal_n
 static uint32_t
 bucket_of(const acc_rcache *rc, const uint8_t key[ACC_DIGEST_LEN])
 {
-	uint32_t h = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 |
-		     (uint32_t)key[2] << 8 | key[3];
+	uint32_t h = lethe_load_be32(key);
 
 	return h & rc->mask;
 }

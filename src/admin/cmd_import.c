@@ -176,8 +176,7 @@ note_kadm_data(importer *im, lbytes d, const char *name, bool *noted)
 	/* int version, u_int size, size bytes (NUL-terminated), padded to 4. */
 	if (d.len < 8)
 		return;
-	size = (size_t)d.data[4] << 24 | (size_t)d.data[5] << 16 |
-	    (size_t)d.data[6] << 8 | d.data[7];
+	size = (size_t)lethe_load_be32(d.data + 4);
 	if (size > d.len - 8)
 		return;
 	if (size > 0 && d.data[8 + size - 1] == '\0')
@@ -188,8 +187,7 @@ note_kadm_data(importer *im, lbytes d, const char *name, bool *noted)
 	off = 8 + size + pad + 12;
 	if (off > d.len || d.len - off < 4)
 		return;
-	nold = (size_t)d.data[off] << 24 | (size_t)d.data[off + 1] << 16 |
-	    (size_t)d.data[off + 2] << 8 | d.data[off + 3];
+	nold = (size_t)lethe_load_be32(d.data + off);
 	if (nold > 0)
 		note(im, name, noted, "password history (%zu entries) not carried",
 		    nold);

@@ -45,8 +45,7 @@ system_random(void *arg)
 	(void)arg;
 	if (kc_random_bytes(b, sizeof(b)) != LETHE_OK)
 		return 0;
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
+	return lethe_load_be32(b);
 }
 
 agent_env

@@ -22,6 +22,35 @@ lbytes_make(const void *data, size_t len)
 	return (lbytes){ (const uint8_t *)data, len };
 }
 
+/* Big-endian (network order) integers at p: the 2 or 4 bytes from p on. */
+static inline uint16_t
+lethe_load_be16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+lethe_load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+lethe_store_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+lethe_store_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 /* True when a and b hold the same bytes. Not constant time: never for secrets. */
 bool lbytes_eq(lbytes a, lbytes b);
 

@@ -74,8 +74,7 @@ next_nonce(bench_engine *e, uint32_t *out)
 		e->pool_pos = 0;
 	}
 	const uint8_t *b = e->pool + e->pool_pos;
-	*out = ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) &
-	       0x7fffffffu;
+	*out = lethe_load_be32(b) & 0x7fffffffu;
 	e->pool_pos += 4;
 	return LETHE_OK;
 }

@@ -31,8 +31,7 @@ kcl_nonce(uint32_t *out)
 
 	ENSURE(out != NULL, LETHE_ERR_INVALID_ARG);
 	ENSURE(RAND_bytes(b, sizeof(b)) == 1, LETHE_ERR_CRYPTO);
-	*out = ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) &
-	       0x7fffffffu;
+	*out = lethe_load_be32(b) & 0x7fffffffu;
 	return LETHE_OK;
 }
 

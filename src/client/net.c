@@ -143,8 +143,7 @@ read_all(int fd, uint8_t *data, size_t len, int64_t deadline)
 lethe_status
 kcl_frame_length(const uint8_t hdr[4], size_t max, size_t *len)
 {
-	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-		     (uint32_t)hdr[2] << 8 | hdr[3];
+	uint32_t n = lethe_load_be32(hdr);
 
 	ENSURE((n & 0x80000000u) == 0, LETHE_ERR_UNSUPPORTED);   /* RFC 4120 §7.2.2 */
 	ENSURE(n > 0, LETHE_ERR_FORMAT);
@@ -156,10 +155,7 @@ kcl_frame_length(const uint8_t hdr[4], size_t max, size_t *len)
 void
 kcl_frame_header(size_t len, uint8_t hdr[4])
 {
-	hdr[0] = (uint8_t)(len >> 24);
-	hdr[1] = (uint8_t)(len >> 16);
-	hdr[2] = (uint8_t)(len >> 8);
-	hdr[3] = (uint8_t)len;
+	lethe_store_be32(hdr, (uint32_t)len);
 }
 
 static lethe_status

@@ -91,10 +91,7 @@ derive_raw(const kc_etype_impl *e, const kc_key *key, uint32_t usage,
 		return kc_dk_krb5kdf(e->cipher, key->bytes, LBYTES_LIT("prf"),
 		    out, len);
 	}
-	constant[0] = (uint8_t)(usage >> 24);
-	constant[1] = (uint8_t)(usage >> 16);
-	constant[2] = (uint8_t)(usage >> 8);
-	constant[3] = (uint8_t)usage;
+	lethe_store_be32(constant, usage);
 	constant[4] = kind;
 	if (e->sha2)
 		return kc_kdf_hmac_sha2(e->md, key->bytes, key->len,

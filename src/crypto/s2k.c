@@ -81,8 +81,7 @@ s2k_iterations(const kc_etype_impl *e, lbytes params, uint32_t *out)
 		return LETHE_OK;
 	}
 	ENSURE(params.len == 4, LETHE_ERR_FORMAT);
-	iter = (uint32_t)params.data[0] << 24 | (uint32_t)params.data[1] << 16 |
-	    (uint32_t)params.data[2] << 8 | params.data[3];
+	iter = lethe_load_be32(params.data);
 	/* RFC 3962: zero means 2^32, far beyond any sane bound. */
 	ENSURE(iter != 0, LETHE_ERR_FORMAT);
 	ENSURE(iter <= KC_MAX_ITERATIONS, LETHE_ERR_TOO_BIG);

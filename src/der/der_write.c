@@ -274,9 +274,9 @@ der_put_gtime(der_writer *w, int64_t unix_time)
 lethe_status
 der_put_bits32(der_writer *w, uint32_t flags)
 {
-	uint8_t v[5] = { 0, (uint8_t)(flags >> 24), (uint8_t)(flags >> 16),
-			 (uint8_t)(flags >> 8), (uint8_t)flags };
+	uint8_t v[5] = { 0 };   /* no unused bits, then the 32 flag bits */
 
+	lethe_store_be32(v + 1, flags);
 	return put_primitive(w, DER_BIT_STRING, v, sizeof(v));
 }
 

@@ -31,12 +31,6 @@ typedef struct kpw_state {
 
 /* ------------------------------------------------------------ parsing */
 
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
 lethe_status
 kdc_kpasswd_parse_frame(const uint8_t *msg, size_t len, kdc_kpasswd_frame *out)
 {
@@ -44,9 +38,9 @@ kdc_kpasswd_parse_frame(const uint8_t *msg, size_t len, kdc_kpasswd_frame *out)
 
 	memset(out, 0, sizeof(*out));
 	ENSURE(msg != NULL && len >= FRAME_HEADER, LETHE_ERR_FORMAT);
-	ENSURE(be16(msg) == len, LETHE_ERR_FORMAT);
-	out->version = be16(msg + 2);
-	ap_len = be16(msg + 4);
+	ENSURE(lethe_load_be16(msg) == len, LETHE_ERR_FORMAT);
+	out->version = lethe_load_be16(msg + 2);
+	ap_len = lethe_load_be16(msg + 4);
 	ENSURE(ap_len > 0 && ap_len < len - FRAME_HEADER, LETHE_ERR_FORMAT);
 	out->ap_req = lbytes_make(msg + FRAME_HEADER, ap_len);
 	out->priv = lbytes_make(msg + FRAME_HEADER + ap_len, len - FRAME_HEADER - ap_len);
@@ -252,8 +246,7 @@ make_ap_rep(kdc_request *r, kpw_state *st)
 
 	if (kc_random_bytes(rnd, sizeof(rnd)) != LETHE_OK)
 		return refuse(st, KRB_ERR_GENERIC, KDC_KPASSWD_HARDERROR, "No randomness");
-	st->seq = (((uint32_t)rnd[0] << 24) | ((uint32_t)rnd[1] << 16) |
-	    ((uint32_t)rnd[2] << 8) | rnd[3]) & SEQ_MASK;
+	st->seq = lethe_load_be32(rnd) & SEQ_MASK;
 	part.seq_number = st->seq;
 	der_writer_reset(w);
 	rc = krb_encode_enc_ap_rep_part(w, &part);
@@ -431,8 +424,7 @@ result_data(kdc_request *r, const kpw_state *st, lbytes *out)
 	uint8_t *p = lethe_arena_alloc(r->arena, 2 + tlen);
 
 	ENSURE(p != NULL, LETHE_ERR_NOMEM);
-	p[0] = (uint8_t)(st->result >> 8);
-	p[1] = (uint8_t)st->result;
+	lethe_store_be16(p, st->result);
 	memcpy(p + 2, st->text, tlen);
 	*out = lbytes_make(p, 2 + tlen);
 	return LETHE_OK;
@@ -489,12 +481,10 @@ frame_reply(const kpw_state *st, lbytes msg, uint8_t *rep, size_t cap, size_t *l
 	size_t total = FRAME_HEADER + ap_len + msg.len;
 
 	ENSURE(total <= 0xffff && total <= cap, LETHE_ERR_TOO_BIG);
-	rep[0] = (uint8_t)(total >> 8);
-	rep[1] = (uint8_t)total;
+	lethe_store_be16(rep, (uint16_t)total);
 	rep[2] = 0;
 	rep[3] = 1;
-	rep[4] = (uint8_t)(ap_len >> 8);
-	rep[5] = (uint8_t)ap_len;
+	lethe_store_be16(rep + 4, (uint16_t)ap_len);
 	if (ap_len != 0)
 		memcpy(rep + FRAME_HEADER, st->ap_rep.data, ap_len);
 	memcpy(rep + FRAME_HEADER + ap_len, msg.data, msg.len);
@@ -541,7 +531,7 @@ kdc_kpasswd_handle(void *ctx, const kdc_req_info *info, const uint8_t *req, size
 	*rep_len = 0;
 	ENSURE(wk != NULL && wk->kdc == k && info->arena != NULL, LETHE_ERR_INVALID_ARG);
 	/* Not even a frame: no answer (a spoofed source earns nothing). */
-	if (req_len < FRAME_HEADER || be16(req) != req_len)
+	if (req_len < FRAME_HEADER || lethe_load_be16(req) != req_len)
 		return LETHE_OK;
 	if (k->fresh != NULL)
 		k->fresh(k->fresh_ctx);

@@ -273,10 +273,7 @@ conn_answer(net_worker *w, net_conn *c, uint64_t now)
 		conn_close(w, c);
 		return false;
 	}
-	hdr[0] = (uint8_t)(rep_len >> 24);
-	hdr[1] = (uint8_t)(rep_len >> 16);
-	hdr[2] = (uint8_t)(rep_len >> 8);
-	hdr[3] = (uint8_t)rep_len;
+	lethe_store_be32(hdr, (uint32_t)rep_len);
 	struct iovec iov[2] = { { hdr, 4 }, { w->reply, rep_len } };
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 	do {
@@ -300,8 +297,7 @@ conn_answer(net_worker *w, net_conn *c, uint64_t now)
 static bool
 conn_start_body(net_worker *w, net_conn *c)
 {
-	uint32_t len = (uint32_t)c->hdr[0] << 24 | (uint32_t)c->hdr[1] << 16 |
-	    (uint32_t)c->hdr[2] << 8 | c->hdr[3];
+	uint32_t len = lethe_load_be32(c->hdr);
 
 	if ((len & 0x80000000u) != 0 || len == 0) {
 		COUNT(w, drop_framing);

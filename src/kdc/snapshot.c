@@ -86,9 +86,9 @@ fnv_bytes(uint64_t h, const uint8_t *p, size_t len)
 static uint64_t
 fnv_len(uint64_t h, size_t len)
 {
-	uint8_t b[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-		(uint8_t)len };
+	uint8_t b[4];
 
+	lethe_store_be32(b, (uint32_t)len);
 	return fnv_bytes(h, b, sizeof(b));
 }
 
@@ -380,10 +380,7 @@ set_s2kparams(kdc_key *k, uint32_t iterations)
 	if (iterations == 0 || iterations == kdc_default_s2k_iterations(k->enctype))
 		return;
 	k->has_s2kparams = true;
-	k->s2kparams[0] = (uint8_t)(iterations >> 24);
-	k->s2kparams[1] = (uint8_t)(iterations >> 16);
-	k->s2kparams[2] = (uint8_t)(iterations >> 8);
-	k->s2kparams[3] = (uint8_t)iterations;
+	lethe_store_be32(k->s2kparams, iterations);
 }
 
 /* Fill *k from *in; *used false (nothing allocated) when the enctype is unusable. */

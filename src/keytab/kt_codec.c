@@ -34,7 +34,7 @@ static lethe_status
 rd_u16(kt_reader *r, uint16_t *v)
 {
 	ENSURE(r->left >= 2, LETHE_ERR_FORMAT);
-	*v = (uint16_t)((uint16_t)r->p[0] << 8 | r->p[1]);
+	*v = lethe_load_be16(r->p);
 	r->p += 2;
 	r->left -= 2;
 	return LETHE_OK;
@@ -44,8 +44,7 @@ static lethe_status
 rd_u32(kt_reader *r, uint32_t *v)
 {
 	ENSURE(r->left >= 4, LETHE_ERR_FORMAT);
-	*v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 |
-	    (uint32_t)r->p[2] << 8 | r->p[3];
+	*v = lethe_load_be32(r->p);
 	r->p += 4;
 	r->left -= 4;
 	return LETHE_OK;

@@ -62,19 +62,13 @@ cli_log(kmp_client *cli, const char *event, const char *detail)
 	log_event_emit(&ev, LETHE_LOG_INFO);
 }
 
-static uint32_t
-be32(const uint8_t b[4])
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 static lethe_status
 random32(kmp_client *cli, uint32_t *out)
 {
 	uint8_t b[4];
 
 	GUARD(cli->io.random(cli->io.ctx, b, sizeof(b)));
-	*out = be32(b);
+	*out = lethe_load_be32(b);
 	return LETHE_OK;
 }
 

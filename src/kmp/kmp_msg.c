@@ -31,13 +31,6 @@ cur_take(kmp_cursor *c, size_t n, const uint8_t **out)
 	return LETHE_OK;
 }
 
-static uint32_t
-load_u32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | (uint32_t)b[3];
-}
-
 static lethe_status
 cur_u8(kmp_cursor *c, uint8_t *out)
 {
@@ -54,7 +47,7 @@ cur_u32(kmp_cursor *c, uint32_t *out)
 	const uint8_t *b;
 
 	GUARD(cur_take(c, 4, &b));
-	*out = load_u32(b);
+	*out = lethe_load_be32(b);
 	return LETHE_OK;
 }
 
@@ -370,9 +363,9 @@ put_u8(kmp_sink *s, uint8_t v)
 static lethe_status
 put_u32(kmp_sink *s, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4];
 
+	lethe_store_be32(b, v);
 	return put_bytes(s, b, sizeof(b));
 }
 

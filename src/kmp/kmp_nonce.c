@@ -305,8 +305,7 @@ kmp_nonce_fresh(const kmp_io *io, uint32_t *out)
 	/* Redraw 0 (the client-initiated marker); 8 zeros in a row is a broken source. */
 	for (tries = 0; tries < 8; tries++) {
 		GUARD(io->random(io->ctx, b, sizeof(b)));
-		v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-		    (uint32_t)b[2] << 8 | b[3];
+		v = lethe_load_be32(b);
 		if (v != KMP_NONCE_CLIENT_INITIATED) {
 			*out = v;
 			return LETHE_OK;

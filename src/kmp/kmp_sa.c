@@ -12,22 +12,6 @@
 
 #define SA_MIN_SPI 256u         /* RFC 4303 §2.1: 1..255 reserved, 0 never */
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 static lethe_status
 ipsec_algs(kmp_suite suite, kmp_sa_algs *out)
 {
@@ -250,8 +234,8 @@ kmp_sa_protect(kmp_sa *sa, lbytes plain, uint8_t *out, size_t out_cap,
 	GUARD(kmp_sa_protected_len(sa, plain.len, &need));
 	ENSURE(need <= out_cap, LETHE_ERR_TOO_BIG);
 	ENSURE(sa->out_seq < UINT32_MAX, LETHE_ERR_TOO_BIG);
-	put_be32(out, sa->out.spi);
-	put_be32(out + 4, sa->out_seq + 1);
+	lethe_store_be32(out, sa->out.spi);
+	lethe_store_be32(out + 4, sa->out_seq + 1);
 	if (iv_len > 0) {
 		GUARD(kc_random_bytes(iv, iv_len));
 		GUARD(sa_cbc(sa, &sa->out, 1, iv, plain, body, &body_len));
@@ -320,8 +304,8 @@ kmp_sa_unprotect(kmp_sa *sa, const uint8_t *msg, size_t len, uint8_t *out,
 	ENSURE(body_len <= KMP_SA_MAX_PAYLOAD + KMP_SA_MAX_IV, LETHE_ERR_TOO_BIG);
 	ENSURE(block == 1 || (body_len > 0 && body_len % block == 0),
 	    LETHE_ERR_FORMAT);
-	ENSURE(get_be32(msg) == sa->in.spi, LETHE_ERR_NOT_FOUND);
-	seq = get_be32(msg + 4);
+	ENSURE(lethe_load_be32(msg) == sa->in.spi, LETHE_ERR_NOT_FOUND);
+	seq = lethe_load_be32(msg + 4);
 	GUARD(sa_window_check(sa, seq));
 	GUARD(sa_icv(sa, &sa->in, lbytes_make(msg, len - KMP_SA_ICV_LEN), icv));
 	ENSURE(CRYPTO_memcmp(icv, msg + len - KMP_SA_ICV_LEN,

@@ -200,8 +200,7 @@ random_spi(kmp_server *srv, uint32_t *out)
 
 	for (tries = 0; tries < 16; tries++) {
 		GUARD(srv->io.random(srv->io.ctx, b, sizeof(b)));
-		v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-		    (uint32_t)b[2] << 8 | b[3];
+		v = lethe_load_be32(b);
 		if (v < SRV_MIN_SPI)
 			continue;
 		for (i = 0; i < srv->npeers; i++) {

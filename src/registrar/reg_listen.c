@@ -248,10 +248,7 @@ conn_set_reply(reg_conn *c, const uint8_t *msg, size_t len)
 	free(c->buf);
 	c->buf = malloc(len + 4);
 	ENSURE(c->buf != NULL, LETHE_ERR_NOMEM);
-	c->buf[0] = (uint8_t)(len >> 24);
-	c->buf[1] = (uint8_t)(len >> 16);
-	c->buf[2] = (uint8_t)(len >> 8);
-	c->buf[3] = (uint8_t)len;
+	lethe_store_be32(c->buf, (uint32_t)len);
 	memcpy(c->buf + 4, msg, len);
 	c->buf_len = len + 4;
 	c->done = 0;
@@ -295,8 +292,7 @@ conn_handle_request(reg_listener *l, reg_conn *c)
 static void
 conn_got_length(reg_listener *l, reg_conn *c)
 {
-	size_t len = (size_t)c->len_buf[0] << 24 | (size_t)c->len_buf[1] << 16 |
-	    (size_t)c->len_buf[2] << 8 | c->len_buf[3];
+	size_t len = (size_t)lethe_load_be32(c->len_buf);
 	char text[128];
 
 	if (len == 0) {

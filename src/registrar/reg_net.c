@@ -60,8 +60,7 @@ recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
 lethe_status
 reg_frame_length(const uint8_t hdr[REG_FRAME_HEADER_LEN], size_t max, size_t *len)
 {
-	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-	    (uint32_t)hdr[2] << 8 | hdr[3];
+	uint32_t n = lethe_load_be32(hdr);
 
 	*len = 0;
 	ENSURE(n != 0, LETHE_ERR_FORMAT);
@@ -78,10 +77,7 @@ reg_write_frame(int fd, const uint8_t *msg, size_t len, unsigned timeout_ms)
 
 	ENSURE(fd >= 0 && msg != NULL, LETHE_ERR_INVALID_ARG);
 	ENSURE(len != 0 && len <= REG_MAX_MESSAGE, LETHE_ERR_INVALID_ARG);
-	hdr[0] = (uint8_t)(len >> 24);
-	hdr[1] = (uint8_t)(len >> 16);
-	hdr[2] = (uint8_t)(len >> 8);
-	hdr[3] = (uint8_t)len;
+	lethe_store_be32(hdr, (uint32_t)len);
 	GUARD(send_all(fd, hdr, sizeof(hdr), deadline));
 	return send_all(fd, msg, len, deadline);
 }

@@ -156,15 +156,6 @@ cleanup:
 	return rc;
 }
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* label || NUL || be32(len(name)) || name into buf; *len receives the total. */
 static lethe_status
 aad_named(const char *label, const char *name, uint8_t *buf, size_t cap, size_t *len)
@@ -175,7 +166,7 @@ aad_named(const char *label, const char *name, uint8_t *buf, size_t cap, size_t 
 	ENSURE(name_len <= STORE_MAX_NAME_LEN, LETHE_ERR_INVALID_ARG);
 	ENSURE(cap >= label_len + 4 + name_len, LETHE_ERR_INVALID_ARG);
 	memcpy(buf, label, label_len);
-	put_be32(buf + label_len, (uint32_t)name_len);
+	lethe_store_be32(buf + label_len, (uint32_t)name_len);
 	memcpy(buf + label_len + 4, name, name_len);
 	*len = label_len + 4 + name_len;
 	return LETHE_OK;
@@ -190,8 +181,8 @@ aad_named_key(const char *label, const char *name, uint32_t kvno, int32_t enctyp
 
 	GUARD(aad_named(label, name, buf, cap, &n));
 	ENSURE(cap - n >= 8, LETHE_ERR_INVALID_ARG);
-	put_be32(buf + n, kvno);
-	put_be32(buf + n + 4, (uint32_t)enctype);
+	lethe_store_be32(buf + n, kvno);
+	lethe_store_be32(buf + n + 4, (uint32_t)enctype);
 	*len = n + 8;
 	return LETHE_OK;
 }

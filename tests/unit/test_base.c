@@ -87,6 +87,24 @@ test_wait_fd(void **state)
 	close(p[1]);
 }
 
+static void
+test_big_endian(void **state)
+{
+	uint8_t b[6] = { 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa };
+
+	(void)state;
+	lethe_store_be32(b + 1, 0x01020304u);
+	assert_memory_equal(b, "\xaa\x01\x02\x03\x04\xaa", 6);
+	assert_int_equal(lethe_load_be32(b + 1), 0x01020304u);
+	lethe_store_be32(b, 0xfedcba98u);
+	assert_memory_equal(b, "\xfe\xdc\xba\x98\x04\xaa", 6);
+	assert_int_equal(lethe_load_be32(b), 0xfedcba98u);
+	lethe_store_be16(b + 4, 0x8001u);
+	assert_memory_equal(b + 3, "\x98\x80\x01", 3);
+	assert_int_equal(lethe_load_be16(b + 4), 0x8001u);
+	assert_int_equal(lethe_load_be16(b), 0xfedcu);
+}
+
 /* Write len bytes of 'x' to dir/name; its path into path. */
 static void
 make_file(char *path, size_t cap, const char *dir, const char *name, size_t len)
@@ -153,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_bytes_compare),
 		cmocka_unit_test(test_wait_fd),
 		cmocka_unit_test(test_file_read),
+		cmocka_unit_test(test_big_endian),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
