@@ -513,8 +513,8 @@ run_params(store *s, const char *sql, const pg_params *pp, size_t nparams,
  * A large read inside a transaction, walked through a cursor, WALK_BATCH
  * rows per FETCH: a full load of the realm never holds more than one
  * batch in libpq, and the callback may run statements of its own (the
- * KDC's load reads each service's policy).
- * Cursors nest, one name per depth. After the callback fails the cursor
+ * KDC's load reads each service's policy). Cursors nest, one name per
+ * depth. After the callback fails the cursor
  * is closed, so the transaction goes on; after the server fails the
  * transaction is aborted and the caller rolls back.
  */
@@ -538,8 +538,10 @@ pg_walk(store *s, const char *sql, const db_value *params, size_t nparams,
 	    WALK_BATCH, depth);
 	snprintf(close_sql, sizeof(close_sql), "CLOSE lethe_walk%u", depth);
 	memset(&none, 0, sizeof(none));
+	ENSURE(s->in_txn, store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
+	    "a walk needs a transaction"));
 	memset(&pp, 0, sizeof(pp));
-	ENSURE(s->in_txn && encode_params(params, nparams, &pp) == LETHE_OK,
+	ENSURE(encode_params(params, nparams, &pp) == LETHE_OK,
 	    store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 	    "bad statement parameters"));
 	rc = run_params(s, declare, &pp, nparams, &res);
