@@ -1075,7 +1075,9 @@ store_principal_foreach_ex(store *s, store_principal_cb cb,
 	GUARD_GOTO(rc, s->ops->exec(s, gen_sql, NULL, 0, store_int_cb, &gen, NULL));
 	ENSURE_GOTO(rc, gen >= 0, store_fail(s, LETHE_ERR_FORMAT,
 	    STORE_E_DATABASE, "the generation row is missing"));
-	rc = s->ops->exec(s, sql, NULL, 0, collector_row, &col, NULL);
+	rc = s->ops->walk != NULL ?
+	    s->ops->walk(s, sql, NULL, 0, collector_row, &col) :
+	    s->ops->exec(s, sql, NULL, 0, collector_row, &col, NULL);
 	if (rc == LETHE_OK)
 		rc = collector_flush(&col);
 	GUARD_GOTO(rc, store_collect_status(s, rc));

@@ -98,6 +98,14 @@ typedef struct store_backend_ops {
 	lethe_status (*exec)(store *s, const char *sql, const db_value *params,
 	    size_t nparams, db_row_cb cb, void *ctx, int64_t *changes);
 	/*
+	 * Optional (NULL: exec). Inside a transaction: exec() for a SELECT
+	 * whose result may be large (the whole realm), read a part at a time;
+	 * cb may run statements of its own. On a failure cb may have seen
+	 * some rows.
+	 */
+	lethe_status (*walk)(store *s, const char *sql, const db_value *params,
+	    size_t nparams, db_row_cb cb, void *ctx);
+	/*
 	 * Outside any transaction: make rows deleted by committed transactions
 	 * leave the backend's files, waiting briefly for readers. *busy true:
 	 * a reader kept it from finishing (not an error; try again later).

@@ -29,6 +29,7 @@
 #define MAX_COLUMNS   24
 #define MAX_PARAMS    16
 #define DDL_MAX       4096u
+#define WALK_BATCH    1000        /* rows per FETCH of a walk's cursor */
 #define WRITE_LOCK_ID "7310593858"  /* the advisory lock every writer takes */
 #define NOTIFY_CHANNEL "lethe_changes"
 #define RECONNECT_SECONDS 1         /* a lost LISTEN connection is retried this often */
@@ -62,6 +63,7 @@ typedef struct pg_backend {
 	char *conninfo;
 	uint64_t retry_at_ms;    /* lost: no reconnect attempt before this */
 	unsigned backoff_ms;     /* lost: the next wait; 0 while connected */
+	unsigned cursor_depth;   /* walks open now, one inside another */
 } pg_backend;
 
 static pg_backend *
@@ -469,18 +471,111 @@ encode_params(const db_value *params, size_t nparams, pg_params *pp)
 	return LETHE_OK;
 }
 
+/*
+ * Call cb with each row of res.
+ * Column values point into res: valid until the caller clears it.
+ */
+static lethe_status
+walk_rows(store *s, const PGresult *res, db_row_cb cb, void *ctx)
+{
+	db_value cols[MAX_COLUMNS];
+	int nrows = PQntuples(res), ncols = PQnfields(res);
+
+	ENSURE(ncols >= 0 && ncols <= MAX_COLUMNS, store_fail(s,
+	    LETHE_ERR_FORMAT, STORE_E_DATABASE, "too many columns"));
+	for (int r = 0; r < nrows && cb != NULL; r++) {
+		for (int c = 0; c < ncols; c++)
+			ENSURE(column_value(res, r, c, &cols[c]) == LETHE_OK,
+			    store_fail(s, LETHE_ERR_FORMAT, STORE_E_DATABASE,
+			    "unexpected column type %u",
+			    (unsigned)PQftype(res, c)));
+		GUARD(cb(ctx, cols, (size_t)ncols));
+	}
+	return LETHE_OK;
+}
+
+/* Run sql (no results are left pending); *out gets the result. */
+static lethe_status
+run_params(store *s, const char *sql, const pg_params *pp, size_t nparams,
+    PGresult **out)
+{
+	ExecStatusType st;
+
+	*out = PQexecParams(pg_of(s)->conn, sql, (int)nparams, pp->types,
+	    pp->values, pp->lengths, pp->formats, 1);
+	st = PQresultStatus(*out);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		return pg_fail(s, *out, "running a statement");
+	return LETHE_OK;
+}
+
+/*
+ * A large read inside a transaction, walked through a cursor, WALK_BATCH
+ * rows per FETCH: a full load of the realm never holds more than one
+ * batch in libpq, and the callback may run statements of its own (the
+ * KDC's load reads each service's policy). Cursors nest, one name per
+ * depth. After the callback fails the cursor
+ * is closed, so the transaction goes on; after the server fails the
+ * transaction is aborted and the caller rolls back.
+ */
+static lethe_status
+pg_walk(store *s, const char *sql, const db_value *params, size_t nparams,
+    db_row_cb cb, void *ctx)
+{
+	pg_backend *b = pg_of(s);
+	char declare[DDL_MAX], fetch[64], close_sql[64];
+	PGresult *res = NULL;
+	pg_params pp, none;
+	lethe_status rc, close_rc;
+	unsigned depth = b->cursor_depth;
+	int n, len;
+
+	len = snprintf(declare, sizeof(declare),
+	    "DECLARE lethe_walk%u NO SCROLL CURSOR FOR %s", depth, sql);
+	ENSURE(len > 0 && (size_t)len < sizeof(declare), store_fail(s,
+	    LETHE_ERR_TOO_BIG, STORE_E_OTHER, "statement too long"));
+	snprintf(fetch, sizeof(fetch), "FETCH FORWARD %d FROM lethe_walk%u",
+	    WALK_BATCH, depth);
+	snprintf(close_sql, sizeof(close_sql), "CLOSE lethe_walk%u", depth);
+	memset(&none, 0, sizeof(none));
+	ENSURE(s->in_txn, store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
+	    "a walk needs a transaction"));
+	memset(&pp, 0, sizeof(pp));
+	ENSURE(encode_params(params, nparams, &pp) == LETHE_OK,
+	    store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
+	    "bad statement parameters"));
+	rc = run_params(s, declare, &pp, nparams, &res);
+	PQclear(res);
+	GUARD(rc);
+	b->cursor_depth++;
+	do {
+		GUARD_GOTO(rc, run_params(s, fetch, &none, 0, &res));
+		n = PQntuples(res);
+		GUARD_GOTO(rc, walk_rows(s, res, cb, ctx));
+		PQclear(res);
+		res = NULL;
+	} while (n == WALK_BATCH);
+cleanup:
+	PQclear(res);
+	b->cursor_depth--;
+	/* The server's failure aborted the transaction, and the cursor. */
+	if (PQtransactionStatus(b->conn) == PQTRANS_INTRANS) {
+		close_rc = run_params(s, close_sql, &none, 0, &res);
+		PQclear(res);
+		if (rc == LETHE_OK)
+			rc = close_rc;
+	}
+	return rc;
+}
+
 static lethe_status
 pg_exec(store *s, const char *sql, const db_value *params, size_t nparams,
     db_row_cb cb, void *ctx, int64_t *changes)
 {
-	pg_backend *b = pg_of(s);
 	PGresult *res = NULL;
 	pg_params pp;
-	db_value cols[MAX_COLUMNS];
 	char ddl[DDL_MAX];
-	ExecStatusType st;
 	lethe_status rc = LETHE_OK;
-	int nrows, ncols;
 
 	if (changes != NULL)
 		*changes = 0;
@@ -497,25 +592,8 @@ pg_exec(store *s, const char *sql, const db_value *params, size_t nparams,
 	ENSURE(encode_params(params, nparams, &pp) == LETHE_OK,
 	    store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 	    "bad statement parameters"));
-	res = PQexecParams(b->conn, sql, (int)nparams, pp.types, pp.values,
-	    pp.lengths, pp.formats, 1);
-	st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		rc = pg_fail(s, res, "running a statement");
-		goto cleanup;
-	}
-	nrows = PQntuples(res);
-	ncols = PQnfields(res);
-	ENSURE_GOTO(rc, ncols >= 0 && ncols <= MAX_COLUMNS, store_fail(s,
-	    LETHE_ERR_FORMAT, STORE_E_DATABASE, "too many columns"));
-	for (int r = 0; r < nrows && cb != NULL; r++) {
-		for (int c = 0; c < ncols; c++)
-			ENSURE_GOTO(rc, column_value(res, r, c, &cols[c]) ==
-			    LETHE_OK, store_fail(s, LETHE_ERR_FORMAT,
-			    STORE_E_DATABASE, "unexpected column type %u",
-			    (unsigned)PQftype(res, c)));
-		GUARD_GOTO(rc, cb(ctx, cols, (size_t)ncols));
-	}
+	GUARD_GOTO(rc, run_params(s, sql, &pp, nparams, &res));
+	GUARD_GOTO(rc, walk_rows(s, res, cb, ctx));
 	if (changes != NULL && PQcmdTuples(res)[0] != '\0')
 		*changes = strtoll(PQcmdTuples(res), NULL, 10);
 cleanup:
@@ -638,6 +716,7 @@ const store_backend_ops store_pg_ops = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.exec = pg_exec,
+	.walk = pg_walk,
 	.checkpoint = pg_checkpoint,
 	.notify = pg_notify,
 	.listen = pg_listen,

@@ -482,6 +482,155 @@ test_reconnect(void **state)
 	assert_int_equal(generation(f->s), g + 1);
 }
 
+/* The first column of sql's single row on the URI's database; -1 on failure. */
+static long
+admin_count(const char *uri, const char *sql)
+{
+	PGconn *c = PQconnectdb(uri);
+	PGresult *r;
+	long n = -1;
+
+	if (PQstatus(c) == CONNECTION_OK) {
+		r = PQexec(c, sql);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	PQfinish(c);
+	return n;
+}
+
+/* WALK_ROWS key-less principals: many batches of a walk. */
+#define WALK_ROWS 30000
+
+static void
+add_many(const fixture *f)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO principals (name, kind, "
+	    "attributes, created_at, modified_at) SELECT 'walk' || "
+	    "lpad(i::text, 6, '0') || '-padding-padding-padding@" REALM "', "
+	    "'user', 0, 1, 1 FROM generate_series(1, %d) i", WALK_ROWS);
+	assert_true(admin_sql(f->uri, sql));
+}
+
+/* SQL counting f's store backends whose last statement began with query. */
+static void
+walk_activity_sql(const fixture *f, const char *query, char *sql, size_t cap)
+{
+	snprintf(sql, cap, "SELECT count(*) FROM pg_stat_activity WHERE "
+	    "datname = '%.*s' AND query LIKE '%s%%'",
+	    (int)(strchr(f->uri + 14, '?') - (f->uri + 14)), f->uri + 14, query);
+}
+
+typedef struct walk_ctx {
+	const fixture *f;
+	long seen;
+	long stop_at;           /* fail the walk at this principal; 0: never */
+	bool kill_at_stop;      /* ... by ending the store's backend instead */
+	long fetching_at_first; /* at row 1, the store's last statement: a FETCH */
+	bool lookup;            /* read each one's service policy in the callback */
+	long lookups;           /* ... and got the default */
+} walk_ctx;
+
+static lethe_status
+walk_cb(void *ctx, const store_principal *p)
+{
+	walk_ctx *w = ctx;
+	const char *base = getenv("LETHE_TEST_PG_URI");
+	store_service_policy sp;
+	char sql[512];
+
+	w->seen++;
+	if (w->seen == 1) {
+		walk_activity_sql(w->f, "FETCH FORWARD", sql, sizeof(sql));
+		w->fetching_at_first = admin_count(base, sql);
+	}
+	if (w->lookup) {
+		memset(&sp, 0xff, sizeof(sp));
+		GUARD(store_service_policy_get(w->f->s, p->name, &sp));
+		w->lookups += sp.allow_classic_key == STORE_DEFAULT_CLASSIC_KEY;
+	}
+	if (w->seen != w->stop_at)
+		return LETHE_OK;
+	if (!w->kill_at_stop)
+		return LETHE_ERR_INVALID_ARG;
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE datname = '%.*s'",
+	    (int)(strchr(w->f->uri + 14, '?') - (w->f->uri + 14)), w->f->uri + 14);
+	assert_true(admin_sql(base, sql));
+	return LETHE_OK;
+}
+
+/*
+ * A walk over many rows reads them in batches: when the first principal
+ * reaches the callback the store's last statement was a FETCH from the
+ * walk's cursor (not the whole SELECT), and every principal comes once,
+ * also when the callback reads on the same handle (as the KDC's load
+ * reads each service's policy).
+ */
+static void
+test_walk_streams(void **state)
+{
+	fixture *f = *state;
+	walk_ctx w = { .f = f };
+	long n0;
+
+	NEED_SERVER(f);
+	create_store(f);
+	assert_int_equal(store_principal_foreach(f->s, walk_cb, &w, NULL), LETHE_OK);
+	n0 = w.seen;
+	add_many(f);
+	w = (walk_ctx){ .f = f };
+	assert_int_equal(store_principal_foreach(f->s, walk_cb, &w, NULL), LETHE_OK);
+	assert_int_equal(w.seen, n0 + WALK_ROWS);
+	assert_int_equal(w.fetching_at_first, 1);
+	w = (walk_ctx){ .f = f, .lookup = true };
+	assert_int_equal(store_principal_foreach(f->s, walk_cb, &w, NULL), LETHE_OK);
+	assert_int_equal(w.seen, n0 + WALK_ROWS);
+	assert_int_equal(w.lookups, n0 + WALK_ROWS);
+}
+
+/*
+ * A failure mid-walk stops it and leaves the handle usable: the callback's
+ * own error comes back as is, no later principal is seen, and the next
+ * calls (a lookup, a whole walk) work on the same connection; a server
+ * gone mid-walk is STORE_E_UNAVAILABLE and the next call reconnects.
+ */
+static void
+test_walk_error_midway(void **state)
+{
+	fixture *f = *state;
+	walk_ctx w = { .f = f, .stop_at = 100 };
+	store_principal *p = NULL;
+	uint64_t g;
+
+	NEED_SERVER(f);
+	create_store(f);
+	add_user(f->s, "alice@" REALM, 3);
+	add_many(f);
+	g = generation(f->s);
+	assert_int_equal(store_principal_foreach(f->s, walk_cb, &w, NULL),
+	    LETHE_ERR_INVALID_ARG);
+	assert_int_equal(w.seen, 100);
+	assert_int_equal(store_principal_get(f->s, "alice@" REALM, &p), LETHE_OK);
+	assert_int_equal(p->keys[0].key[0], 3);
+	store_principal_free(p);
+	w = (walk_ctx){ .f = f };
+	assert_int_equal(store_principal_foreach(f->s, walk_cb, &w, NULL), LETHE_OK);
+	assert_true(w.seen > WALK_ROWS);
+	add_user(f->s, "bob@" REALM, 4);
+	assert_int_equal(generation(f->s), g + 1);
+
+	w = (walk_ctx){ .f = f, .stop_at = 100, .kill_at_stop = true };
+	assert_int_not_equal(store_principal_foreach(f->s, walk_cb, &w, NULL),
+	    LETHE_OK);
+	assert_int_equal(store_error_kind(f->s), STORE_E_UNAVAILABLE);
+	assert_true(w.seen >= 100 && w.seen < WALK_ROWS);
+	assert_int_equal(generation(f->s), g + 1);
+}
+
 static void
 test_remove(void **state)
 {
@@ -574,6 +723,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_maintain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_error_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_callbacks_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
