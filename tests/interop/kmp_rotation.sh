@@ -124,18 +124,21 @@ accepted_kvnos() {
 # expect_exchanges LOG COUNT KVNO_TEST KIND...: the last COUNT exchanges in
 # server log LOG are of the KINDs given (server-initiated, client-initiated),
 # in order, and each kvno passes `[ kvno KVNO_TEST ]` (e.g. "= 1", "-ge 2").
+# (No `printf | head` here: under pipefail, head leaving early can fail the
+# pipeline with SIGPIPE.)
 expect_exchanges() {
-	local log=$1 count=$2 want_kvno=$3 lines kv kind
+	local log=$1 count=$2 want_kvno=$3 kv kind line i=0
+	local -a lines
 	shift 3
-	lines=$(grep 'event=kmp_ap_request_accepted' "$log" | tail -"$count")
-	[ "$(printf '%s\n' "$lines" | grep -c .)" = "$count" ] ||
+	mapfile -t lines < <(grep 'event=kmp_ap_request_accepted' "$log" | tail -n "$count")
+	[ "${#lines[@]}" = "$count" ] ||
 		lethe_die "fewer than $count exchanges in $log: $(cat "$log")"
 	for kind in "$@"; do
-		printf '%s\n' "$lines" | head -1 | grep -q "detail=$kind" ||
-			lethe_die "exchange not $kind: $lines"
-		kv=$(printf '%s\n' "$lines" | head -1 | sed -n 's/.* kvno=\([0-9]*\).*/\1/p')
-		eval "[ \"$kv\" $want_kvno ]" || lethe_die "kvno $kv, want $want_kvno: $lines"
-		lines=$(printf '%s\n' "$lines" | tail -n +2)
+		line=${lines[$i]}
+		i=$((i + 1))
+		[[ "$line" == *"detail=$kind "* ]] || lethe_die "exchange not $kind: $line"
+		kv=$(sed -n 's/.* kvno=\([0-9]*\).*/\1/p' <<<"$line")
+		eval "[ \"$kv\" $want_kvno ]" || lethe_die "kvno $kv, want $want_kvno: $line"
 	done
 }
 
