@@ -323,6 +323,8 @@ policy_record(cursor *c, mit_record *rec, mit_record_cb cb, void *ctx)
 	if (t.len == 0 || t.len >= sizeof(name))
 		return fail(c, LETHE_ERR_FORMAT, "policy name empty or over %zu bytes",
 		    sizeof(name) - 1);
+	if (memchr(t.data, '\0', t.len) != NULL)
+		return fail(c, LETHE_ERR_FORMAT, "policy name holds a NUL byte");
 	memcpy(name, t.data, t.len);
 	name[t.len] = '\0';
 	GUARD(expect(&lc, '\t', "policy name"));
