@@ -188,8 +188,22 @@ udp_queued() {
 if [ "$BACKEND" = postgresql ]; then
 	FAIL[stopped-kdc]=0
 	KINDS="$KINDS stopped-kdc"
+	# Stop KDC 2 at a moment it holds no advisory lock: stopped inside its
+	# maintenance transaction, it would keep every writer waiting.
+	stop_kdc_unlocked() {
+		local tries held
+		for ((tries = 0; tries < 100; tries++)); do
+			kill -STOP "$LETHE_KDC_PID"
+			held=$(lethe_pg_sql lethe_fresh "SELECT count(*) FROM pg_locks \
+				WHERE locktype = 'advisory' AND granted")
+			[ "$held" != 0 ] || return 0
+			kill -CONT "$LETHE_KDC_PID"
+			sleep 0.2
+		done
+		lethe_die "an advisory lock stayed held for 20 s"
+	}
 	for n in $(seq 1 "$STOPPED_ROUNDS"); do
-		kill -STOP "$LETHE_KDC_PID"
+		stop_kdc_unlocked
 		printf '%s\n' "s$n: pw" | admin add-user "s$n" --password-stdin
 		kinit_with "s$n" "s$n: pw" &
 		kinit_pid=$!
