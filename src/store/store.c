@@ -165,6 +165,23 @@ store_bounded_len(const char *name, size_t max)
 	return n <= max ? n : 0;
 }
 
+bool
+store_plain_name_ok(const char *name, size_t max)
+{
+	size_t len = store_bounded_len(name, max);
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 /* name must be the canonical form of a principal of the store's realm. */
 lethe_status
 store_check_name(store *s, const char *name)

@@ -241,6 +241,9 @@ lethe_status store_collect_status(store *s, lethe_status rc);
 /* Length of name if it is 1..max bytes, else 0. */
 size_t store_bounded_len(const char *name, size_t max);
 
+/* True if name is 1..max bytes of A-Z a-z 0-9 . _ - (anchor and policy names). */
+bool store_plain_name_ok(const char *name, size_t max);
+
 /* name must be the canonical form of a principal of the store's realm. */
 lethe_status store_check_name(store *s, const char *name);
 

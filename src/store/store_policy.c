@@ -106,26 +106,10 @@ cleanup:
 
 /* ------------------------------------------------------------ policies */
 
-static bool
-policy_name_ok(const char *name)
-{
-	size_t len = name != NULL ? store_bounded_len(name, STORE_MAX_POLICY_NAME) : 0;
-
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 static lethe_status
 check_policy_name(store *s, const char *name)
 {
-	if (!policy_name_ok(name))
+	if (!store_plain_name_ok(name, STORE_MAX_POLICY_NAME))
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "a policy name is 1 to %u characters of A-Z a-z 0-9 . _ -",
 		    STORE_MAX_POLICY_NAME);

@@ -304,23 +304,6 @@ cleanup:
 
 /* ------------------------------------------------------------ trust anchors */
 
-static bool
-anchor_name_ok(const char *name)
-{
-	size_t len = store_bounded_len(name, STORE_MAX_ANCHOR_NAME);
-
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 lethe_status
 store_anchor_add(store *s, const char *name, lbytes cert_pem)
 {
@@ -332,8 +315,8 @@ store_anchor_add(store *s, const char *name, lbytes cert_pem)
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
 	store_clear_error(s);
-	if (!anchor_name_ok(name) || cert_pem.data == NULL || cert_pem.len == 0 ||
-	    cert_pem.len > STORE_MAX_PEM_LEN ||
+	if (!store_plain_name_ok(name, STORE_MAX_ANCHOR_NAME) || cert_pem.data == NULL ||
+	    cert_pem.len == 0 || cert_pem.len > STORE_MAX_PEM_LEN ||
 	    memchr(cert_pem.data, '\0', cert_pem.len) != NULL)
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "invalid trust anchor name or certificate");
@@ -379,7 +362,7 @@ store_anchor_remove(store *s, const char *name)
 
 	ENSURE(s != NULL, LETHE_ERR_INVALID_ARG);
 	store_clear_error(s);
-	if (!anchor_name_ok(name))
+	if (!store_plain_name_ok(name, STORE_MAX_ANCHOR_NAME))
 		return store_fail(s, LETHE_ERR_INVALID_ARG, STORE_E_INVALID,
 		    "invalid trust anchor name");
 	snprintf(what, sizeof(what), "trust anchor %s", name);
